@@ -1,0 +1,3 @@
+from changeup_tui.cli import main
+
+raise SystemExit(main())

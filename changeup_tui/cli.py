@@ -1,0 +1,291 @@
+"""The command line: launches the TUI, or runs a subcommand on the core.
+
+Exit codes: 0 success, 1 "no" (verification failed, key not found), 2 usage or environment error.
+Errors are one line on stderr. A secret is never accepted in argv: `verify` reads it from stdin."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import re
+import sys
+from collections.abc import Callable, Sequence
+from datetime import UTC, date, datetime, time, timedelta
+from typing import NoReturn
+
+from changeup_tui import __version__
+from changeup_tui.core.config import Settings, resolve_db_path
+from changeup_tui.core.credentials import SCANNER_REGEX
+from changeup_tui.core.errors import ChangeupError
+from changeup_tui.core.models import ApiKey, AuditEvent, Environment
+from changeup_tui.core.service import GRACE_PERIODS, KeyService
+from changeup_tui.core.store.sqlite import SQLiteStore
+from changeup_tui.core.text import visible
+
+PROG = "changeup-tui"
+EXPIRY_DAYS = {"30d": 30, "90d": 90, "365d": 365}
+
+
+class UsageError(ChangeupError):
+    exit_code = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{message} (see {PROG} --help)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog=PROG, description="Manage ChangeUp-style API keys (Live and Test).")
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    parser.add_argument("--db", metavar="PATH", help="database file (else $CHANGEUP_TUI_DB)")
+    commands = parser.add_subparsers(dest="command", parser_class=_Parser)
+
+    keys = commands.add_parser("keys", help="list and manage keys")
+    actions = keys.add_subparsers(dest="action", required=True, parser_class=_Parser)
+
+    listing = actions.add_parser("list", help="list keys (never a secret)")
+    listing.add_argument("--env", choices=["live", "test", "all"], default="all")
+    listing.add_argument("--search", default="", help="filter by name or Client ID")
+    listing.add_argument("--json", action="store_true")
+
+    create = actions.add_parser("create", help="create a key and print its Secret Key once")
+    create.add_argument("--name", required=True)
+    create.add_argument("--env", choices=["live", "test"], required=True)
+    create.add_argument("--expires", metavar="30d|90d|365d|YYYY-MM-DD", help="expiry (default never)")
+    create.add_argument("--json", action="store_true")
+
+    roll = actions.add_parser("roll", help="give a key a new Secret Key")
+    roll.add_argument("client_id", metavar="CLIENT_ID")
+    roll.add_argument("--grace", choices=list(GRACE_PERIODS), default="0",
+                      help="how long the old secret keeps working")
+    roll.add_argument("--json", action="store_true")
+
+    revoke = actions.add_parser("revoke", help="revoke a key, for good")
+    revoke.add_argument("client_id", metavar="CLIENT_ID")
+    revoke.add_argument("--yes", action="store_true", help="confirm revoking a Live key")
+
+    for verb in ("disable", "enable"):
+        sub = actions.add_parser(verb, help=f"{verb} a key")
+        sub.add_argument("client_id", metavar="CLIENT_ID")
+
+    rename = actions.add_parser("rename", help="rename a key")
+    rename.add_argument("client_id", metavar="CLIENT_ID")
+    rename.add_argument("--name", required=True)
+
+    verify = commands.add_parser(
+        "verify", help="check a Client ID and the Secret Key read from stdin (one line)"
+    )
+    verify.add_argument("--client-id", required=True)
+
+    audit = commands.add_parser("audit", help="the audit log, newest first")
+    audit.add_argument("--client-id")
+    audit.add_argument("--action")
+    audit.add_argument("--limit", type=int, default=1000)
+    audit.add_argument("--json", action="store_true")
+    return parser
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z") if value else None
+
+
+def key_json(key: ApiKey, now: datetime) -> dict:
+    return {
+        "client_id": key.client_id,
+        "environment": key.environment.value,
+        "name": key.name,
+        "status": key.status.value,
+        "state": key.state(now),
+        "created_at": _iso(key.created_at),
+        "created_by": key.created_by,
+        "last_used_at": _iso(key.last_used_at),
+        "expires_at": _iso(key.expires_at),
+        "secret_hint": key.masked_secret,
+    }
+
+
+def event_json(event: AuditEvent) -> dict:
+    return {
+        "id": event.id,
+        "at": _iso(event.at),
+        "actor": event.actor,
+        "origin": event.origin,
+        "action": event.action,
+        "environment": event.environment.value if event.environment else None,
+        "client_id": event.client_id,
+        "detail": event.detail,
+    }
+
+
+def parse_expiry(text: str | None, now: datetime) -> datetime | None:
+    if not text or text == "never":
+        return None
+    if text in EXPIRY_DAYS:
+        return now + timedelta(days=EXPIRY_DAYS[text])
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        raise UsageError("--expires takes 30d, 90d, 365d, never or a date (YYYY-MM-DD)") from None
+    return datetime.combine(day, time.min, tzinfo=UTC)
+
+
+def _out(text: str = "") -> None:
+    sys.stdout.write(text + "\n")
+
+
+async def run_command(args: argparse.Namespace, settings: Settings) -> int:
+    store = SQLiteStore(settings.db_path)
+    await store.open()
+    try:
+        service = KeyService(store)
+        return await _dispatch(args, service)
+    finally:
+        await store.close()
+
+
+async def _dispatch(args: argparse.Namespace, service: KeyService) -> int:
+    now = service.clock()
+    if args.command == "verify":
+        line = sys.stdin.readline()
+        result = await service.verify(args.client_id, line.strip())
+        if result:
+            _out("ok")
+            return 0
+        sys.stderr.write(f"{PROG}: not verified: {result.reason.replace('_', ' ')}\n")
+        return 1
+    if args.command == "audit":
+        events = await service.audit(
+            client_id=args.client_id, action=args.action, limit=args.limit
+        )
+        if args.json:
+            _out(json.dumps([event_json(e) for e in events], indent=2))
+        else:
+            for e in events:
+                env = e.environment.value if e.environment else "-"
+                _out(f"{_iso(e.at)}  {e.actor}  {e.origin}  {e.action}  {env}  "
+                     f"{e.client_id or '-'}  {visible(e.detail)}")
+        return 0
+    action: Callable = getattr(_Keys, args.action)
+    return await action(args, service, now)
+
+
+class _Keys:
+    @staticmethod
+    async def list(args, service: KeyService, now: datetime) -> int:
+        env = None if args.env == "all" else Environment(args.env)
+        keys: list[ApiKey] = []
+        after = None
+        while True:
+            page = await service.list(env, search=args.search, limit=1000, after=after)
+            keys.extend(page.keys)
+            if page.next_cursor is None:
+                break
+            after = page.next_cursor
+        if args.json:
+            _out(json.dumps([key_json(k, now) for k in keys], indent=2, ensure_ascii=False))
+            return 0
+        for k in keys:
+            _out(f"{k.environment.value:4}  {k.client_id}  {k.state(now):8}  "
+                 f"{_iso(k.created_at)}  {k.masked_secret}  {visible(k.name, 80)}")
+        return 0
+
+    @staticmethod
+    async def create(args, service: KeyService, now: datetime) -> int:
+        created = await service.create(
+            args.name, Environment(args.env), expires_at=parse_expiry(args.expires, now)
+        )
+        return _print_secret(args, created, now)
+
+    @staticmethod
+    async def roll(args, service: KeyService, now: datetime) -> int:
+        created = await service.roll(args.client_id, GRACE_PERIODS[args.grace])
+        return _print_secret(args, created, now)
+
+    @staticmethod
+    async def revoke(args, service: KeyService, now: datetime) -> int:
+        key = await service.get(args.client_id)
+        confirm = None
+        if key.environment is Environment.LIVE:
+            if args.yes:
+                confirm = key.name
+            elif sys.stdin.isatty():
+                sys.stderr.write(f"Type the name of the Live key to revoke it ({visible(key.name, 64)}): ")
+                sys.stderr.flush()
+                confirm = sys.stdin.readline().rstrip("\n")
+            else:
+                raise UsageError("revoking a Live key needs --yes (or its name typed at a terminal)")
+        key = await service.revoke(args.client_id, confirm_name=confirm)
+        _out(f"revoked {key.client_id}")
+        return 0
+
+    @staticmethod
+    async def disable(args, service: KeyService, now: datetime) -> int:
+        key = await service.disable(args.client_id)
+        _out(f"disabled {key.client_id}")
+        return 0
+
+    @staticmethod
+    async def enable(args, service: KeyService, now: datetime) -> int:
+        key = await service.enable(args.client_id)
+        _out(f"enabled {key.client_id}")
+        return 0
+
+    @staticmethod
+    async def rename(args, service: KeyService, now: datetime) -> int:
+        key = await service.rename(args.client_id, args.name)
+        _out(f"renamed {key.client_id} to {visible(key.name)}")
+        return 0
+
+
+def _print_secret(args, created, now: datetime) -> int:
+    if args.json:
+        payload = key_json(created.key, now)
+        payload["secret"] = created.secret.reveal()
+        _out(json.dumps(payload, indent=2, ensure_ascii=False))
+    else:
+        _out(f"Client ID:  {created.key.client_id}")
+        _out(f"Secret Key: {created.secret.reveal()}")
+        sys.stderr.write(
+            "This is the only time the Secret Key is shown: it is not stored and cannot be "
+            "retrieved. Store it somewhere safe now.\n"
+        )
+    return 0
+
+
+def _refuse_secrets_in_argv(argv: Sequence[str]) -> None:
+    if any(re.search(SCANNER_REGEX, arg) for arg in argv):
+        raise UsageError(
+            "a Secret Key was given on the command line, where other users can see it: "
+            "pass it on stdin, and roll that key"
+        )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        _refuse_secrets_in_argv(argv)
+        args = build_parser().parse_args(argv)
+        settings = Settings(db_path=resolve_db_path(args.db))
+        if args.command is None:
+            return _run_tui(settings)
+        return asyncio.run(run_command(args, settings))
+    except ChangeupError as exc:
+        sys.stderr.write(f"{PROG}: {exc}\n")
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # the contract: one line, never a traceback
+        sys.stderr.write(f"{PROG}: unexpected error: {type(exc).__name__}: {exc}\n")
+        return 2
+
+
+def _run_tui(settings: Settings) -> int:
+    from changeup_tui.tui.app import run_tui
+
+    return run_tui(settings)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,70 @@
+"""argon2id hashing of Secret Keys, with parameters pinned here (RFC 9106's second
+recommendation: t=3, m=64 MiB, p=4). Only the PHC string and a 4-character hint are stored.
+
+The async functions run argon2 in a worker thread: the event loop never waits on it."""
+
+from __future__ import annotations
+
+import asyncio
+
+from argon2 import PasswordHasher, Type
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+from changeup_tui.core.models import Secret
+
+TIME_COST = 3
+MEMORY_COST_KIB = 65536
+PARALLELISM = 4
+HASH_LEN = 32
+SALT_LEN = 16
+
+_hasher = PasswordHasher(
+    time_cost=TIME_COST,
+    memory_cost=MEMORY_COST_KIB,
+    parallelism=PARALLELISM,
+    hash_len=HASH_LEN,
+    salt_len=SALT_LEN,
+    type=Type.ID,
+)
+
+# The hash of a random string nobody kept, with the pinned parameters. Verifying an unknown
+# Client ID's secret against it costs what a real verify costs, so timing does not tell which
+# Client IDs exist. A test checks that its parameters are the pinned ones.
+DUMMY_PHC = (
+    "$argon2id$v=19$m=65536,t=3,p=4$f+dGx429r/8ShgAZR6t7rQ$VATakEd2+gSg00EKhI3/wf5Z+TQo4G3uN+QMA35pdOY"
+)
+
+
+def password_hasher() -> PasswordHasher:
+    return _hasher
+
+
+def hash_secret_sync(secret: Secret) -> str:
+    return _hasher.hash(secret.reveal())
+
+
+def verify_sync(phc: str, secret: Secret) -> bool:
+    try:
+        return _hasher.verify(phc, secret.reveal())
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+
+
+def needs_rehash(phc: str) -> bool:
+    try:
+        return _hasher.check_needs_rehash(phc)
+    except (InvalidHashError, ValueError):
+        return True
+
+
+async def hash_secret(secret: Secret) -> str:
+    return await asyncio.to_thread(hash_secret_sync, secret)
+
+
+async def verify(phc: str, secret: Secret) -> bool:
+    return await asyncio.to_thread(verify_sync, phc, secret)
+
+
+async def burn_dummy(secret: Secret) -> None:
+    """Spend one verify's time for a key that cannot match."""
+    await asyncio.to_thread(verify_sync, DUMMY_PHC, secret)

@@ -1,0 +1,197 @@
+"""Plain data that crosses layers: no I/O, no Textual."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+class Environment(enum.StrEnum):
+    LIVE = "live"
+    TEST = "test"
+
+    @property
+    def label(self) -> str:
+        return self.value.capitalize()
+
+    @classmethod
+    def parse(cls, value: str) -> Environment:
+        try:
+            return cls(value.strip().lower())
+        except ValueError:
+            raise ValueError(f"environment must be 'live' or 'test', not {value!r}") from None
+
+
+class KeyStatus(enum.StrEnum):
+    ACTIVE = "active"
+    DISABLED = "disabled"
+    REVOKED = "revoked"
+
+
+class Secret:
+    """A Secret Key held in memory. Its repr and str are redacted so that a log line, an
+    exception message or Textual's crash report (which prints local variables) never shows it.
+    Call `reveal()` where the real text is needed, and nowhere else."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    @property
+    def hint(self) -> str:
+        return self._value[-4:]
+
+    def __repr__(self) -> str:
+        return "Secret('********')"
+
+    def __str__(self) -> str:
+        return "********"
+
+    def __format__(self, spec: str) -> str:
+        return "********"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Secret):
+            return NotImplemented
+        import hmac
+
+        return hmac.compare_digest(self._value.encode(), other._value.encode())
+
+    def __hash__(self) -> int:
+        return hash(("Secret", self._value))
+
+    def __reduce__(self):  # never pickled into a cache or a crash dump
+        raise TypeError("a Secret cannot be pickled")
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKey:
+    client_id: str
+    environment: Environment
+    name: str
+    created_at: datetime
+    created_by: str
+    status: KeyStatus = KeyStatus.ACTIVE
+    last_used_at: datetime | None = None
+    expires_at: datetime | None = None
+    status_changed_at: datetime | None = None
+    hint: str = ""
+    """The last four characters of the newest secret, shown as `cu_test_sk_…abcd`."""
+    secrets_count: int = 1
+    """How many secrets verify now (two during a roll's grace period)."""
+
+    @property
+    def masked_secret(self) -> str:
+        return f"cu_{self.environment.value}_sk_…{self.hint}"
+
+    def is_expired(self, now: datetime) -> bool:
+        return self.expires_at is not None and self.expires_at <= now
+
+    def state(self, now: datetime) -> str:
+        """What a person should read in the Status column."""
+        if self.status is KeyStatus.ACTIVE and self.is_expired(now):
+            return "expired"
+        return self.status.value
+
+
+@dataclass(frozen=True, slots=True)
+class StoredSecret:
+    """One hashed secret of a key: its argon2 PHC string and hint. Never the secret itself."""
+
+    id: int
+    phc: str
+    hint: str
+    created_at: datetime
+    expires_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class KeyRecord:
+    """A key with the hashes that verify it; only the service sees this."""
+
+    key: ApiKey
+    secrets: tuple[StoredSecret, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class CreatedKey:
+    """What `create` and `roll` return: the key and its Secret, once."""
+
+    key: ApiKey
+    secret: Secret
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEvent:
+    at: datetime
+    actor: str
+    origin: str
+    action: str
+    environment: Environment | None = None
+    client_id: str | None = None
+    detail: str = ""
+    id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    display_name: str
+    email: str
+    organisation: str
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who does a write, and from where: recorded in the audit table."""
+
+    user: str
+    origin: str
+
+
+class SortField(enum.StrEnum):
+    CREATED = "created"
+    NAME = "name"
+    LAST_USED = "last_used"
+
+
+@dataclass(frozen=True, slots=True)
+class KeyQuery:
+    environment: Environment | None = None
+    """None means both environments."""
+    search: str = ""
+    sort: SortField = SortField.CREATED
+    include_revoked: bool = True
+    limit: int = 200
+    after: tuple | None = None
+    """Keyset cursor: the `cursor` of the last row of the previous page."""
+
+
+@dataclass(frozen=True, slots=True)
+class KeyPage:
+    keys: tuple[ApiKey, ...]
+    next_cursor: tuple | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AuditQuery:
+    client_id: str | None = None
+    action: str | None = None
+    limit: int = 200
+    before_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class VerifyResult:
+    ok: bool
+    reason: str
+    """'ok', or why not: 'malformed', 'environment_mismatch', 'unknown_key', 'revoked',
+    'disabled', 'expired', 'wrong_secret'."""
+    key: ApiKey | None = field(default=None, repr=False)
+
+    def __bool__(self) -> bool:
+        return self.ok

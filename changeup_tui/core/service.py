@@ -1,0 +1,342 @@
+"""The key service: every operation on keys, for the TUI, the CLI and the verifier alike.
+It owns the rules; the store owns the SQL."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import pwd
+import socket
+from datetime import datetime, timedelta
+
+from changeup_tui.core import hashing
+from changeup_tui.core.context import Clock, current_actor, utc_now
+from changeup_tui.core.credentials import (
+    KeyGenerator,
+    SecureKeyGenerator,
+    parse_client_id,
+    parse_secret,
+)
+from changeup_tui.core.errors import (
+    DuplicateName,
+    InvalidCredential,
+    InvalidName,
+    InvalidTransition,
+    KeyNotFound,
+    StoreError,
+)
+from changeup_tui.core.models import (
+    Account,
+    Actor,
+    ApiKey,
+    AuditEvent,
+    AuditQuery,
+    CreatedKey,
+    Environment,
+    KeyPage,
+    KeyQuery,
+    KeyStatus,
+    Secret,
+    SortField,
+    VerifyResult,
+)
+from changeup_tui.core.names import name_key, normalize_name
+from changeup_tui.core.store.base import Store
+
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+ENVIRONMENT_SETTING = "environment"
+GRACE_PERIODS: dict[str, timedelta] = {
+    "0": timedelta(0),
+    "1h": timedelta(hours=1),
+    "24h": timedelta(hours=24),
+    "7d": timedelta(days=7),
+}
+
+
+class KeyService:
+    def __init__(
+        self,
+        store: Store,
+        *,
+        clock: Clock = utc_now,
+        keygen: KeyGenerator | None = None,
+        actor: Actor | None = None,
+    ) -> None:
+        self.store = store
+        self.clock = clock
+        self.keygen = keygen or SecureKeyGenerator()
+        self.actor = actor or current_actor()
+
+    @property
+    def read_only(self) -> bool:
+        return self.store.read_only
+
+    def _event(
+        self,
+        action: str,
+        environment: Environment | None = None,
+        client_id: str | None = None,
+        detail: str = "",
+        at: datetime | None = None,
+    ) -> AuditEvent:
+        return AuditEvent(
+            at=at or self.clock(), actor=self.actor.user, origin=self.actor.origin,
+            action=action, environment=environment, client_id=client_id, detail=detail,
+        )
+
+    # -- names ---------------------------------------------------------------------------------
+
+    async def check_name(
+        self, raw: str, environment: Environment, *, except_client_id: str | None = None
+    ) -> str:
+        """The normalized name, or InvalidName with the reason, uniqueness included."""
+        name = normalize_name(raw)
+        page = await self.store.list_keys(
+            KeyQuery(environment=environment, search=name, include_revoked=False, limit=50)
+        )
+        wanted = name_key(name)
+        for key in page.keys:
+            if name_key(key.name) == wanted and key.client_id != except_client_id:
+                raise DuplicateName(f"A {environment.label} key with this name already exists.")
+        return name
+
+    # -- create, read --------------------------------------------------------------------------
+
+    async def create(
+        self, name: str, environment: Environment, *, expires_at: datetime | None = None
+    ) -> CreatedKey:
+        """Create a key. The Secret is returned only after the row and its audit event committed:
+        a Secret that was shown always verifies."""
+        clean = normalize_name(name)
+        now = self.clock()
+        if expires_at is not None and expires_at <= now:
+            raise InvalidName("The expiry date must be in the future.")
+        secret = self.keygen.secret(environment)
+        phc = await hashing.hash_secret(secret)  # before the transaction: hold no lock while hashing
+        key = ApiKey(
+            client_id=self.keygen.client_id(environment),
+            environment=environment,
+            name=clean,
+            created_at=now,
+            created_by=self.actor.user,
+            expires_at=expires_at,
+            hint=secret.hint,
+        )
+        detail = f"expires {expires_at.date().isoformat()}" if expires_at else ""
+        await self.store.insert_key(
+            key, name_key(clean), phc, self._event("key.created", environment, key.client_id, detail, now)
+        )
+        return CreatedKey(key, secret)
+
+    async def get(self, client_id: str) -> ApiKey:
+        record = await self.store.get_key(client_id)
+        if record is None:
+            raise KeyNotFound(f"no key with Client ID {client_id}")
+        now = self.clock()
+        live = sum(1 for s in record.secrets if s.expires_at is None or s.expires_at > now)
+        return dataclasses.replace(record.key, secrets_count=live)
+
+    async def list(
+        self,
+        environment: Environment | None = None,
+        *,
+        search: str = "",
+        sort: SortField = SortField.CREATED,
+        include_revoked: bool = True,
+        limit: int = 200,
+        after: tuple | None = None,
+    ) -> KeyPage:
+        return await self.store.list_keys(
+            KeyQuery(environment, search.strip(), sort, include_revoked, limit, after)
+        )
+
+    async def count(
+        self, environment: Environment | None = None, *, search: str = "",
+        include_revoked: bool = True,
+    ) -> int:
+        return await self.store.count_keys(
+            KeyQuery(environment, search.strip(), include_revoked=include_revoked)
+        )
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    async def roll(self, client_id: str, grace: timedelta = timedelta(0)) -> CreatedKey:
+        """A new Secret for the same Client ID; the old one verifies until `now + grace`."""
+        key = await self.get(client_id)
+        if key.status is KeyStatus.REVOKED:
+            raise InvalidTransition("a revoked key cannot be rolled")
+        secret = self.keygen.secret(key.environment)
+        phc = await hashing.hash_secret(secret)
+        now = self.clock()
+        await self.store.add_secret(
+            client_id, phc, secret.hint, now, now + grace,
+            self._event("key.rolled", key.environment, client_id, f"grace {_span(grace)}", now),
+        )
+        return CreatedKey(await self.get(client_id), secret)
+
+    async def revoke(self, client_id: str, *, confirm_name: str | None = None) -> ApiKey:
+        """Final. A Live key is revoked only when `confirm_name` is its name."""
+        key = await self.get(client_id)
+        if key.environment is Environment.LIVE and (
+            confirm_name is None or name_key(confirm_name.strip()) != name_key(key.name)
+        ):
+            raise InvalidTransition("type the key's name to revoke a Live key")
+        return await self._set_status(
+            key, KeyStatus.REVOKED, {KeyStatus.ACTIVE, KeyStatus.DISABLED}, "key.revoked"
+        )
+
+    async def disable(self, client_id: str) -> ApiKey:
+        key = await self.get(client_id)
+        return await self._set_status(key, KeyStatus.DISABLED, {KeyStatus.ACTIVE}, "key.disabled")
+
+    async def enable(self, client_id: str) -> ApiKey:
+        key = await self.get(client_id)
+        return await self._set_status(key, KeyStatus.ACTIVE, {KeyStatus.DISABLED}, "key.enabled")
+
+    async def _set_status(
+        self, key: ApiKey, status: KeyStatus, allowed: set[KeyStatus], action: str
+    ) -> ApiKey:
+        now = self.clock()
+        await self.store.set_status(
+            key.client_id, status, now, self.actor.user, frozenset(allowed),
+            self._event(action, key.environment, key.client_id, at=now),
+        )
+        return await self.get(key.client_id)
+
+    async def rename(self, client_id: str, new_name: str) -> ApiKey:
+        key = await self.get(client_id)
+        clean = normalize_name(new_name)
+        await self.store.rename_key(
+            client_id, clean, name_key(clean),
+            self._event("key.renamed", key.environment, client_id),
+        )
+        return await self.get(client_id)
+
+    # -- verify --------------------------------------------------------------------------------
+
+    async def verify(self, client_id: str, secret: str | Secret) -> VerifyResult:
+        """Check a presented Client ID and Secret Key. Format and checksum first (a typo never
+        touches the database), then the environment, the key's status, and argon2. An unknown
+        Client ID costs one argon2 verify too, so timing does not tell which IDs exist."""
+        text = secret.reveal() if isinstance(secret, Secret) else secret
+        try:
+            parsed = parse_secret(text)
+            id_environment = parse_client_id(client_id)
+        except InvalidCredential:
+            return VerifyResult(False, "malformed")
+        if parsed.environment is not id_environment:
+            return VerifyResult(False, "environment_mismatch")
+        record = await self.store.get_key(client_id)
+        now = self.clock()
+        if record is None:
+            await hashing.burn_dummy(parsed.secret)
+            return VerifyResult(False, "unknown_key")
+        key = record.key
+        refusal = None
+        if key.environment is not parsed.environment:
+            refusal = "environment_mismatch"
+        elif key.status is not KeyStatus.ACTIVE:
+            refusal = key.status.value
+        elif key.is_expired(now):
+            refusal = "expired"
+        if refusal:
+            await hashing.burn_dummy(parsed.secret)
+            return VerifyResult(False, refusal, key)
+        # The hint (last 4 characters) picks the candidate, so a roll's grace period does not
+        # double the cost.
+        candidates = [
+            s for s in record.secrets
+            if s.hint == parsed.secret.hint and (s.expires_at is None or s.expires_at > now)
+        ]
+        if not candidates:
+            await hashing.burn_dummy(parsed.secret)
+            return VerifyResult(False, "wrong_secret", key)
+        for stored in candidates:
+            if await hashing.verify(stored.phc, parsed.secret):
+                await self._after_success(key, stored.id, stored.phc, parsed.secret, now)
+                return VerifyResult(True, "ok", key)
+        return VerifyResult(False, "wrong_secret", key)
+
+    async def _after_success(
+        self, key: ApiKey, secret_id: int, phc: str, secret: Secret, now: datetime
+    ) -> None:
+        """Best effort: a verify that succeeded stays a success on a read-only or busy database."""
+        if self.store.read_only:
+            return
+        try:
+            if hashing.needs_rehash(phc):
+                await self.store.replace_hash(secret_id, await hashing.hash_secret(secret))
+            if key.last_used_at is None or key.last_used_at <= now - LAST_USED_RESOLUTION:
+                await self.store.touch_last_used(key.client_id, now, now - LAST_USED_RESOLUTION)
+        except StoreError:
+            pass
+
+    # -- audit, account, settings --------------------------------------------------------------
+
+    async def audit(
+        self, *, client_id: str | None = None, action: str | None = None, limit: int = 200,
+        before_id: int | None = None,
+    ) -> list[AuditEvent]:
+        return await self.store.list_audit(AuditQuery(client_id, action, limit, before_id))
+
+    async def account(self) -> Account:
+        """The profile; on first run, filled from the operating-system user."""
+        account = await self.store.get_account()
+        if account is not None:
+            return account
+        account = _os_account(self.actor.user)
+        if not self.store.read_only:
+            await self.store.save_account(account, self._event("account.created"))
+        return account
+
+    async def save_account(self, account: Account) -> Account:
+        clean = Account(
+            display_name=_profile_field(account.display_name, "Display name", required=True),
+            email=_profile_field(account.email, "Email"),
+            organisation=_profile_field(account.organisation, "Organisation"),
+        )
+        if clean.email and ("@" not in clean.email or " " in clean.email):
+            raise InvalidName("Email: enter an address such as ops@example.com.")
+        await self.store.save_account(clean, self._event("account.updated"))
+        return clean
+
+    async def environment(self) -> Environment:
+        value = await self.store.get_setting(ENVIRONMENT_SETTING)
+        try:
+            return Environment(value) if value else Environment.TEST
+        except ValueError:
+            return Environment.TEST
+
+    async def set_environment(self, environment: Environment) -> None:
+        if not self.store.read_only:
+            await self.store.set_setting(ENVIRONMENT_SETTING, environment.value)
+
+
+def _span(delta: timedelta) -> str:
+    for label, value in GRACE_PERIODS.items():
+        if value == delta:
+            return "none" if label == "0" else label
+    return f"{int(delta.total_seconds())}s"
+
+
+def _profile_field(value: str, label: str, *, required: bool = False) -> str:
+    try:
+        return normalize_name(value)
+    except InvalidName as exc:
+        if not required and not value.strip():
+            return ""
+        raise InvalidName(f"{label}: {exc}") from None
+
+
+def _os_account(user: str) -> Account:
+    display = user
+    try:
+        gecos = pwd.getpwuid(os.getuid()).pw_gecos.split(",")[0].strip()
+        display = gecos or user
+    except (KeyError, OSError):
+        pass
+    try:
+        host = socket.gethostname() or "localhost"
+    except OSError:
+        host = "localhost"
+    return Account(display_name=display, email=f"{user}@{host}", organisation="")

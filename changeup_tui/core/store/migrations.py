@@ -1,0 +1,76 @@
+"""Schema migrations, applied in order by `PRAGMA user_version`. Never edit a shipped step:
+add a new one."""
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: the first schema.
+    """
+    CREATE TABLE account (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        display_name TEXT NOT NULL,
+        email TEXT NOT NULL,
+        organisation TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    CREATE TABLE settings (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    );
+    CREATE TABLE api_keys (
+        id INTEGER PRIMARY KEY,
+        client_id TEXT NOT NULL UNIQUE,
+        environment TEXT NOT NULL CHECK (environment IN ('live', 'test')),
+        name TEXT NOT NULL,
+        name_key TEXT NOT NULL,
+        hint TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        created_by TEXT NOT NULL,
+        last_used_at TEXT,
+        expires_at TEXT,
+        status TEXT NOT NULL DEFAULT 'active'
+            CHECK (status IN ('active', 'disabled', 'revoked')),
+        status_changed_at TEXT,
+        status_changed_by TEXT
+    );
+    -- A name is unique per environment among keys that are not revoked, case-insensitively.
+    CREATE UNIQUE INDEX api_keys_live_name ON api_keys (environment, name_key)
+        WHERE status != 'revoked';
+    CREATE INDEX api_keys_env_created ON api_keys (environment, created_at, id);
+    CREATE INDEX api_keys_env_name ON api_keys (environment, name_key, id);
+    CREATE INDEX api_keys_env_used ON api_keys (environment, coalesce(last_used_at, ''), id);
+    CREATE INDEX api_keys_created ON api_keys (created_at, id);
+
+    CREATE TABLE key_secrets (
+        id INTEGER PRIMARY KEY,
+        key_id INTEGER NOT NULL REFERENCES api_keys (id),
+        phc TEXT NOT NULL,
+        hint TEXT NOT NULL CHECK (length(hint) = 4),
+        created_at TEXT NOT NULL,
+        expires_at TEXT,
+        shared_hash INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX key_secrets_key ON key_secrets (key_id);
+
+    CREATE TABLE audit_events (
+        id INTEGER PRIMARY KEY,
+        at TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        origin TEXT NOT NULL,
+        action TEXT NOT NULL,
+        environment TEXT,
+        client_id TEXT,
+        detail TEXT NOT NULL DEFAULT ''
+    );
+    CREATE INDEX audit_events_client ON audit_events (client_id, id);
+    CREATE INDEX audit_events_action ON audit_events (action, id);
+    CREATE TRIGGER audit_events_no_update BEFORE UPDATE ON audit_events
+    BEGIN
+        SELECT RAISE(ABORT, 'audit_events is append-only');
+    END;
+    CREATE TRIGGER audit_events_no_delete BEFORE DELETE ON audit_events
+    BEGIN
+        SELECT RAISE(ABORT, 'audit_events is append-only');
+    END;
+    """,
+)
+
+LATEST_VERSION = len(MIGRATIONS)

@@ -1,0 +1,560 @@
+"""The SQLite store (aiosqlite): the only module that holds SQL.
+
+One connection per process. WAL, synchronous=FULL, busy_timeout 5 s, foreign keys on. Every write
+is one `BEGIN IMMEDIATE` transaction under an asyncio lock, rolled back on any exception,
+cancellation included. The database folder is created 0700; the database, -wal and -shm files are
+kept 0600."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import sqlite3
+import stat
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import quote
+
+import aiosqlite
+
+from changeup_tui.core.errors import (
+    DatabaseLocked,
+    DiskFull,
+    DuplicateName,
+    InvalidTransition,
+    KeyNotFound,
+    NotADatabase,
+    ReadOnlyDatabase,
+    SchemaTooNew,
+    StoreError,
+)
+from changeup_tui.core.models import (
+    Account,
+    ApiKey,
+    AuditEvent,
+    AuditQuery,
+    Environment,
+    KeyPage,
+    KeyQuery,
+    KeyRecord,
+    KeyStatus,
+    SortField,
+    StoredSecret,
+)
+from changeup_tui.core.store.migrations import LATEST_VERSION, MIGRATIONS
+
+BUSY_TIMEOUT_MS = 5000
+
+
+def to_db(dt: datetime | None) -> str | None:
+    if dt is None:
+        return None
+    if dt.tzinfo is None:
+        raise ValueError("naive datetime")
+    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def from_db(text: str | None) -> datetime | None:
+    return None if text is None else datetime.fromisoformat(text)
+
+
+_KEY_COLUMNS = (
+    "k.client_id, k.environment, k.name, k.created_at, k.created_by, k.status, "
+    "k.last_used_at, k.expires_at, k.status_changed_at, k.hint"
+)
+
+
+def _key_from_row(row: sqlite3.Row | tuple, secrets_count: int = 1) -> ApiKey:
+    return ApiKey(
+        client_id=row[0],
+        environment=Environment(row[1]),
+        name=row[2],
+        created_at=from_db(row[3]),
+        created_by=row[4],
+        status=KeyStatus(row[5]),
+        last_used_at=from_db(row[6]),
+        expires_at=from_db(row[7]),
+        status_changed_at=from_db(row[8]),
+        hint=row[9],
+        secrets_count=secrets_count,
+    )
+
+
+def _like_pattern(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+# Keyset pagination: per sort, the ORDER BY, the cursor expression and its comparison.
+_SORTS: dict[SortField, tuple[str, str, str]] = {
+    SortField.CREATED: ("k.created_at DESC, k.id DESC", "(k.created_at, k.id)", "<"),
+    SortField.NAME: ("k.name_key ASC, k.id ASC", "(k.name_key, k.id)", ">"),
+    SortField.LAST_USED: (
+        "coalesce(k.last_used_at, '') DESC, k.id DESC",
+        "(coalesce(k.last_used_at, ''), k.id)",
+        "<",
+    ),
+}
+_CURSOR_COLUMNS = {
+    SortField.CREATED: "k.created_at, k.id",
+    SortField.NAME: "k.name_key, k.id",
+    SortField.LAST_USED: "coalesce(k.last_used_at, ''), k.id",
+}
+
+
+def translate(exc: sqlite3.Error, path: Path | None) -> StoreError:
+    """Turn an sqlite3 error into a message a person can act on."""
+    where = str(path) if path else "the database"
+    text = str(exc).lower()
+    if "locked" in text or "busy" in text:
+        return DatabaseLocked(
+            f"{where} is locked by another process (waited {BUSY_TIMEOUT_MS // 1000} s); "
+            "try again when it is done"
+        )
+    if "not a database" in text or "malformed" in text or "file is encrypted" in text:
+        return NotADatabase(f"{where} is not a changeup-tui database (or it is damaged)")
+    if "readonly" in text or "read-only" in text:
+        return ReadOnlyDatabase(f"{where} is read-only: nothing can be written to it")
+    if "disk is full" in text or "disk full" in text or "disk i/o" in text:
+        return DiskFull(f"cannot write to {where}: the disk is full or failing; nothing was saved")
+    if "unable to open" in text:
+        return StoreError(f"cannot open {where}: check that its folder exists and is readable")
+    return StoreError(f"database error on {where}: {exc}")
+
+
+def _chmod_private(path: Path) -> None:
+    with contextlib.suppress(FileNotFoundError, PermissionError):
+        st = path.stat()
+        if st.st_uid == os.getuid() and stat.S_IMODE(st.st_mode) != 0o600:
+            os.chmod(path, 0o600)
+
+
+class SQLiteStore:
+    """The system of record. `await store.open()` before use, `await store.close()` after."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path: Path | None = None if str(path) == ":memory:" else Path(path)
+        self.read_only = False
+        self._db: aiosqlite.Connection | None = None
+        self._lock = asyncio.Lock()
+
+    # -- opening -------------------------------------------------------------------------------
+
+    async def open(self) -> None:
+        if self._db is not None:
+            return
+        if self.path is None:
+            self._db = await aiosqlite.connect(":memory:", isolation_level=None)
+            await self._configure()
+            await self._migrate()
+            return
+        path = self.path
+        uri = self._prepare_file(path)
+        try:
+            self._db = await aiosqlite.connect(
+                uri, uri=True, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000
+            )
+        except sqlite3.Error as exc:
+            raise translate(exc, path) from None
+        try:
+            await self._configure()
+            await self._migrate()
+        except BaseException:
+            await self.close()
+            raise
+        for suffix in ("", "-wal", "-shm"):
+            _chmod_private(Path(f"{path}{suffix}"))
+
+    def _prepare_file(self, path: Path) -> str:
+        """Check the path, create the folder (0700) and an empty file (0600) when missing, and
+        decide whether the database is opened read-write or read-only."""
+        if path.is_dir():
+            raise StoreError(f"{path} is a folder, not a database file")
+        folder = path.parent
+        if not folder.exists():
+            try:
+                folder.mkdir(mode=0o700, parents=True)
+                os.chmod(folder, 0o700)
+            except OSError as exc:
+                raise StoreError(f"cannot create the folder {folder}: {exc.strerror}") from None
+        if path.exists():
+            if not os.access(path, os.R_OK):
+                raise StoreError(f"cannot read {path}: permission denied")
+            if path.stat().st_size and not _looks_like_sqlite(path):
+                raise NotADatabase(f"{path} is not a changeup-tui database (or it is damaged)")
+            writable = os.access(path, os.W_OK) and os.access(folder, os.W_OK | os.X_OK)
+        else:
+            if not os.access(folder, os.W_OK | os.X_OK):
+                raise StoreError(f"cannot create {path}: its folder is not writable")
+            try:
+                fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+                os.close(fd)
+            except FileExistsError:
+                pass
+            except OSError as exc:
+                raise StoreError(f"cannot create {path}: {exc.strerror}") from None
+            writable = True
+        self.read_only = not writable
+        mode = "rw" if writable else "ro"
+        return f"file:{quote(str(path.absolute()))}?mode={mode}"
+
+    async def _configure(self) -> None:
+        db = self._db
+        try:
+            await db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            await db.execute("PRAGMA foreign_keys = ON")
+            if not self.read_only and self.path is not None:
+                cursor = await db.execute("PRAGMA journal_mode = WAL")
+                (mode,) = await cursor.fetchone()
+                if mode.lower() != "wal":
+                    raise StoreError(f"cannot put {self.path} in WAL mode (got {mode})")
+            await db.execute("PRAGMA synchronous = FULL")
+            await (await db.execute("PRAGMA schema_version")).fetchone()
+        except sqlite3.Error as exc:
+            raise translate(exc, self.path) from None
+
+    async def _user_version(self) -> int:
+        cursor = await self._db.execute("PRAGMA user_version")
+        (version,) = await cursor.fetchone()
+        return version
+
+    async def _migrate(self) -> None:
+        try:
+            version = await self._user_version()
+        except sqlite3.Error as exc:
+            raise translate(exc, self.path) from None
+        if version > LATEST_VERSION:
+            raise SchemaTooNew(
+                f"{self.path} was written by a newer changeup-tui (schema {version}; this one "
+                f"knows {LATEST_VERSION}): upgrade changeup-tui"
+            )
+        if version == LATEST_VERSION:
+            return
+        if self.read_only:
+            raise ReadOnlyDatabase(
+                f"{self.path} is read-only and needs its schema upgraded; open it once with write access"
+            )
+        async with self._write() as db:
+            version = await self._user_version()  # another process may have migrated meanwhile
+            for number in range(version, LATEST_VERSION):
+                for statement in _split_sql(MIGRATIONS[number]):
+                    await db.execute(statement)
+                await db.execute(f"PRAGMA user_version = {number + 1}")
+
+    async def close(self) -> None:
+        db, self._db = self._db, None
+        if db is not None:
+            with contextlib.suppress(Exception):
+                await db.close()
+
+    # -- transactions --------------------------------------------------------------------------
+
+    def _conn(self) -> aiosqlite.Connection:
+        if self._db is None:
+            raise StoreError("the database is not open")
+        return self._db
+
+    @contextlib.asynccontextmanager
+    async def _write(self) -> AsyncIterator[aiosqlite.Connection]:
+        if self.read_only:
+            raise ReadOnlyDatabase(f"{self.path} is read-only: nothing can be written to it")
+        db = self._conn()
+        async with self._lock:
+            try:
+                await db.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                raise translate(exc, self.path) from None
+            try:
+                yield db
+                await asyncio.shield(db.execute("COMMIT"))
+            except BaseException as exc:
+                await asyncio.shield(self._rollback(db))
+                if isinstance(exc, sqlite3.IntegrityError):
+                    raise
+                if isinstance(exc, sqlite3.Error):
+                    raise translate(exc, self.path) from None
+                raise
+
+    @staticmethod
+    async def _rollback(db: aiosqlite.Connection) -> None:
+        with contextlib.suppress(sqlite3.Error, ValueError):
+            if db.in_transaction:
+                await db.execute("ROLLBACK")
+
+    async def _read(self, sql: str, params: tuple = ()) -> list[tuple]:
+        try:
+            cursor = await self._conn().execute(sql, params)
+            return list(await cursor.fetchall())
+        except sqlite3.Error as exc:
+            raise translate(exc, self.path) from None
+
+    # -- reads ---------------------------------------------------------------------------------
+
+    async def get_account(self) -> Account | None:
+        rows = await self._read("SELECT display_name, email, organisation FROM account")
+        return Account(*rows[0]) if rows else None
+
+    async def get_setting(self, key: str) -> str | None:
+        rows = await self._read("SELECT value FROM settings WHERE key = ?", (key,))
+        return rows[0][0] if rows else None
+
+    async def get_key(self, client_id: str) -> KeyRecord | None:
+        rows = await self._read(
+            f"SELECT k.id, {_KEY_COLUMNS} FROM api_keys k WHERE k.client_id = ?", (client_id,)
+        )
+        if not rows:
+            return None
+        key_id, *columns = rows[0]
+        secrets = await self._read(
+            "SELECT id, phc, hint, created_at, expires_at FROM key_secrets "
+            "WHERE key_id = ? ORDER BY id DESC",
+            (key_id,),
+        )
+        stored = tuple(
+            StoredSecret(id=r[0], phc=r[1], hint=r[2], created_at=from_db(r[3]),
+                         expires_at=from_db(r[4]))
+            for r in secrets
+        )
+        return KeyRecord(_key_from_row(columns, secrets_count=len(stored)), stored)
+
+    def _where(self, query: KeyQuery) -> tuple[list[str], list]:
+        clauses: list[str] = []
+        params: list = []
+        if query.environment is not None:
+            clauses.append("k.environment = ?")
+            params.append(query.environment.value)
+        if not query.include_revoked:
+            clauses.append("k.status != 'revoked'")
+        if query.search:
+            pattern = _like_pattern(query.search.casefold())
+            clauses.append("(k.name_key LIKE ? ESCAPE '\\' OR k.client_id LIKE ? ESCAPE '\\')")
+            params += [pattern, _like_pattern(query.search)]
+        return clauses, params
+
+    async def list_keys(self, query: KeyQuery) -> KeyPage:
+        clauses, params = self._where(query)
+        order, cursor_expr, op = _SORTS[query.sort]
+        if query.after is not None:
+            clauses.append(f"{cursor_expr} {op} (?, ?)")
+            params += list(query.after)
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        rows = await self._read(
+            f"SELECT {_KEY_COLUMNS}, {_CURSOR_COLUMNS[query.sort]} FROM api_keys k {where} "
+            f"ORDER BY {order} LIMIT ?",
+            (*params, query.limit + 1),
+        )
+        more = len(rows) > query.limit
+        rows = rows[: query.limit]
+        keys = tuple(_key_from_row(row[:10]) for row in rows)
+        next_cursor = tuple(rows[-1][10:12]) if more and rows else None
+        return KeyPage(keys, next_cursor)
+
+    async def count_keys(self, query: KeyQuery) -> int:
+        clauses, params = self._where(query)
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        rows = await self._read(f"SELECT count(*) FROM api_keys k {where}", tuple(params))
+        return rows[0][0]
+
+    async def list_audit(self, query: AuditQuery) -> list[AuditEvent]:
+        clauses: list[str] = []
+        params: list = []
+        if query.client_id:
+            clauses.append("client_id = ?")
+            params.append(query.client_id)
+        if query.action:
+            clauses.append("action = ?")
+            params.append(query.action)
+        if query.before_id is not None:
+            clauses.append("id < ?")
+            params.append(query.before_id)
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        rows = await self._read(
+            "SELECT id, at, actor, origin, action, environment, client_id, detail "
+            f"FROM audit_events {where} ORDER BY id DESC LIMIT ?",
+            (*params, query.limit),
+        )
+        return [
+            AuditEvent(
+                id=r[0], at=from_db(r[1]), actor=r[2], origin=r[3], action=r[4],
+                environment=Environment(r[5]) if r[5] else None, client_id=r[6], detail=r[7],
+            )
+            for r in rows
+        ]
+
+    # -- writes --------------------------------------------------------------------------------
+
+    @staticmethod
+    async def _audit(db: aiosqlite.Connection, event: AuditEvent) -> None:
+        await db.execute(
+            "INSERT INTO audit_events (at, actor, origin, action, environment, client_id, detail) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                to_db(event.at), event.actor, event.origin, event.action,
+                event.environment.value if event.environment else None,
+                event.client_id, event.detail,
+            ),
+        )
+
+    async def append_audit(self, event: AuditEvent) -> None:
+        async with self._write() as db:
+            await self._audit(db, event)
+
+    async def save_account(self, account: Account, event: AuditEvent) -> None:
+        async with self._write() as db:
+            await db.execute(
+                "INSERT INTO account (id, display_name, email, organisation, updated_at) "
+                "VALUES (1, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
+                "display_name = excluded.display_name, email = excluded.email, "
+                "organisation = excluded.organisation, updated_at = excluded.updated_at",
+                (account.display_name, account.email, account.organisation, to_db(event.at)),
+            )
+            await self._audit(db, event)
+
+    async def set_setting(self, key: str, value: str) -> None:
+        async with self._write() as db:
+            await db.execute(
+                "INSERT INTO settings (key, value) VALUES (?, ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (key, value),
+            )
+
+    async def insert_key(self, key: ApiKey, name_key: str, phc: str, event: AuditEvent) -> None:
+        try:
+            async with self._write() as db:
+                cursor = await db.execute(
+                    "INSERT INTO api_keys (client_id, environment, name, name_key, hint, "
+                    "created_at, created_by, expires_at, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        key.client_id, key.environment.value, key.name, name_key, key.hint,
+                        to_db(key.created_at), key.created_by, to_db(key.expires_at),
+                        key.status.value,
+                    ),
+                )
+                await db.execute(
+                    "INSERT INTO key_secrets (key_id, phc, hint, created_at) VALUES (?, ?, ?, ?)",
+                    (cursor.lastrowid, phc, key.hint, to_db(key.created_at)),
+                )
+                await self._audit(db, event)
+        except sqlite3.IntegrityError as exc:
+            raise _integrity(exc, key.environment) from None
+
+    async def _key_id(self, db: aiosqlite.Connection, client_id: str) -> tuple[int, str]:
+        cursor = await db.execute(
+            "SELECT id, status FROM api_keys WHERE client_id = ?", (client_id,)
+        )
+        row = await cursor.fetchone()
+        if row is None:
+            raise KeyNotFound(f"no key with Client ID {client_id}")
+        return row[0], row[1]
+
+    async def add_secret(
+        self,
+        client_id: str,
+        phc: str,
+        hint: str,
+        at: datetime,
+        old_expire_at: datetime,
+        event: AuditEvent,
+    ) -> None:
+        async with self._write() as db:
+            key_id, status = await self._key_id(db, client_id)
+            if status == KeyStatus.REVOKED:
+                raise InvalidTransition("a revoked key cannot be rolled")
+            # The secrets that still verify stop at the end of the grace period (or earlier,
+            # if an earlier roll set that).
+            await db.execute(
+                "UPDATE key_secrets SET expires_at = ? WHERE key_id = ? "
+                "AND (expires_at IS NULL OR expires_at > ?)",
+                (to_db(old_expire_at), key_id, to_db(old_expire_at)),
+            )
+            await db.execute(
+                "INSERT INTO key_secrets (key_id, phc, hint, created_at) VALUES (?, ?, ?, ?)",
+                (key_id, phc, hint, to_db(at)),
+            )
+            await db.execute("UPDATE api_keys SET hint = ? WHERE id = ?", (hint, key_id))
+            await self._audit(db, event)
+
+    async def set_status(
+        self,
+        client_id: str,
+        status: KeyStatus,
+        at: datetime,
+        by: str,
+        allowed_from: frozenset[KeyStatus],
+        event: AuditEvent,
+    ) -> None:
+        try:
+            async with self._write() as db:
+                key_id, current = await self._key_id(db, client_id)
+                if KeyStatus(current) not in allowed_from:
+                    raise InvalidTransition(
+                        f"the key is {current}: it cannot be made {status.value}"
+                    )
+                await db.execute(
+                    "UPDATE api_keys SET status = ?, status_changed_at = ?, "
+                    "status_changed_by = ? WHERE id = ?",
+                    (status.value, to_db(at), by, key_id),
+                )
+                await self._audit(db, event)
+        except sqlite3.IntegrityError as exc:
+            raise _integrity(exc, event.environment) from None
+
+    async def rename_key(
+        self, client_id: str, name: str, name_key: str, event: AuditEvent
+    ) -> None:
+        try:
+            async with self._write() as db:
+                key_id, current = await self._key_id(db, client_id)
+                if current == KeyStatus.REVOKED:
+                    raise InvalidTransition("a revoked key cannot be renamed")
+                await db.execute(
+                    "UPDATE api_keys SET name = ?, name_key = ? WHERE id = ?",
+                    (name, name_key, key_id),
+                )
+                await self._audit(db, event)
+        except sqlite3.IntegrityError as exc:
+            raise _integrity(exc, event.environment) from None
+
+    async def replace_hash(self, secret_id: int, phc: str) -> None:
+        async with self._write() as db:
+            await db.execute(
+                "UPDATE key_secrets SET phc = ?, shared_hash = 0 WHERE id = ?", (phc, secret_id)
+            )
+
+    async def touch_last_used(self, client_id: str, at: datetime, not_since: datetime) -> None:
+        async with self._write() as db:
+            await db.execute(
+                "UPDATE api_keys SET last_used_at = ? WHERE client_id = ? "
+                "AND (last_used_at IS NULL OR last_used_at < ?)",
+                (to_db(at), client_id, to_db(not_since)),
+            )
+
+
+def _integrity(exc: sqlite3.IntegrityError, environment: Environment | None) -> StoreError:
+    text = str(exc)
+    if "name_key" in text or "api_keys_live_name" in text:
+        label = environment.label if environment else "this environment"
+        return DuplicateName(f"A {label} key with this name already exists.")
+    return StoreError(f"the database refused the change: {text}")
+
+
+def _looks_like_sqlite(path: Path) -> bool:
+    with open(path, "rb") as handle:
+        return handle.read(16) == b"SQLite format 3\x00"
+
+
+def _split_sql(script: str) -> list[str]:
+    """Split a migration into statements, keeping trigger bodies whole."""
+    statements: list[str] = []
+    buffer: list[str] = []
+    for line in script.splitlines():
+        if line.strip().startswith("--") or not line.strip():
+            continue
+        buffer.append(line)
+        candidate = "\n".join(buffer)
+        if sqlite3.complete_statement(candidate):
+            statements.append(candidate.strip())
+            buffer = []
+    return statements
