@@ -16,9 +16,9 @@ from typing import NoReturn
 
 from changeup_tui import __version__
 from changeup_tui.core.config import Settings, resolve_db_path
-from changeup_tui.core.credentials import SCANNER_REGEX
-from changeup_tui.core.errors import ChangeupError
-from changeup_tui.core.models import ApiKey, AuditEvent, Environment
+from changeup_tui.core.credentials import SCANNER_REGEX, parse_client_id, parse_secret
+from changeup_tui.core.errors import ChangeupError, InvalidCredential
+from changeup_tui.core.models import ApiKey, AuditEvent, Environment, Secret
 from changeup_tui.core.service import GRACE_PERIODS, KeyService
 from changeup_tui.core.store.sqlite import SQLiteStore
 from changeup_tui.core.text import visible
@@ -53,7 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
     create = actions.add_parser("create", help="create a key and print its Secret Key once")
     create.add_argument("--name", required=True)
     create.add_argument("--env", choices=["live", "test"], required=True)
-    create.add_argument("--expires", metavar="30d|90d|365d|YYYY-MM-DD", help="expiry (default never)")
+    create.add_argument(
+        "--expires", metavar="30d|90d|365d|YYYY-MM-DD", help="expiry (default never)"
+    )
     create.add_argument("--json", action="store_true")
 
     roll = actions.add_parser("roll", help="give a key a new Secret Key")
@@ -135,21 +137,59 @@ def _out(text: str = "") -> None:
     sys.stdout.write(text + "\n")
 
 
-async def run_command(args: argparse.Namespace, settings: Settings) -> int:
+class NotVerified(ChangeupError):
+    exit_code = 1
+
+
+def read_secret_line() -> Secret:
+    """One line from stdin (without echo at a terminal). Bytes that are not ASCII cannot be part
+    of a Secret Key: they make it malformed, not a crash."""
+    if sys.stdin is None:
+        raise UsageError("verify reads the Secret Key from stdin, and there is no stdin")
+    if sys.stdin.isatty():
+        import getpass
+
+        text = getpass.getpass("Secret Key: ")
+    else:
+        raw = sys.stdin.buffer.readline()
+        text = raw.decode("ascii", errors="replace")
+    text = text.strip()
+    if not text:
+        raise UsageError("verify reads the Secret Key from stdin (one line), and none was given")
+    return Secret(text)
+
+
+def precheck_credentials(client_id: str, secret: Secret) -> None:
+    """Format, checksum and environment of the pair, before any database is opened: a typo
+    never touches (or creates) the database. Messages never repeat the secret."""
+    try:
+        parsed = parse_secret(secret.reveal())
+        environment = parse_client_id(client_id)
+    except InvalidCredential as exc:
+        raise NotVerified(f"not verified: {exc}") from None
+    if parsed.environment is not environment:
+        raise NotVerified("not verified: environment mismatch")
+
+
+async def run_command(
+    args: argparse.Namespace, settings: Settings, secret: Secret | None = None
+) -> int:
     store = SQLiteStore(settings.db_path)
     await store.open()
     try:
         service = KeyService(store)
-        return await _dispatch(args, service)
+        return await _dispatch(args, service, secret)
     finally:
         await store.close()
 
 
-async def _dispatch(args: argparse.Namespace, service: KeyService) -> int:
+async def _dispatch(
+    args: argparse.Namespace, service: KeyService, secret: Secret | None = None
+) -> int:
     now = service.clock()
     if args.command == "verify":
-        line = sys.stdin.readline()
-        result = await service.verify(args.client_id, line.strip())
+        assert secret is not None
+        result = await service.verify(args.client_id, secret)
         if result:
             _out("ok")
             return 0
@@ -211,11 +251,15 @@ class _Keys:
             if args.yes:
                 confirm = key.name
             elif sys.stdin.isatty():
-                sys.stderr.write(f"Type the name of the Live key to revoke it ({visible(key.name, 64)}): ")
+                sys.stderr.write(
+                    f"Type the name of the Live key to revoke it ({visible(key.name, 64)}): "
+                )
                 sys.stderr.flush()
                 confirm = sys.stdin.readline().rstrip("\n")
             else:
-                raise UsageError("revoking a Live key needs --yes (or its name typed at a terminal)")
+                raise UsageError(
+                    "revoking a Live key needs --yes (or its name typed at a terminal)"
+                )
         key = await service.revoke(args.client_id, confirm_name=confirm)
         _out(f"revoked {key.client_id}")
         return 0
@@ -270,15 +314,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = Settings(db_path=resolve_db_path(args.db))
         if args.command is None:
             return _run_tui(settings)
-        return asyncio.run(run_command(args, settings))
+        secret = None
+        if args.command == "verify":
+            secret = read_secret_line()
+            precheck_credentials(args.client_id, secret)
+        return asyncio.run(run_command(args, settings, secret))
     except ChangeupError as exc:
-        sys.stderr.write(f"{PROG}: {exc}\n")
+        _error(str(exc))
         return exc.exit_code
     except KeyboardInterrupt:
         return 130
     except Exception as exc:  # the contract: one line, never a traceback
-        sys.stderr.write(f"{PROG}: unexpected error: {type(exc).__name__}: {exc}\n")
+        _error(f"unexpected error: {type(exc).__name__}: {exc}")
         return 2
+
+
+def _error(message: str) -> None:
+    """Exactly one line on stderr: a path or a name with a newline or an escape in it cannot
+    split the line or drive the terminal."""
+    sys.stderr.write(f"{PROG}: {visible(message)}\n")
+    sys.stderr.flush()
 
 
 def _run_tui(settings: Settings) -> int:
