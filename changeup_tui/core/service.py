@@ -91,13 +91,8 @@ class KeyService:
     ) -> str:
         """The normalized name, or InvalidName with the reason, uniqueness included."""
         name = normalize_name(raw)
-        page = await self.store.list_keys(
-            KeyQuery(environment=environment, search=name, include_revoked=False, limit=50)
-        )
-        wanted = name_key(name)
-        for key in page.keys:
-            if name_key(key.name) == wanted and key.client_id != except_client_id:
-                raise DuplicateName(f"A {environment.label} key with this name already exists.")
+        if await self.store.name_taken(environment, name_key(name), except_client_id):
+            raise DuplicateName(f"A {environment.label} key with this name already exists.")
         return name
 
     # -- create, read --------------------------------------------------------------------------

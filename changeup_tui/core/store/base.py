@@ -12,6 +12,7 @@ from changeup_tui.core.models import (
     ApiKey,
     AuditEvent,
     AuditQuery,
+    Environment,
     KeyPage,
     KeyQuery,
     KeyRecord,
@@ -33,6 +34,10 @@ class Store(Protocol):
     async def get_setting(self, key: str) -> str | None: ...
 
     async def get_key(self, client_id: str) -> KeyRecord | None: ...
+
+    async def name_taken(
+        self, environment: Environment, name_key: str, except_client_id: str | None = None
+    ) -> bool: ...
 
     async def list_keys(self, query: KeyQuery) -> KeyPage: ...
 

@@ -319,6 +319,16 @@ class SQLiteStore:
         )
         return KeyRecord(_key_from_row(columns, secrets_count=len(stored)), stored)
 
+    async def name_taken(
+        self, environment: Environment, name_key: str, except_client_id: str | None = None
+    ) -> bool:
+        rows = await self._read(
+            "SELECT client_id FROM api_keys WHERE environment = ? AND name_key = ? "
+            "AND status != 'revoked'",
+            (environment.value, name_key),
+        )
+        return any(row[0] != except_client_id for row in rows)
+
     def _where(self, query: KeyQuery) -> tuple[list[str], list]:
         clauses: list[str] = []
         params: list = []
