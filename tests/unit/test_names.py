@@ -1,0 +1,269 @@
+"""Key names: NFC, 1..64 characters after trimming, no control/format characters, unique per
+environment among keys that are not revoked, case-insensitively."""
+
+from __future__ import annotations
+
+import sqlite3
+import sys
+import time
+import unicodedata
+
+import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from changeup_tui.core.errors import DuplicateName, InvalidName
+from changeup_tui.core.models import ApiKey, AuditEvent, Environment
+from changeup_tui.core.names import FORBIDDEN_CATEGORIES, MAX_NAME, name_key, normalize_name
+from changeup_tui.testing import FIXED_NOW, SeededKeyGenerator
+
+FORBIDDEN = {"Cc", "Cf", "Zl", "Zp", "Co", "Cs", "Cn"}
+
+HOSTILE = [
+    "\x1b]52;c;SGVsbG8gd29ybGQ=\x07",  # OSC 52: write the clipboard
+    "\x1b]0;pwned\x07",  # set the window title
+    "\x1b[2J",  # clear the screen
+    "\x1b[31mred\x1b[0m",
+    "\x9b2J",  # C1 CSI
+    "\u202e",  # RIGHT-TO-LEFT OVERRIDE (Cf)
+    "\u2066",  # LEFT-TO-RIGHT ISOLATE (Cf)
+    "\u200b",  # ZERO WIDTH SPACE (Cf)
+    "\u200d",  # ZERO WIDTH JOINER (Cf)
+    "\ufeff",  # BOM (Cf)
+    "\u2028",  # LINE SEPARATOR (Zl)
+    "\u2029",  # PARAGRAPH SEPARATOR (Zp)
+    "\ue000",  # private use (Co)
+    "\ud800",  # lone surrogate (Cs)
+    "\U000e0001",  # LANGUAGE TAG (Cf)
+    "\x00",
+    "\x7f",
+    "\r",
+    "\n",
+    "\t",
+    "[/]",
+    "[@click=app.quit]x[/]",
+    "[b]bold[/b]",
+    "[link=https://evil.example]x[/link]",
+    "\\",
+]
+
+# The alphabet hypothesis draws from: anything, plus the hostile pieces above.
+_chars = st.one_of(
+    st.characters(),
+    st.characters(categories=["Cc", "Cf", "Zl", "Zp", "Co", "Cs", "Cn"]),
+    st.sampled_from(" \t\n\u00a0\u3000"),
+    st.characters(min_codepoint=0x0300, max_codepoint=0x036F),  # combining marks
+)
+_texts = st.one_of(
+    st.text(_chars, max_size=80),
+    st.lists(st.one_of(st.sampled_from(HOSTILE), st.text(_chars, max_size=6)), max_size=8).map("".join),
+    st.text(st.characters(), min_size=60, max_size=300),
+)
+
+
+def _expected(raw: str) -> str | None:
+    """The rules, written independently: the stored name, or None when the name is refused."""
+    name = unicodedata.normalize("NFC", raw.strip()).strip()
+    if not 1 <= len(name) <= 64:
+        return None
+    if any(unicodedata.category(c) in FORBIDDEN for c in name):
+        return None
+    return name
+
+
+def test_constants():
+    assert MAX_NAME == 64
+    assert FORBIDDEN_CATEGORIES == FORBIDDEN
+
+
+@settings(max_examples=600, deadline=None)
+@given(raw=_texts)
+@example(raw="\x1b]52;c;SGVsbG8=\x07")
+@example(raw="\x1b[2J")
+@example(raw="evil\u202etxt.exe")
+@example(raw="zero\u200bwidth")
+@example(raw="e\u0301")
+@example(raw=" " * 10 + "x" * 64 + " " * 10)
+@example(raw="x" * 65)
+def test_normalize_name_properties(raw):
+    expected = _expected(raw)
+    try:
+        result = normalize_name(raw)
+    except InvalidName as exc:
+        message = str(exc)
+        assert expected is None, f"refused a valid name: {message}"
+        # a message fit to show: plain printable ASCII, never the name itself
+        assert message and message.isascii() and message.isprintable()
+        assert "\x1b" not in message
+        if raw.strip():
+            assert raw.strip() not in message
+        return
+    assert result == expected, "accepted a name the rules refuse, or changed it wrongly"
+    assert unicodedata.is_normalized("NFC", result)
+    assert result == result.strip()
+    assert 1 <= len(result) <= 64
+    assert not any(unicodedata.category(c) in FORBIDDEN for c in result)
+    assert normalize_name(result) == result  # idempotent
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "\x1b]52;c;SGVsbG8gd29ybGQ=\x07",
+        "prod\x1b]52;c;SGVsbG8=\x07",
+        "\x1b[2J",
+        "a\x1b[2Jb",
+        "report\u202eexe.txt",
+        "zero\u200bwidth",
+        "line\u2028break",
+        "para\u2029graph",
+        "private\ue000",
+        "lone\ud800surrogate",
+        "nul\x00byte",
+        "bell\x07",
+        "in\nside",
+        "tab\tinside",
+        "\u0378unassigned",  # Cn
+    ],
+)
+def test_hostile_names_are_refused_without_echo(raw):
+    with pytest.raises(InvalidName) as info:
+        normalize_name(raw)
+    message = str(info.value)
+    assert message.isascii() and message.isprintable()
+    assert raw not in message
+    assert "U+" in message  # says which character, as a code point
+
+
+@pytest.mark.parametrize(
+    "raw", ["[/]", "[@click=app.quit]x[/]", "[b]bold[/b]", "[link=https://x.example]x[/link]",
+            "a\\b", "100%", "a_b", "<script>", "Prod — ключ 鍵 🔑"],
+)
+def test_markup_and_brackets_are_plain_characters(raw):
+    assert normalize_name(raw) == raw
+
+
+def test_trimming_and_nfc():
+    assert normalize_name("  Billing  ") == "Billing"
+    assert normalize_name("\tBilling\n") == "Billing"  # trimming takes outer whitespace controls
+    assert normalize_name("Cafe\u0301") == "Café"
+    assert normalize_name("Cafe\u0301") == normalize_name("Caf\u00e9")
+    assert normalize_name("x" * 64) == "x" * 64
+    with pytest.raises(InvalidName, match="too long"):
+        normalize_name("x" * 65)
+    for empty in ("", "   ", "\t\n", "\u3000"):
+        with pytest.raises(InvalidName, match="Enter a name"):
+            normalize_name(empty)
+    with pytest.raises(InvalidName):
+        normalize_name(None)  # type: ignore[arg-type]
+
+
+def test_length_is_counted_after_nfc_at_the_largest_decomposition():
+    """The fast length cut before NFC must not refuse a name that is 64 characters after NFC.
+    The longest canonical decomposition of one character is 4 code points (U+1F82...)."""
+    longest = max(
+        range(sys.maxunicode + 1), key=lambda c: len(unicodedata.normalize("NFD", chr(c)))
+    )
+    decomposed = unicodedata.normalize("NFD", chr(longest))
+    raw = decomposed * 64
+    assert len(raw) == 64 * len(decomposed)
+    assert normalize_name(raw) == chr(longest) * 64
+    with pytest.raises(InvalidName, match="too long"):
+        normalize_name(decomposed * 65)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "a" * 10_000_000,
+        "\x1b[2J" * 2_500_000,
+        "\u202e" * 10_000_000,
+        " " * 10_000_000,
+        " " * 5_000_000 + "x" * 100 + " " * 5_000_000,
+        "e\u0301" * 5_000_000,
+    ],
+    ids=["ascii", "escapes", "bidi", "spaces", "padded", "combining"],
+)
+def test_ten_megabyte_name_is_refused_fast(raw):
+    start = time.perf_counter()
+    with pytest.raises(InvalidName) as info:
+        normalize_name(raw)
+    elapsed = time.perf_counter() - start
+    assert elapsed < 0.5, elapsed
+    assert len(str(info.value)) < 200
+
+
+def test_name_key_is_case_insensitive_and_canonical():
+    assert name_key("Billing") == name_key("BILLING") == name_key("billing")
+    assert name_key("Straße") == name_key("STRASSE")
+    assert name_key("Caf\u00e9") == name_key("CAFE\u0301")
+    assert name_key("\u01f0") == name_key("J\u030c")  # casefold gives a decomposed j-caron
+    assert name_key("Billing") != name_key("Billing 2")
+
+
+# -- uniqueness through the service ---------------------------------------------------------------
+
+
+async def test_duplicate_names_per_environment(service):
+    first = await service.create("Billing", Environment.TEST)
+    for clash in ("Billing", "billing", " BILLING ", "BiLLiNg"):
+        with pytest.raises(DuplicateName) as info:
+            await service.check_name(clash, Environment.TEST)
+        assert clash.strip() not in str(info.value)
+    with pytest.raises(DuplicateName):
+        await service.create("billing", Environment.TEST)
+    # its own name is not a clash (rename to a different case)
+    assert (
+        await service.check_name("BILLING", Environment.TEST, except_client_id=first.key.client_id)
+        == "BILLING"
+    )
+    # the other environment is separate
+    assert await service.check_name("billing", Environment.LIVE) == "billing"
+    live = await service.create("billing", Environment.LIVE)
+    assert live.key.name == "billing"
+    # after revoking, the name is free again in that environment
+    await service.revoke(first.key.client_id)
+    assert await service.check_name("BILLING", Environment.TEST) == "BILLING"
+    again = await service.create("BILLING", Environment.TEST)
+    assert again.key.client_id != first.key.client_id
+    names = sorted(k.name for k in (await service.list(Environment.TEST)).keys)
+    assert names == ["BILLING", "Billing"]  # the revoked one is kept, listed
+
+
+async def test_invalid_name_at_create_writes_nothing(service, db_path):
+    for raw in ("", "\x1b[2J", "x" * 65, "a\u202eb"):
+        with pytest.raises(InvalidName):
+            await service.create(raw, Environment.TEST)
+    with sqlite3.connect(db_path) as raw_db:
+        assert raw_db.execute("SELECT count(*) FROM api_keys").fetchone() == (0,)
+        assert raw_db.execute("SELECT count(*) FROM audit_events").fetchone() == (0,)
+
+
+async def _insert(store, env: Environment, name: str, gen: SeededKeyGenerator, i: int) -> ApiKey:
+    key = ApiKey(
+        client_id=gen.client_id(env), environment=env, name=name, created_at=FIXED_NOW,
+        created_by="tester", hint=f"{i:04d}",
+    )
+    event = AuditEvent(at=FIXED_NOW, actor="tester", origin="local", action="key.created",
+                       environment=env, client_id=key.client_id)
+    await store.insert_key(key, name_key(name), "$argon2id$fake", event)
+    return key
+
+
+async def test_check_name_finds_a_clash_among_many_similar_names(service, store):
+    """The exact name hides among more than a page of names that contain it."""
+    gen = SeededKeyGenerator(99)
+    await _insert(store, Environment.TEST, "a", gen, 0)
+    for i in range(1, 61):
+        await _insert(store, Environment.TEST, f"a{i}", gen, i)
+    with pytest.raises(DuplicateName):
+        await service.check_name("A", Environment.TEST)
+    assert await service.check_name("a61", Environment.TEST) == "a61"
+
+
+async def test_check_name_clash_with_non_nfc_casefold(service, store):
+    await _insert(store, Environment.TEST, "\u01f0", SeededKeyGenerator(98), 1)
+    with pytest.raises(DuplicateName):
+        await service.check_name("J\u030c", Environment.TEST)
+    with pytest.raises(DuplicateName):
+        await service.check_name("\u01f0", Environment.TEST)
