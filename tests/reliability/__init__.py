@@ -1,0 +1,1 @@
+"""The hardening suite (issue 5): hostile data, secret hygiene, faults, permissions."""
