@@ -1,0 +1,306 @@
+"""The SQLite store: connection settings, file permissions, the append-only audit, transactions,
+keyset pagination and literal search."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sqlite3
+import stat
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from changeup_tui.core.errors import StoreError
+from changeup_tui.core.models import (
+    ApiKey,
+    AuditEvent,
+    AuditQuery,
+    Environment,
+    KeyQuery,
+    KeyStatus,
+    SortField,
+)
+from changeup_tui.core.names import name_key
+from changeup_tui.core.store.sqlite import SQLiteStore, to_db
+from changeup_tui.testing import FIXED_NOW, SeededKeyGenerator
+
+
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def _event(action="test.event", env=None, client_id=None) -> AuditEvent:
+    return AuditEvent(at=FIXED_NOW, actor="tester", origin="local", action=action,
+                      environment=env, client_id=client_id)
+
+
+async def _pragma(store: SQLiteStore, name: str):
+    cursor = await store._conn().execute(f"PRAGMA {name}")
+    return (await cursor.fetchone())[0]
+
+
+async def _insert(store, env, name, gen, *, created_at=FIXED_NOW, hint="abcd") -> ApiKey:
+    key = ApiKey(client_id=gen.client_id(env), environment=env, name=name,
+                 created_at=created_at, created_by="tester", hint=hint)
+    await store.insert_key(key, name_key(name), "$argon2id$not-a-real-hash",
+                           _event("key.created", env, key.client_id))
+    return key
+
+
+# -- connection and files -------------------------------------------------------------------------
+
+
+async def test_pragmas_on_the_live_connection(store):
+    assert (await _pragma(store, "journal_mode")).lower() == "wal"
+    assert await _pragma(store, "synchronous") == 2  # FULL
+    assert await _pragma(store, "busy_timeout") == 5000
+    assert await _pragma(store, "foreign_keys") == 1
+
+
+async def test_folder_0700_and_files_0600_while_open(tmp_path):
+    db = tmp_path / "deep" / "er" / "changeup.db"
+    old = os.umask(0)  # the most permissive umask: the store must not rely on the caller's
+    try:
+        store = SQLiteStore(db)
+        await store.open()
+        try:
+            await store.append_audit(_event())  # a write, so the -wal holds data
+            assert _mode(db.parent) == 0o700
+            for suffix in ("", "-wal", "-shm"):
+                path = Path(f"{db}{suffix}")
+                assert path.exists(), suffix
+                assert _mode(path) == 0o600, (suffix, oct(_mode(path)))
+        finally:
+            await store.close()
+    finally:
+        os.umask(old)
+
+
+async def test_existing_database_is_tightened_to_0600(db_path):
+    store = SQLiteStore(db_path)
+    await store.open()
+    await store.close()
+    os.chmod(db_path, 0o644)
+    store = SQLiteStore(db_path)
+    await store.open()
+    try:
+        assert _mode(db_path) == 0o600
+    finally:
+        await store.close()
+
+
+async def test_closed_store_refuses_with_a_store_error(db_path):
+    store = SQLiteStore(db_path)
+    await store.open()
+    await store.close()
+    await store.close()  # twice is harmless
+    with pytest.raises(StoreError, match="not open"):
+        await store.get_setting("x")
+    with pytest.raises(StoreError, match="not open"):
+        await store.set_setting("x", "y")
+
+
+# -- append-only audit ----------------------------------------------------------------------------
+
+
+async def test_audit_events_refuse_update_and_delete(store, db_path):
+    await store.append_audit(_event("key.created"))
+    raw = sqlite3.connect(db_path, timeout=5)
+    try:
+        with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+            raw.execute("UPDATE audit_events SET actor = 'someone else'")
+        raw.rollback()
+        with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+            raw.execute("DELETE FROM audit_events")
+        raw.rollback()
+        assert raw.execute("SELECT actor, action FROM audit_events").fetchall() == [
+            ("tester", "key.created")
+        ]
+    finally:
+        raw.close()
+    assert [e.actor for e in await store.list_audit(AuditQuery())] == ["tester"]
+
+
+# -- transactions ---------------------------------------------------------------------------------
+
+
+async def test_write_that_raises_rolls_back(store, db_path):
+    class Boom(Exception):
+        pass
+
+    with pytest.raises(Boom):
+        async with store._write() as db:
+            await db.execute("INSERT INTO settings (key, value) VALUES ('a', '1')")
+            raise Boom
+    assert await store.get_setting("a") is None
+    assert not store._conn().in_transaction
+    # the lock was released and the database is not held: another connection writes at once
+    raw = sqlite3.connect(db_path, timeout=0)
+    try:
+        raw.execute("INSERT INTO settings (key, value) VALUES ('b', '2')")
+        raw.commit()
+    finally:
+        raw.close()
+    await store.set_setting("a", "3")
+    assert await store.get_setting("a") == "3"
+    assert await store.get_setting("b") == "2"
+
+
+async def test_sql_error_inside_write_rolls_back_and_is_a_store_error(store):
+    with pytest.raises(StoreError):
+        async with store._write() as db:
+            await db.execute("INSERT INTO settings (key, value) VALUES ('a', '1')")
+            await db.execute("INSERT INTO no_such_table VALUES (1)")
+    assert await store.get_setting("a") is None
+    assert not store._conn().in_transaction
+
+
+async def test_cancelled_write_rolls_back_and_releases_the_lock(store, db_path):
+    inside = asyncio.Event()
+
+    async def slow_write():
+        async with store._write() as db:
+            await db.execute("INSERT INTO settings (key, value) VALUES ('c', '1')")
+            inside.set()
+            await asyncio.sleep(30)
+
+    task = asyncio.create_task(slow_write())
+    await inside.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert await store.get_setting("c") is None
+    assert not store._conn().in_transaction
+    raw = sqlite3.connect(db_path, timeout=0)
+    try:
+        raw.execute("INSERT INTO settings (key, value) VALUES ('d', '1')")
+        raw.commit()
+    finally:
+        raw.close()
+    await asyncio.wait_for(store.set_setting("c", "2"), timeout=5)
+    assert await store.get_setting("c") == "2"
+
+
+async def test_concurrent_writes_in_one_process_are_serialised(store):
+    await asyncio.gather(*(store.append_audit(_event(f"e{i}")) for i in range(30)))
+    events = await store.list_audit(AuditQuery(limit=100))
+    assert sorted(e.action for e in events) == sorted(f"e{i}" for i in range(30))
+
+
+# -- keyset pagination ----------------------------------------------------------------------------
+
+WORDS = ["alpha", "Beta", "gamma", "DELTA", "épsilon", "Zeta"]
+
+
+@pytest.fixture
+async def many_keys(store):
+    """250 keys: both environments, the same names in each, tied creation and last-used times."""
+    gen = SeededKeyGenerator(250)
+    rows = []  # (row id, key, last_used text)
+    for i in range(250):
+        env = Environment.TEST if i < 125 else Environment.LIVE
+        j = i % 125
+        name = f"{WORDS[j % 6]} {j // 6}"
+        created = FIXED_NOW + timedelta(seconds=(i * 7919) % 97)
+        key = await _insert(store, env, name, gen, created_at=created)
+        last = None
+        if i % 3:
+            last = FIXED_NOW + timedelta(minutes=(i * 31) % 13)
+            await store.touch_last_used(key.client_id, last, last)
+        rows.append((i + 1, key, to_db(last) or ""))
+    return rows
+
+
+def _expected(rows, sort: SortField, env: Environment | None) -> list[str]:
+    rows = [r for r in rows if env is None or r[1].environment is env]
+    if sort is SortField.CREATED:
+        ordered = sorted(rows, key=lambda r: (to_db(r[1].created_at), r[0]), reverse=True)
+    elif sort is SortField.NAME:
+        ordered = sorted(rows, key=lambda r: (name_key(r[1].name), r[0]))
+    else:
+        ordered = sorted(rows, key=lambda r: (r[2], r[0]), reverse=True)
+    return [r[1].client_id for r in ordered]
+
+
+async def _all_pages(store, query: KeyQuery) -> tuple[list[str], list[int]]:
+    seen, sizes = [], []
+    after = None
+    for _ in range(1000):
+        page = await store.list_keys(
+            KeyQuery(query.environment, query.search, query.sort, query.include_revoked,
+                     query.limit, after)
+        )
+        seen += [k.client_id for k in page.keys]
+        sizes.append(len(page.keys))
+        if page.next_cursor is None:
+            return seen, sizes
+        after = page.next_cursor
+    raise AssertionError("pagination never ended")
+
+
+@pytest.mark.parametrize("sort", list(SortField))
+async def test_keyset_pagination_returns_every_key_once_in_order(store, many_keys, sort):
+    for env in (None, Environment.TEST, Environment.LIVE):
+        expected = _expected(many_keys, sort, env)
+        assert len(expected) == (250 if env is None else 125)
+        for limit in (1, 7, 50, 125, 300):
+            seen, sizes = await _all_pages(store, KeyQuery(environment=env, sort=sort, limit=limit))
+            assert len(seen) == len(set(seen)) == len(expected), (env, limit)
+            assert seen == expected, (env, limit)
+            assert all(size == limit for size in sizes[:-1])
+            assert 0 < sizes[-1] <= limit
+        assert await store.count_keys(KeyQuery(environment=env)) == len(expected)
+
+
+async def test_pagination_hides_revoked_when_asked(store, many_keys):
+    revoked = [k for _, k, _ in many_keys[:10]]
+    for key in revoked:
+        await store.set_status(key.client_id, KeyStatus.REVOKED, FIXED_NOW, "tester",
+                               frozenset({KeyStatus.ACTIVE}), _event("key.revoked"))
+    seen, _ = await _all_pages(store, KeyQuery(include_revoked=False, sort=SortField.NAME, limit=9))
+    assert len(seen) == 240
+    assert not {k.client_id for k in revoked} & set(seen)
+    assert await store.count_keys(KeyQuery(include_revoked=False)) == 240
+
+
+# -- search ---------------------------------------------------------------------------------------
+
+SEARCH_NAMES = ["100%", "100x", "a_b", "axb", "back\\slash", "backxslash", "50% off", "Plain"]
+
+
+@pytest.fixture
+async def searchable(store):
+    gen = SeededKeyGenerator(4242)
+    return {name: await _insert(store, Environment.TEST, name, gen) for name in SEARCH_NAMES}
+
+
+@pytest.mark.parametrize(
+    "search,expected",
+    [
+        ("%", {"100%", "50% off"}),
+        ("0%", {"100%", "50% off"}),
+        ("100%", {"100%"}),
+        ("a_b", {"a_b"}),
+        ("A_B", {"a_b"}),
+        ("\\", {"back\\slash"}),
+        ("k\\s", {"back\\slash"}),
+        ("\\%", set()),
+        ("%%", set()),
+        ("plain", {"Plain"}),
+        ("PLAIN", {"Plain"}),
+        ("nothing", set()),
+    ],
+)
+async def test_search_metacharacters_are_literal(store, searchable, search, expected):
+    page = await store.list_keys(KeyQuery(environment=Environment.TEST, search=search))
+    assert {k.name for k in page.keys} == expected
+    assert await store.count_keys(KeyQuery(environment=Environment.TEST, search=search)) == len(expected)
+
+
+async def test_search_by_client_id_fragment(store, searchable):
+    target = searchable["axb"]
+    fragment = target.client_id[-10:]
+    page = await store.list_keys(KeyQuery(search=fragment))
+    assert [k.client_id for k in page.keys] == [target.client_id]
