@@ -115,6 +115,11 @@ def translate(exc: sqlite3.Error, path: Path | None) -> StoreError:
         )
     if "not a database" in text or "malformed" in text or "file is encrypted" in text:
         return NotADatabase(f"{where} is not a changeup-tui database (or it is damaged)")
+    if getattr(exc, "sqlite_errorname", "") == "SQLITE_READONLY_DIRECTORY":
+        return ReadOnlyDatabase(
+            f"cannot open {where}: its folder is not writable, and SQLite must create the "
+            f"-shm file beside it to read a WAL database; make the folder writable"
+        )
     if "readonly" in text or "read-only" in text:
         return ReadOnlyDatabase(f"{where} is read-only: nothing can be written to it")
     if "disk is full" in text or "disk full" in text or "disk i/o" in text:
@@ -125,10 +130,13 @@ def translate(exc: sqlite3.Error, path: Path | None) -> StoreError:
 
 
 def _chmod_private(path: Path) -> None:
+    """Take away every permission beyond the owner's read and write; never add one (a database
+    its owner made read-only stays read-only)."""
     with contextlib.suppress(FileNotFoundError, PermissionError):
         st = path.stat()
-        if st.st_uid == os.getuid() and stat.S_IMODE(st.st_mode) != 0o600:
-            os.chmod(path, 0o600)
+        mode = stat.S_IMODE(st.st_mode)
+        if st.st_uid == os.getuid() and mode & ~0o600:
+            os.chmod(path, mode & 0o600)
 
 
 class SQLiteStore:
