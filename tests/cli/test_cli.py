@@ -418,3 +418,14 @@ def test_create_with_expiry(db):
                      "--expires", bad, db=db)
         result.assert_one_line_error(2)
     assert len(list_keys(db)) == count
+
+
+def test_opening_tightens_permissions_but_never_adds_write(db):
+    create(db, "perm", "test")
+    db.chmod(0o644)
+    assert run("keys", "list", db=db).code == 0
+    assert stat.S_IMODE(db.stat().st_mode) == 0o600  # group and others lose read
+    if os.geteuid() != 0:  # as root a 0400 file is still writable: the bad-database tests cover it
+        db.chmod(0o400)
+        assert run("keys", "list", db=db).code == 0
+        assert stat.S_IMODE(db.stat().st_mode) == 0o400
