@@ -183,7 +183,7 @@ class SQLiteStore:
         folder = path.parent
         if not folder.exists():
             try:
-                folder.mkdir(mode=0o700, parents=True)
+                folder.mkdir(mode=0o700, parents=True, exist_ok=True)  # another process may race
                 os.chmod(folder, 0o700)
             except OSError as exc:
                 raise StoreError(f"cannot create the folder {folder}: {exc.strerror}") from None
@@ -213,6 +213,7 @@ class SQLiteStore:
         try:
             await db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             await db.execute("PRAGMA foreign_keys = ON")
+            await self._check_identity()  # before the journal mode is set: refuse untouched
             if not self.read_only and self.path is not None:
                 cursor = await db.execute("PRAGMA journal_mode = WAL")
                 (mode,) = await cursor.fetchone()
@@ -222,6 +223,28 @@ class SQLiteStore:
             await (await db.execute("PRAGMA schema_version")).fetchone()
         except sqlite3.Error as exc:
             raise translate(exc, self.path) from None
+
+    async def _check_identity(self) -> None:
+        """Refuse, before anything is written, a newer schema or another program's SQLite file
+        (schema version 0 but tables already there). One statement: one consistent snapshot."""
+        cursor = await self._db.execute(
+            "SELECT (SELECT user_version FROM pragma_user_version), "
+            "(SELECT count(*) FROM sqlite_master)"
+        )
+        version, objects = await cursor.fetchone()
+        if version > LATEST_VERSION:
+            raise self._too_new(version)
+        if version == 0 and objects:
+            raise NotADatabase(
+                f"{self.path} is an SQLite database of another program, not a changeup-tui "
+                "database; nothing was changed"
+            )
+
+    def _too_new(self, version: int) -> SchemaTooNew:
+        return SchemaTooNew(
+            f"{self.path} was written by a newer changeup-tui (schema {version}; this one "
+            f"knows {LATEST_VERSION}): upgrade changeup-tui"
+        )
 
     async def _user_version(self) -> int:
         cursor = await self._db.execute("PRAGMA user_version")
@@ -234,10 +257,7 @@ class SQLiteStore:
         except sqlite3.Error as exc:
             raise translate(exc, self.path) from None
         if version > LATEST_VERSION:
-            raise SchemaTooNew(
-                f"{self.path} was written by a newer changeup-tui (schema {version}; this one "
-                f"knows {LATEST_VERSION}): upgrade changeup-tui"
-            )
+            raise self._too_new(version)
         if version == LATEST_VERSION:
             return
         if self.read_only:

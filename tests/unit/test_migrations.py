@@ -1,0 +1,209 @@
+"""Schema migrations by PRAGMA user_version, and the databases the store must refuse untouched."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import os
+import sqlite3
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from changeup_tui.core.errors import NotADatabase, SchemaTooNew, StoreError
+from changeup_tui.core.store import sqlite as sqlite_module
+from changeup_tui.core.store.migrations import LATEST_VERSION, MIGRATIONS
+from changeup_tui.core.store.sqlite import SQLiteStore
+
+TABLES = {"account", "settings", "api_keys", "key_secrets", "audit_events"}
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _raw(path: Path, sql: str):
+    with contextlib.closing(sqlite3.connect(path)) as conn, conn:
+        return conn.execute(sql).fetchall()
+
+
+def _schema(path: Path) -> list[tuple]:
+    return _raw(path, "SELECT type, name, sql FROM sqlite_master ORDER BY type, name")
+
+
+async def _open_close(path: Path) -> None:
+    store = SQLiteStore(path)
+    await store.open()
+    await store.close()
+
+
+async def test_fresh_database_gets_the_latest_schema(db_path):
+    assert LATEST_VERSION == len(MIGRATIONS) >= 1
+    await _open_close(db_path)
+    assert _raw(db_path, "PRAGMA user_version") == [(LATEST_VERSION,)]
+    names = {name for _, name, _ in _schema(db_path)}
+    assert names >= TABLES
+    assert {"audit_events_no_update", "audit_events_no_delete"} <= names
+
+
+async def test_reopen_is_a_no_op(db_path, monkeypatch):
+    store = SQLiteStore(db_path)
+    await store.open()
+    await store.set_setting("kept", "yes")
+    await store.close()
+    schema, digest = _schema(db_path), _digest(db_path)
+
+    calls = []
+    real_split = sqlite_module._split_sql
+    monkeypatch.setattr(sqlite_module, "_split_sql", lambda s: calls.append(1) or real_split(s))
+    for _ in range(2):
+        store = SQLiteStore(db_path)
+        await store.open()
+        assert await store.get_setting("kept") == "yes"
+        await store.close()
+    assert calls == []  # no migration step ran
+    assert _schema(db_path) == schema
+    assert _raw(db_path, "PRAGMA user_version") == [(LATEST_VERSION,)]
+    assert _digest(db_path) == digest
+
+
+async def test_newer_schema_is_refused_and_the_file_untouched(db_path):
+    store = SQLiteStore(db_path)
+    await store.open()
+    await store.set_setting("kept", "yes")
+    await store.close()
+    with contextlib.closing(sqlite3.connect(db_path)) as conn, conn:
+        conn.execute(f"PRAGMA user_version = {LATEST_VERSION + 1}")
+    digest = _digest(db_path)
+
+    store = SQLiteStore(db_path)
+    with pytest.raises(SchemaTooNew) as info:
+        await store.open()
+    assert "upgrade" in str(info.value)
+    assert str(LATEST_VERSION + 1) in str(info.value)
+    assert _digest(db_path) == digest
+    assert not Path(f"{db_path}-wal").exists() or Path(f"{db_path}-wal").stat().st_size == 0
+    assert _raw(db_path, "SELECT value FROM settings") == [("yes",)]
+    with pytest.raises(StoreError, match="not open"):  # the failed store holds no connection
+        await store.get_setting("kept")
+
+
+async def test_newer_schema_in_rollback_journal_mode_is_not_switched_to_wal(db_path):
+    """Refusing a database must not first rewrite its header (journal mode)."""
+    db_path.parent.mkdir(parents=True)
+    with contextlib.closing(sqlite3.connect(db_path)) as conn, conn:
+        conn.execute("CREATE TABLE future (x)")
+        conn.execute(f"PRAGMA user_version = {LATEST_VERSION + 5}")
+    digest = _digest(db_path)
+    with pytest.raises(SchemaTooNew):
+        await _open_close(db_path)
+    assert _digest(db_path) == digest
+    assert _raw(db_path, "PRAGMA journal_mode") == [("delete",)]
+
+
+async def test_foreign_sqlite_database_is_not_migrated_into(db_path):
+    """An SQLite file of some other program (user_version 0, its own tables) is refused, not
+    filled with our tables."""
+    db_path.parent.mkdir(parents=True)
+    with contextlib.closing(sqlite3.connect(db_path)) as conn, conn:
+        conn.execute("CREATE TABLE moz_places (id INTEGER PRIMARY KEY, url TEXT)")
+        conn.execute("INSERT INTO moz_places (url) VALUES ('https://example.org')")
+    digest = _digest(db_path)
+    with pytest.raises(NotADatabase):
+        await _open_close(db_path)
+    assert _digest(db_path) == digest
+    assert {name for _, name, _ in _schema(db_path)} == {"moz_places"}
+
+
+async def test_random_bytes_are_not_a_database_and_stay_unchanged(db_path):
+    db_path.parent.mkdir(parents=True)
+    db_path.write_bytes(os.urandom(8192))
+    digest = _digest(db_path)
+    with pytest.raises(NotADatabase) as info:
+        await _open_close(db_path)
+    assert "\n" not in str(info.value)
+    assert _digest(db_path) == digest
+    assert not Path(f"{db_path}-wal").exists()
+
+
+async def test_damaged_sqlite_file_is_not_a_database_and_stays_unchanged(db_path):
+    await _open_close(db_path)
+    data = bytearray(db_path.read_bytes())
+    data[16:100] = os.urandom(84)  # keep the magic string, wreck the rest of the header
+    data[100:] = os.urandom(len(data) - 100)
+    db_path.write_bytes(bytes(data))
+    digest = _digest(db_path)
+    with pytest.raises(NotADatabase):
+        await _open_close(db_path)
+    assert _digest(db_path) == digest
+
+
+async def test_empty_file_is_initialised(db_path):
+    db_path.parent.mkdir(parents=True)
+    db_path.touch()
+    await _open_close(db_path)
+    assert _raw(db_path, "PRAGMA user_version") == [(LATEST_VERSION,)]
+
+
+async def test_a_folder_is_refused(tmp_path):
+    folder = tmp_path / "a-folder"
+    folder.mkdir()
+    (folder / "inside.txt").write_text("keep me")
+    with pytest.raises(StoreError) as info:
+        await _open_close(folder)
+    assert "folder" in str(info.value)
+    assert [p.name for p in folder.iterdir()] == ["inside.txt"]
+
+
+async def test_two_stores_opening_a_new_database_at_once(db_path):
+    stores = [SQLiteStore(db_path) for _ in range(2)]
+    try:
+        await asyncio.gather(*(s.open() for s in stores))
+        await stores[0].set_setting("a", "1")
+        assert await stores[1].get_setting("a") == "1"
+    finally:
+        for s in stores:
+            await s.close()
+    assert _raw(db_path, "PRAGMA user_version") == [(LATEST_VERSION,)]
+
+
+def test_processes_opening_a_new_database_at_once(tmp_path):
+    """Several processes race to create and migrate the same new file: all succeed."""
+    script = textwrap.dedent(
+        """
+        import asyncio, sys, time
+        from changeup_tui.core.store.sqlite import SQLiteStore
+        async def main(path, start):
+            while time.time() < start:
+                await asyncio.sleep(0.001)
+            store = SQLiteStore(path)
+            await store.open()
+            await store.set_setting(sys.argv[3], "ok")
+            await store.close()
+        asyncio.run(main(sys.argv[1], float(sys.argv[2])))
+        """
+    )
+    import time
+
+    for attempt in range(2):
+        db = tmp_path / f"race{attempt}" / "changeup.db"
+        start = time.time() + 1.0
+        procs = [
+            subprocess.Popen(
+                [sys.executable, "-c", script, str(db), str(start), f"p{i}"],
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            )
+            for i in range(4)
+        ]
+        results = [(p.wait(timeout=60), p.stderr.read()) for p in procs]
+        for p in procs:
+            p.stdout.close()
+            p.stderr.close()
+        assert all(code == 0 for code, _ in results), results
+        assert _raw(db, "PRAGMA user_version") == [(LATEST_VERSION,)]
+        assert sorted(_raw(db, "SELECT key FROM settings")) == [(f"p{i}",) for i in range(4)]
+        assert _raw(db, "PRAGMA integrity_check") == [("ok",)]
