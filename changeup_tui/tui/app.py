@@ -1,0 +1,202 @@
+"""The app: the environment reactive, the injected service, the store opened on mount and closed
+on unmount, styles, bindings and palette commands. Screens do the rest; SQL lives in the core."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable
+
+from textual import work
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.reactive import reactive
+from textual.screen import ModalScreen, Screen
+
+from changeup_tui.core.config import Settings
+from changeup_tui.core.context import Clock, utc_now
+from changeup_tui.core.credentials import KeyGenerator
+from changeup_tui.core.errors import StoreError
+from changeup_tui.core.models import Actor, ApiKey, Environment
+from changeup_tui.core.service import KeyService
+from changeup_tui.core.store.sqlite import SQLiteStore
+from changeup_tui.tui.clipboard import Copier
+from changeup_tui.tui.commands import ChangeupCommands
+from changeup_tui.tui.modals.profile_menu import ProfileMenu
+from changeup_tui.tui.modals.reveal_modal import RevealModal
+from changeup_tui.tui.paths import style
+from changeup_tui.tui.screens import (
+    AccountSettingsScreen,
+    ActivityLogScreen,
+    ApiKeysScreen,
+    ProfileScreen,
+)
+
+PROG = "changeup-tui"
+
+
+class ChangeupApp(App[int]):
+    TITLE = "ChangeUp"
+    CSS_PATH = [
+        style("header.tcss"),
+        style("account_settings.tcss"),
+        style("api_keys.tcss"),
+        style("profile.tcss"),
+        style("activity_log.tcss"),
+        style("profile_menu.tcss"),
+        style("name_modal.tcss"),
+        style("reveal_modal.tcss"),
+    ]
+    BINDINGS = [
+        Binding("p", "profile_menu", "Profile Menu"),
+        Binding("e", "toggle_environment", "Live/Test"),
+        Binding("ctrl+q", "quit", "Quit", priority=True),
+    ]
+    COMMANDS = App.COMMANDS | {ChangeupCommands}
+
+    environment: reactive[Environment] = reactive(Environment.TEST, init=False)
+    account_name: reactive[str] = reactive("")
+
+    def __init__(self, service: KeyService, copier: Copier | None = None) -> None:
+        super().__init__()
+        self.service = service
+        self.copier = copier or Copier()
+        self.startup_error: str | None = None
+
+    @property
+    def read_only(self) -> bool:
+        return self.service.read_only
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    async def on_mount(self) -> None:
+        try:
+            await self.service.store.open()
+            environment = await self.service.environment()
+            account = await self.service.account()
+        except StoreError as exc:
+            self.startup_error = str(exc)
+            self.exit(return_code=2)
+            return
+        self.set_reactive(ChangeupApp.environment, environment)
+        self.account_name = account.display_name
+        if self.read_only:
+            self.sub_title = "read-only"
+        await self.push_screen(AccountSettingsScreen())
+        await self.push_screen(ApiKeysScreen())
+
+    async def on_unmount(self) -> None:
+        await self.service.store.close()
+
+    def watch_environment(self, environment: Environment) -> None:
+        self._remember_environment(environment)
+
+    @work(exclusive=True, group="remember-environment")
+    async def _remember_environment(self, environment: Environment) -> None:
+        try:
+            await self.service.set_environment(environment)
+        except StoreError as exc:
+            self.notify(str(exc), title="Environment not remembered", severity="warning",
+                        markup=False)
+
+    # -- what applies where ---------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in {"toggle_environment", "profile_menu"} and isinstance(self.screen, ModalScreen):
+            return False
+        if action == "screenshot" and self._secret_on_screen():
+            return False
+        if action == "create_key" and self.read_only:
+            return None
+        return True
+
+    def _secret_on_screen(self) -> bool:
+        return any(isinstance(screen, RevealModal) for screen in self.screen_stack)
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        for command in super().get_system_commands(screen):
+            if command.title == "Screenshot" and self._secret_on_screen():
+                continue
+            yield command
+
+    def selected_key(self) -> ApiKey | None:
+        keys = self._find(ApiKeysScreen)
+        return keys.selected_key if keys is not None else None
+
+    def _find(self, kind: type[Screen]) -> Screen | None:
+        for screen in reversed(self.screen_stack):
+            if isinstance(screen, kind):
+                return screen
+        return None
+
+    # -- actions -------------------------------------------------------------------------------
+
+    def action_toggle_environment(self) -> None:
+        self.environment = (
+            Environment.LIVE if self.environment is Environment.TEST else Environment.TEST
+        )
+
+    def action_profile_menu(self) -> None:
+        self._open_profile_menu()
+
+    @work(exclusive=True, group="profile-menu")
+    async def _open_profile_menu(self) -> None:
+        try:
+            account = await self.service.account()
+        except StoreError:
+            account = None
+        choice = await self.push_screen_wait(ProfileMenu(account))
+        if choice:
+            await self.run_action(choice)
+
+    async def action_account_settings(self) -> None:
+        while len(self.screen_stack) > 1 and not isinstance(self.screen, AccountSettingsScreen):
+            await self.pop_screen()
+        if not isinstance(self.screen, AccountSettingsScreen):
+            await self.push_screen(AccountSettingsScreen())
+
+    async def _open_section(self, kind: type[Screen]) -> Screen:
+        if not isinstance(self.screen, kind):
+            await self.action_account_settings()
+            await self.push_screen(kind())
+        return self.screen
+
+    async def action_api_keys(self) -> None:
+        await self._open_section(ApiKeysScreen)
+
+    async def action_activity_log(self) -> None:
+        await self._open_section(ActivityLogScreen)
+
+    async def action_profile(self) -> None:
+        await self._open_section(ProfileScreen)
+
+    async def action_create_key(self) -> None:
+        if not self.read_only:
+            screen = await self._open_section(ApiKeysScreen)
+            screen.action_create_key()
+
+    async def action_copy_client_id(self) -> None:
+        screen = self._find(ApiKeysScreen)
+        if screen is not None:
+            screen.action_copy_client_id()
+
+
+def build_app(
+    settings: Settings,
+    *,
+    clock: Clock = utc_now,
+    keygen: KeyGenerator | None = None,
+    actor: Actor | None = None,
+    copier: Copier | None = None,
+) -> ChangeupApp:
+    """The one way to build the app: for the CLI, the tests and the snapshots."""
+    service = KeyService(SQLiteStore(settings.db_path), clock=clock, keygen=keygen, actor=actor)
+    return ChangeupApp(service, copier=copier)
+
+
+def run_tui(settings: Settings) -> int:
+    app = build_app(settings)
+    code = app.run()
+    if app.startup_error:
+        sys.stderr.write(f"{PROG}: {app.startup_error}\n")
+        return 2
+    return code if isinstance(code, int) else (app.return_code or 0)

@@ -1,0 +1,36 @@
+"""Asked when the reveal modal is closed before the Secret Key was copied. Dismisses True to
+close anyway; "Go back" (the default, and Escape) returns to the secret."""
+
+from __future__ import annotations
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Label
+
+QUESTION = "The Secret Key will never be shown again. Close anyway?"
+
+
+class ConfirmCloseModal(ModalScreen[bool]):
+    BINDINGS = [Binding("escape", "go_back", "Go back")]
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="confirm-dialog"):
+            yield Label("Secret Key not copied", id="confirm-title")
+            yield Label(QUESTION, id="confirm-question")
+            with Horizontal(id="confirm-buttons"):
+                yield Button("Go back", id="go-back", variant="primary")
+                yield Button("Close anyway", id="close-anyway", variant="error")
+
+    def on_mount(self) -> None:
+        self.query_one("#go-back").focus()
+
+    @on(Button.Pressed, "#close-anyway")
+    def _close(self) -> None:
+        self.dismiss(True)
+
+    @on(Button.Pressed, "#go-back")
+    def action_go_back(self) -> None:
+        self.dismiss(False)

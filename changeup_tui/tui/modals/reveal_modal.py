@@ -1,0 +1,98 @@
+"""The one time a Secret Key is shown: the warning, the Client ID and the Secret Key in full, Copy
+Secret Key, Copy Client ID, Done. Closing before the secret was copied asks first. On close the
+secret is dropped: from this screen, and from `app.clipboard` when it holds it."""
+
+from __future__ import annotations
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Footer, Label, Static
+
+from changeup_tui.core.models import CreatedKey, Environment, Secret
+from changeup_tui.tui.clipboard import Copier
+from changeup_tui.tui.formatting import plain
+from changeup_tui.tui.modals.confirm_close import ConfirmCloseModal
+
+WARNING = (
+    "This is your only chance to copy the Secret Key. It is not stored anywhere, "
+    "so it cannot be shown or retrieved again: copy it now and keep it somewhere safe. "
+    "The Client ID stays visible on the API Keys page."
+)
+
+
+class RevealModal(ModalScreen[None]):
+    BINDINGS = [
+        Binding("escape", "done", "Done"),
+        Binding("s", "copy_secret", "Copy Secret Key"),
+        Binding("i", "copy_client_id", "Copy Client ID"),
+    ]
+
+    def __init__(self, created: CreatedKey, copier: Copier) -> None:
+        live = created.key.environment is Environment.LIVE
+        super().__init__(classes="-live" if live else "")
+        self.key = created.key
+        self._secret: Secret | None = created.secret
+        self.copier = copier
+        self.secret_copied = False
+
+    def compose(self) -> ComposeResult:
+        key = self.key
+        with Vertical(id="reveal-dialog"):
+            yield Label("Copy your Secret Key", id="reveal-title")
+            yield Static(WARNING, id="reveal-warning")
+            yield Label("Name", classes="reveal-label")
+            yield Label(plain(key.name, 64), id="reveal-name")
+            yield Label(f"Client ID ({key.environment.label})", classes="reveal-label")
+            yield Static(key.client_id, id="reveal-client-id", markup=False)
+            yield Label("Secret Key", classes="reveal-label")
+            yield Static(self._secret.reveal() if self._secret else "", id="reveal-secret", markup=False)
+            with Horizontal(id="reveal-buttons"):
+                yield Button("Copy Secret Key", id="copy-secret", variant="primary")
+                yield Button("Copy Client ID", id="copy-client-id")
+                yield Button("Done", id="done")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#copy-secret").focus()
+
+    # -- copying -------------------------------------------------------------------------------
+
+    @on(Button.Pressed, "#copy-secret")
+    def action_copy_secret(self) -> None:
+        if self._secret is not None:
+            self._copy(self._secret.reveal(), "Secret Key", secret=True)
+
+    @on(Button.Pressed, "#copy-client-id")
+    def action_copy_client_id(self) -> None:
+        self._copy(self.key.client_id, "Client ID", secret=False)
+
+    @work(group="copy")
+    async def _copy(self, text: str, what: str, *, secret: bool) -> None:
+        result = await self.copier.copy(self.app, text)
+        if secret and result.ok:
+            self.secret_copied = True
+        self.notify(result.message, title=what, severity="information" if result.ok else "error",
+                    markup=False)
+
+    # -- closing -------------------------------------------------------------------------------
+
+    @on(Button.Pressed, "#done")
+    def _done_pressed(self) -> None:
+        self.action_done()
+
+    @work(exclusive=True, group="close")
+    async def action_done(self) -> None:
+        if not self.secret_copied:
+            if not await self.app.push_screen_wait(ConfirmCloseModal()):
+                return
+        self._drop_secret()
+        self.dismiss(None)
+
+    def _drop_secret(self) -> None:
+        secret, self._secret = self._secret, None
+        if secret is not None and self.app.clipboard == secret.reveal():
+            self.app._clipboard = ""  # Textual keeps its own copy of what it sent by OSC 52
+        self.query_one("#reveal-secret", Static).update("")
