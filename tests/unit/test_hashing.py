@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import sqlite3
 import threading
 from pathlib import Path
@@ -154,7 +155,7 @@ async def test_audit_rows_hold_no_secret_and_no_hash(service, db_path):
     await service.enable(made.key.client_id)
     await service.revoke(made.key.client_id)
 
-    with sqlite3.connect(db_path) as raw:
+    with contextlib.closing(sqlite3.connect(db_path)) as raw:
         rows = raw.execute("SELECT * FROM audit_events").fetchall()
         phcs = [r[0] for r in raw.execute("SELECT phc FROM key_secrets")]
     assert len(rows) == 6

@@ -86,7 +86,8 @@ async def test_newer_schema_is_refused_and_the_file_untouched(db_path):
     assert "upgrade" in str(info.value)
     assert str(LATEST_VERSION + 1) in str(info.value)
     assert _digest(db_path) == digest
-    assert not Path(f"{db_path}-wal").exists() or Path(f"{db_path}-wal").stat().st_size == 0
+    wal = f"{db_path}-wal"
+    assert not os.path.exists(wal) or os.path.getsize(wal) == 0
     assert _raw(db_path, "SELECT value FROM settings") == [("yes",)]
     with pytest.raises(StoreError, match="not open"):  # the failed store holds no connection
         await store.get_setting("kept")
@@ -127,7 +128,7 @@ async def test_random_bytes_are_not_a_database_and_stay_unchanged(db_path):
         await _open_close(db_path)
     assert "\n" not in str(info.value)
     assert _digest(db_path) == digest
-    assert not Path(f"{db_path}-wal").exists()
+    assert not os.path.exists(f"{db_path}-wal")
 
 
 async def test_damaged_sqlite_file_is_not_a_database_and_stays_unchanged(db_path):

@@ -56,10 +56,10 @@ def test_secret_repr_str_format_are_redacted(secret):
         f"{secret!r}",
         f"{secret!s}",
         f"{secret:s}",
-        "%s" % secret,
-        "%r" % secret,
-        "{}".format(secret),
-        "{0!r}".format(secret),
+        "%s" % secret,  # noqa: UP031
+        "%r" % secret,  # noqa: UP031
+        "{}".format(secret),  # noqa: UP032
+        "{0!r}".format(secret),  # noqa: UP030, UP032
         repr([secret]),
         repr({"k": secret}),
         repr(CreatedKey(key=_key(), secret=secret)),

@@ -3,6 +3,7 @@ environment among keys that are not revoked, case-insensitively."""
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import sys
 import time
@@ -204,6 +205,7 @@ def test_name_key_is_case_insensitive_and_canonical():
 # -- uniqueness through the service ---------------------------------------------------------------
 
 
+@pytest.mark.usefixtures("fast_argon2")
 async def test_duplicate_names_per_environment(service):
     first = await service.create("Billing", Environment.TEST)
     for clash in ("Billing", "billing", " BILLING ", "BiLLiNg"):
@@ -230,11 +232,12 @@ async def test_duplicate_names_per_environment(service):
     assert names == ["BILLING", "Billing"]  # the revoked one is kept, listed
 
 
+@pytest.mark.usefixtures("fast_argon2")
 async def test_invalid_name_at_create_writes_nothing(service, db_path):
     for raw in ("", "\x1b[2J", "x" * 65, "a\u202eb"):
         with pytest.raises(InvalidName):
             await service.create(raw, Environment.TEST)
-    with sqlite3.connect(db_path) as raw_db:
+    with contextlib.closing(sqlite3.connect(db_path)) as raw_db:
         assert raw_db.execute("SELECT count(*) FROM api_keys").fetchone() == (0,)
         assert raw_db.execute("SELECT count(*) FROM audit_events").fetchone() == (0,)
 

@@ -70,7 +70,7 @@ async def test_folder_0700_and_files_0600_while_open(tmp_path):
             assert _mode(db.parent) == 0o700
             for suffix in ("", "-wal", "-shm"):
                 path = Path(f"{db}{suffix}")
-                assert path.exists(), suffix
+                assert os.path.exists(path), suffix
                 assert _mode(path) == 0o600, (suffix, oct(_mode(path)))
         finally:
             await store.close()

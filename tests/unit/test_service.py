@@ -1,0 +1,367 @@
+"""The key service: create, verify (every refusal path and its cost), last used, rehash,
+account and settings."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import sqlite3
+from datetime import timedelta
+
+import pytest
+from argon2 import PasswordHasher, extract_parameters
+
+from changeup_tui.core import hashing
+from changeup_tui.core.context import current_actor
+from changeup_tui.core.errors import InvalidName, KeyNotFound
+from changeup_tui.core.models import Account, Actor, Environment, KeyStatus, Secret
+from changeup_tui.core.service import KeyService
+from changeup_tui.core.store.sqlite import SQLiteStore
+from changeup_tui.testing import FIXED_NOW, FixedClock, SeededKeyGenerator
+
+pytestmark = pytest.mark.usefixtures("fast_argon2")
+
+
+class SpyStore:
+    """Wraps a store and counts the calls made to it."""
+
+    def __init__(self, inner):
+        self._inner = inner
+        self.calls: list[str] = []
+
+    def __getattr__(self, name):
+        attr = getattr(self._inner, name)
+        if callable(attr):
+
+            async def wrapper(*args, **kwargs):
+                self.calls.append(name)
+                return await attr(*args, **kwargs)
+
+            return wrapper
+        return attr
+
+
+@pytest.fixture
+def spy(store):
+    return SpyStore(store)
+
+
+@pytest.fixture
+def spied(spy, clock, keygen):
+    return KeyService(spy, clock=clock, keygen=keygen, actor=Actor("tester", "local"))
+
+
+@pytest.fixture
+def argon2_calls(monkeypatch):
+    """Counts every argon2 verify (real or dummy) and every hash."""
+    counts = {"verify": 0, "hash": 0, "dummy": 0}
+    real_verify, real_hash, real_dummy = hashing.verify_sync, hashing.hash_secret_sync, hashing.burn_dummy
+
+    def verify_sync(phc, secret):
+        counts["verify"] += 1
+        return real_verify(phc, secret)
+
+    def hash_secret_sync(secret):
+        counts["hash"] += 1
+        return real_hash(secret)
+
+    async def burn_dummy(secret):
+        counts["dummy"] += 1
+        return await real_dummy(secret)
+
+    monkeypatch.setattr(hashing, "verify_sync", verify_sync)
+    monkeypatch.setattr(hashing, "hash_secret_sync", hash_secret_sync)
+    monkeypatch.setattr(hashing, "burn_dummy", burn_dummy)
+    return counts
+
+
+def _audit_rows(db_path):
+    with contextlib.closing(sqlite3.connect(db_path)) as raw:
+        return raw.execute("SELECT actor, origin, action, environment, client_id FROM audit_events").fetchall()
+
+
+# -- create ---------------------------------------------------------------------------------------
+
+
+async def test_create_returns_key_and_secret_and_one_audit_event(service, db_path, clock):
+    made = await service.create("  Billing  ", Environment.TEST)
+    key, secret = made.key, made.secret
+    assert isinstance(secret, Secret)
+    assert secret.reveal().startswith("cu_test_sk_")
+    assert key.client_id.startswith("cu_test_ci_")
+    assert key.name == "Billing"
+    assert key.environment is Environment.TEST
+    assert key.status is KeyStatus.ACTIVE
+    assert key.created_at == clock.now
+    assert key.created_by == "tester"
+    assert key.last_used_at is None
+    assert key.hint == secret.hint
+    stored = await service.get(key.client_id)
+    assert stored.client_id == key.client_id and stored.name == "Billing"
+    assert stored.created_at == FIXED_NOW
+    assert _audit_rows(db_path) == [("tester", "local", "key.created", "test", key.client_id)]
+    events = await service.audit()
+    assert len(events) == 1 and events[0].at == FIXED_NOW
+
+
+async def test_audit_records_the_ssh_origin(store, clock, keygen, db_path):
+    actor = current_actor({"SSH_CONNECTION": "203.0.113.5 50022 10.0.0.2 22"})
+    assert actor.origin == "203.0.113.5"
+    assert current_actor({}).origin == "local"
+    service = KeyService(store, clock=clock, keygen=keygen, actor=actor)
+    made = await service.create("Remote", Environment.LIVE)
+    assert _audit_rows(db_path) == [(actor.user, "203.0.113.5", "key.created", "live", made.key.client_id)]
+
+
+async def test_failed_insert_returns_no_secret(service, monkeypatch):
+    async def refuse(*args, **kwargs):
+        raise sqlite3.OperationalError("disk I/O error")
+
+    made = await service.create("First", Environment.TEST)
+    monkeypatch.setattr(service.store, "insert_key", refuse)
+    with pytest.raises(sqlite3.OperationalError):
+        await service.create("Second", Environment.TEST)
+    assert [k.name for k in (await service.list()).keys] == ["First"]
+    assert made.secret  # the first one was returned
+
+
+async def test_get_unknown_key(service):
+    with pytest.raises(KeyNotFound):
+        await service.get("cu_test_ci_" + "0" * 24)
+
+
+# -- verify ---------------------------------------------------------------------------------------
+
+
+async def test_verify_ok_and_wrong_secret(service, argon2_calls):
+    made = await service.create("Billing", Environment.TEST)
+    result = await service.verify(made.key.client_id, made.secret)
+    assert result.ok and result.reason == "ok" and result.key.client_id == made.key.client_id
+    assert (await service.verify(made.key.client_id, made.secret.reveal())).ok  # plain text too
+
+    before = dict(argon2_calls)
+    other = SeededKeyGenerator(12345).secret(Environment.TEST)
+    wrong = await service.verify(made.key.client_id, other)
+    assert not wrong and wrong.reason == "wrong_secret"
+    # a wrong secret costs exactly one argon2 verify, like a right one
+    assert argon2_calls["verify"] - before["verify"] == 1
+
+
+async def test_hint_match_but_hash_mismatch_is_wrong_secret(service, store, argon2_calls):
+    """The hint only picks the candidate hash; argon2 decides."""
+    made = await service.create("Billing", Environment.TEST)
+    (stored,) = (await store.get_key(made.key.client_id)).secrets
+    assert stored.hint == made.secret.hint
+    other = SeededKeyGenerator(777).secret(Environment.TEST)
+    await store.replace_hash(stored.id, hashing.hash_secret_sync(other))
+    before = argon2_calls["verify"]
+    result = await service.verify(made.key.client_id, made.secret)
+    assert not result and result.reason == "wrong_secret"
+    assert argon2_calls["verify"] - before == 1
+    assert (await service.get(made.key.client_id)).last_used_at is None
+
+
+async def test_other_environments_secret_is_environment_mismatch(service, spy, spied):
+    test_key = await service.create("Billing", Environment.TEST)
+    live_key = await service.create("Billing", Environment.LIVE)
+    result = await spied.verify(test_key.key.client_id, live_key.secret)
+    assert not result and result.reason == "environment_mismatch"
+    result = await spied.verify(live_key.key.client_id, test_key.secret)
+    assert not result and result.reason == "environment_mismatch"
+    assert "get_key" not in spy.calls  # decided from the formats alone
+
+
+@pytest.mark.parametrize(
+    "mangle",
+    [
+        lambda s: s[:-1] + ("A" if s[-1] != "A" else "B"),  # checksum broken
+        lambda s: s[:20] + ("x" if s[20] != "x" else "y") + s[21:],  # typo in the body
+        lambda s: s[:-1],  # truncated
+        lambda s: s + "\n",
+        lambda s: "",
+        lambda s: "cu_test_sk_",
+        lambda s: s.upper(),
+    ],
+)
+async def test_malformed_secret_never_touches_the_store(service, spy, spied, argon2_calls, mangle):
+    made = await service.create("Billing", Environment.TEST)
+    spy.calls.clear()
+    before = dict(argon2_calls)
+    result = await spied.verify(made.key.client_id, mangle(made.secret.reveal()))
+    assert not result and result.reason == "malformed"
+    assert spy.calls == []
+    assert argon2_calls == before  # no hashing either: a typo is answered at once
+
+
+@pytest.mark.parametrize("client_id", ["", "cu_test_ci_short", "cu_prod_ci_" + "a" * 24, "x" * 10_000])
+async def test_malformed_client_id_never_touches_the_store(spied, spy, client_id):
+    secret = SeededKeyGenerator(3).secret(Environment.TEST)
+    result = await spied.verify(client_id, secret)
+    assert not result and result.reason == "malformed"
+    assert spy.calls == []
+
+
+async def test_unknown_client_id_burns_a_dummy_verify(spied, spy, argon2_calls):
+    gen = SeededKeyGenerator(31337)
+    result = await spied.verify(gen.client_id(Environment.TEST), gen.secret(Environment.TEST))
+    assert not result and result.reason == "unknown_key" and result.key is None
+    assert spy.calls == ["get_key"]
+    assert argon2_calls["dummy"] == 1
+    assert argon2_calls["verify"] == 1  # the dummy is a real argon2 verify, not a sleep
+
+
+async def test_every_refusal_after_the_format_check_costs_one_argon2_verify(service, clock, argon2_calls):
+    """Timing must not tell an unknown, revoked, disabled or expired key from a wrong secret."""
+    gen = SeededKeyGenerator(4)
+    revoked = await service.create("Revoked", Environment.TEST)
+    disabled = await service.create("Disabled", Environment.TEST)
+    expiring = await service.create("Expiring", Environment.TEST, expires_at=clock.now + timedelta(days=1))
+    await service.revoke(revoked.key.client_id)
+    await service.disable(disabled.key.client_id)
+    clock.advance(days=1, seconds=1)
+    cases = [
+        (gen.client_id(Environment.TEST), gen.secret(Environment.TEST), "unknown_key"),
+        (revoked.key.client_id, revoked.secret, "revoked"),
+        (disabled.key.client_id, disabled.secret, "disabled"),
+        (expiring.key.client_id, expiring.secret, "expired"),
+        (disabled.key.client_id, gen.secret(Environment.TEST), "disabled"),
+    ]
+    for client_id, secret, reason in cases:
+        before = argon2_calls["verify"]
+        result = await service.verify(client_id, secret)
+        assert (result.ok, result.reason) == (False, reason)
+        assert argon2_calls["verify"] - before == 1, reason
+
+
+async def test_last_used_at_is_written_at_most_once_a_minute(service, spy, spied, clock):
+    made = await service.create("Billing", Environment.TEST)
+    client_id = made.key.client_id
+    t0 = clock.now
+    assert (await spied.verify(client_id, made.secret)).ok
+    assert (await service.get(client_id)).last_used_at == t0
+    assert spy.calls.count("touch_last_used") == 1
+
+    clock.advance(seconds=30)
+    assert (await spied.verify(client_id, made.secret)).ok
+    assert (await service.get(client_id)).last_used_at == t0  # not rewritten
+    assert spy.calls.count("touch_last_used") == 1  # not even attempted
+
+    clock.advance(seconds=31)  # 61 s after the first use
+    assert (await spied.verify(client_id, made.secret)).ok
+    assert (await service.get(client_id)).last_used_at == t0 + timedelta(seconds=61)
+    assert spy.calls.count("touch_last_used") == 2
+
+
+async def test_failed_verify_does_not_touch_last_used(service):
+    made = await service.create("Billing", Environment.TEST)
+    wrong = SeededKeyGenerator(5).secret(Environment.TEST)
+    assert not await service.verify(made.key.client_id, wrong)
+    assert (await service.get(made.key.client_id)).last_used_at is None
+
+
+@pytest.mark.real_argon2
+async def test_verify_rehashes_old_parameters(service, store):
+    made = await service.create("Billing", Environment.TEST)
+    record = await store.get_key(made.key.client_id)
+    (stored,) = record.secrets
+    weak = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1).hash(made.secret.reveal())
+    await store.replace_hash(stored.id, weak)
+    assert (await store.get_key(made.key.client_id)).secrets[0].phc == weak
+
+    assert (await service.verify(made.key.client_id, made.secret)).ok
+    upgraded = (await store.get_key(made.key.client_id)).secrets[0].phc
+    assert upgraded != weak
+    params = extract_parameters(upgraded)
+    assert (params.time_cost, params.memory_cost, params.parallelism) == (3, 65536, 4)
+    assert (params.hash_len, params.salt_len) == (32, 16)
+    assert (await service.verify(made.key.client_id, made.secret)).ok  # still verifies
+
+
+async def test_verify_on_a_read_only_store_still_answers(db_path, clock, keygen):
+    store = SQLiteStore(db_path)
+    await store.open()
+    service = KeyService(store, clock=clock, keygen=keygen, actor=Actor("tester", "local"))
+    made = await service.create("Billing", Environment.TEST)
+    store.read_only = True  # as if opened read-only: the last-used write is skipped, not an error
+    try:
+        assert (await service.verify(made.key.client_id, made.secret)).ok
+        assert (await service.get(made.key.client_id)).last_used_at is None
+    finally:
+        await store.close()
+
+
+# -- account and settings -------------------------------------------------------------------------
+
+
+async def test_account_first_run_fills_from_os_user(service, db_path):
+    import os
+    import pwd
+
+    account = await service.account()
+    gecos = pwd.getpwuid(os.getuid()).pw_gecos.split(",")[0].strip()
+    assert account.display_name == (gecos or "tester")
+    assert account.email == f"tester@{socket.gethostname()}"
+    assert account.organisation == ""
+    assert await service.account() == account  # stored, not recomputed
+    actions = [row[2] for row in _audit_rows(db_path)]
+    assert actions == ["account.created"]
+
+
+async def test_save_account_validates(service):
+    saved = await service.save_account(Account(" Ada Lovelace ", " ada@example.com ", " Analytical "))
+    assert saved == Account("Ada Lovelace", "ada@example.com", "Analytical")
+    assert await service.account() == saved
+    assert await service.save_account(Account("Ada", "", "")) == Account("Ada", "", "")
+    bad = [
+        Account("", "ada@example.com", ""),
+        Account("   ", "", ""),
+        Account("Ada", "not an email", ""),
+        Account("Ada", "no-at-sign", ""),
+        Account("Ada\x1b[2J", "", ""),
+        Account("Ada", "", "Org\u202e"),
+        Account("x" * 65, "", ""),
+    ]
+    for account in bad:
+        with pytest.raises(InvalidName) as info:
+            await service.save_account(account)
+        assert "\x1b" not in str(info.value) and "\u202e" not in str(info.value)
+    assert await service.account() == Account("Ada", "", "")
+
+
+async def test_environment_setting_is_remembered(db_path, clock, keygen):
+    store = SQLiteStore(db_path)
+    await store.open()
+    try:
+        service = KeyService(store, clock=clock, keygen=keygen, actor=Actor("t", "local"))
+        assert await service.environment() is Environment.TEST  # the safe default
+        await service.set_environment(Environment.LIVE)
+        assert await service.environment() is Environment.LIVE
+    finally:
+        await store.close()
+    store = SQLiteStore(db_path)
+    await store.open()
+    try:
+        service = KeyService(store, clock=clock, keygen=keygen, actor=Actor("t", "local"))
+        assert await service.environment() is Environment.LIVE
+        await store.set_setting("environment", "garbage")
+        assert await service.environment() is Environment.TEST
+    finally:
+        await store.close()
+
+
+async def test_list_and_count(service, clock):
+    for name in ("alpha", "beta"):
+        await service.create(name, Environment.TEST)
+        clock.advance(seconds=1)
+    await service.create("gamma", Environment.LIVE)
+    assert [k.name for k in (await service.list(Environment.TEST)).keys] == ["beta", "alpha"]
+    assert await service.count() == 3
+    assert await service.count(Environment.LIVE) == 1
+    assert [k.name for k in (await service.list(search=" GAM ")).keys] == ["gamma"]
+
+
+def test_fixed_clock_advances(clock):
+    assert isinstance(clock, FixedClock)
+    start = clock.now
+    clock.advance(hours=1, seconds=1)
+    assert clock() == start + timedelta(hours=1, seconds=1)
