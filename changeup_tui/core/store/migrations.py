@@ -34,10 +34,44 @@ MIGRATIONS: tuple[str, ...] = (
     -- A name is unique per environment among keys that are not revoked, case-insensitively.
     CREATE UNIQUE INDEX api_keys_live_name ON api_keys (environment, name_key)
         WHERE status != 'revoked';
-    CREATE INDEX api_keys_env_created ON api_keys (environment, created_at, id);
-    CREATE INDEX api_keys_env_name ON api_keys (environment, name_key, id);
-    CREATE INDEX api_keys_env_used ON api_keys (environment, coalesce(last_used_at, ''), id);
-    CREATE INDEX api_keys_created ON api_keys (created_at, id);
+    -- One index per sort order of the key list (keyset pagination walks it), each also holding
+    -- the columns a filter reads (status, name_key, client_id): a search checks them in the index
+    -- and fetches a table row only for a match. At 100,000 keys this halves a search that
+    -- matches little (the whole range is walked) and avoids a sort for every first page.
+    CREATE INDEX api_keys_env_created
+        ON api_keys (environment, created_at, id, status, name_key, client_id);
+    CREATE INDEX api_keys_env_name ON api_keys (environment, name_key, id, status, client_id);
+    CREATE INDEX api_keys_env_used
+        ON api_keys (environment, coalesce(last_used_at, ''), id, status, name_key, client_id);
+    CREATE INDEX api_keys_created
+        ON api_keys (created_at, id, environment, status, name_key, client_id);
+
+    -- How many keys each (environment, status) holds, kept by triggers in the writing
+    -- transaction: the unfiltered "N keys" count costs the same at 100 keys as at 100,000.
+    CREATE TABLE key_counts (
+        environment TEXT NOT NULL,
+        status TEXT NOT NULL,
+        n INTEGER NOT NULL,
+        PRIMARY KEY (environment, status)
+    ) WITHOUT ROWID;
+    CREATE TRIGGER api_keys_count_insert AFTER INSERT ON api_keys
+    BEGIN
+        INSERT INTO key_counts (environment, status, n) VALUES (NEW.environment, NEW.status, 1)
+            ON CONFLICT (environment, status) DO UPDATE SET n = n + 1;
+    END;
+    CREATE TRIGGER api_keys_count_update AFTER UPDATE OF environment, status ON api_keys
+    WHEN OLD.environment IS NOT NEW.environment OR OLD.status IS NOT NEW.status
+    BEGIN
+        UPDATE key_counts SET n = n - 1
+            WHERE environment = OLD.environment AND status = OLD.status;
+        INSERT INTO key_counts (environment, status, n) VALUES (NEW.environment, NEW.status, 1)
+            ON CONFLICT (environment, status) DO UPDATE SET n = n + 1;
+    END;
+    CREATE TRIGGER api_keys_count_delete AFTER DELETE ON api_keys
+    BEGIN
+        UPDATE key_counts SET n = n - 1
+            WHERE environment = OLD.environment AND status = OLD.status;
+    END;
 
     CREATE TABLE key_secrets (
         id INTEGER PRIMARY KEY,

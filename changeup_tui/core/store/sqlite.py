@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import re
 import sqlite3
 import stat
 from collections.abc import AsyncIterator
@@ -80,6 +81,11 @@ def _key_from_row(row: sqlite3.Row | tuple, secrets_count: int = 1) -> ApiKey:
         hint=row[9],
         secrets_count=secrets_count,
     )
+
+
+# Every character a Client ID can hold (cu_<env>_ci_ + base62). A search with any other character
+# cannot match a Client ID, so its LIKE is skipped: the same rows, one comparison per row fewer.
+_CLIENT_ID_CHARS = re.compile(r"[0-9A-Za-z_]+")
 
 
 def _like_pattern(text: str) -> str:
@@ -367,8 +373,14 @@ class SQLiteStore:
             clauses.append("k.status != 'revoked'")
         if query.search:
             pattern = _like_pattern(query.search.casefold())
-            clauses.append("(k.name_key LIKE ? ESCAPE '\\' OR k.client_id LIKE ? ESCAPE '\\')")
-            params += [pattern, _like_pattern(query.search)]
+            if _CLIENT_ID_CHARS.fullmatch(query.search):
+                clauses.append(
+                    "(k.name_key LIKE ? ESCAPE '\\' OR k.client_id LIKE ? ESCAPE '\\')"
+                )
+                params += [pattern, _like_pattern(query.search)]
+            else:  # a character no Client ID holds: only the name can match (half the work)
+                clauses.append("k.name_key LIKE ? ESCAPE '\\'")
+                params.append(pattern)
         return clauses, params
 
     async def list_keys(self, query: KeyQuery) -> KeyPage:
@@ -390,6 +402,18 @@ class SQLiteStore:
         return KeyPage(keys, next_cursor)
 
     async def count_keys(self, query: KeyQuery) -> int:
+        if not query.search:  # kept per (environment, status) by triggers: no scan
+            clauses, params = [], []
+            if query.environment is not None:
+                clauses.append("environment = ?")
+                params.append(query.environment.value)
+            if not query.include_revoked:
+                clauses.append("status != 'revoked'")
+            where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+            rows = await self._read(
+                f"SELECT coalesce(sum(n), 0) FROM key_counts {where}", tuple(params)
+            )
+            return rows[0][0]
         clauses, params = self._where(query)
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
         rows = await self._read(f"SELECT count(*) FROM api_keys k {where}", tuple(params))
