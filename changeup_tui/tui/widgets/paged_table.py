@@ -3,11 +3,17 @@ screen can load a page at a time instead of every row."""
 
 from __future__ import annotations
 
+from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import DataTable
 
 
 class PagedTable(DataTable):
+    BINDINGS = [
+        # A row table: Home and End go to the first and the last row loaded (End loads more).
+        Binding("home", "scroll_top", "First row", show=False),
+        Binding("end", "scroll_bottom", "Last row", show=False),
+    ]
     NEAR_END = 20
     """Ask for the next page when the cursor is this many rows from the end."""
 
@@ -28,19 +34,19 @@ class PagedTable(DataTable):
         """Call after rows were added or the table cleared: the next near-end asks again."""
         self._asked = False
 
-    def _check_near_end(self) -> None:
+    def _check_near_end(self, last_row: int) -> None:
+        """`last_row`: the lowest row the reader can see or has reached (rows are 1 line)."""
         if self._asked or not self.row_count:
             return
-        near_cursor = self.cursor_row >= self.row_count - self.NEAR_END
-        near_scroll = self.scroll_y >= self.max_scroll_y - self.NEAR_END
-        if near_cursor or near_scroll:
+        if last_row >= self.row_count - self.NEAR_END:
             self._asked = True
             self.post_message(self.NearEnd(self))
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         if event.data_table is self:
-            self._check_near_end()
+            self._check_near_end(self.cursor_row)
 
     def watch_scroll_y(self, old_value: float, new_value: float) -> None:
         super().watch_scroll_y(old_value, new_value)
-        self._check_near_end()
+        if new_value > old_value:  # scrolled down (mouse wheel, scrollbar)
+            self._check_near_end(int(new_value) + self.scrollable_content_region.height)

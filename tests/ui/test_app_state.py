@@ -1,0 +1,121 @@
+"""App-wide state: the environment remembered across restarts, the Live look, the palette's
+commands, the store closed on exit, and the keys table loading a page at a time."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from ui_helpers import SIZE, keys_table, started, wait_for
+
+from changeup_tui.core.models import Actor, ApiKey, AuditEvent, Environment
+from changeup_tui.core.names import name_key
+from changeup_tui.core.service import KeyService
+from changeup_tui.core.store.sqlite import SQLiteStore
+from changeup_tui.testing import FIXED_NOW, SeededKeyGenerator
+from changeup_tui.tui.screens.api_keys import PAGE_SIZE
+from changeup_tui.tui.widgets.header import AppHeader
+
+
+async def test_environment_is_remembered_across_restarts(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot)
+        assert app.environment is Environment.TEST
+        assert not app.screen.query_one(AppHeader).has_class("-live")
+        await pilot.press("e")
+        await wait_for(pilot, lambda: app.environment is Environment.LIVE)
+        await app.workers.wait_for_complete()
+        header = app.screen.query_one(AppHeader)
+        assert header.has_class("-live")
+        assert header.query_one("#header-live-label").display
+    assert app.service.store._db is None  # closed on unmount
+
+    again = make_app()
+    async with again.run_test(size=SIZE) as pilot:
+        screen = await started(pilot)
+        assert again.environment is Environment.LIVE
+        assert screen.query_one(AppHeader).has_class("-live")
+        await pilot.click("#env-test")  # the switch works by mouse too
+        await wait_for(pilot, lambda: again.environment is Environment.TEST)
+        await again.workers.wait_for_complete()
+
+    third = make_app()
+    async with third.run_test(size=SIZE) as pilot:
+        await started(pilot)
+        assert third.environment is Environment.TEST
+
+
+async def _seed_many(db_path, count: int) -> None:
+    """Insert keys straight through the store with a placeholder hash: the table test needs rows,
+    not argon2 (hashing 250 keys would take half a minute)."""
+    store = SQLiteStore(db_path)
+    await store.open()
+    keygen = SeededKeyGenerator(99)
+    try:
+        for i in range(count):
+            env = Environment.TEST
+            key = ApiKey(
+                client_id=keygen.client_id(env), environment=env, name=f"bulk {i:04}",
+                created_at=FIXED_NOW - timedelta(minutes=i), created_by="seed", hint="abcd",
+            )
+            event = AuditEvent(at=key.created_at, actor="seed", origin="local",
+                               action="key.created", environment=env, client_id=key.client_id)
+            await store.insert_key(key, name_key(key.name), "$argon2id$placeholder", event)
+    finally:
+        await store.close()
+
+
+async def test_keys_table_loads_a_page_at_a_time(make_app, db_path):
+    await _seed_many(db_path, 250)
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await started(pilot)
+        table = keys_table(app)
+        assert screen.total == 250
+        assert table.row_count == PAGE_SIZE
+        assert str(screen.query_one("#keys-count").content) == "250 keys"
+        await pilot.press("end")
+        await wait_for(pilot, lambda: table.row_count == 2 * PAGE_SIZE)
+        await pilot.press("end")
+        await wait_for(pilot, lambda: table.row_count == 250)
+        names = [str(table.get_row_at(i)[0]) for i in range(table.row_count)]
+        assert names == [f"bulk {i:04}" for i in range(250)]  # newest first, no duplicates
+
+
+async def test_palette_switches_environment_and_copies_the_client_id(make_app, fake_clipboard,
+                                                                     db_path):
+    store = SQLiteStore(db_path)
+    await store.open()
+    created = await KeyService(store, keygen=SeededKeyGenerator(3),
+                               actor=Actor("tester", "local")).create("Palette", Environment.TEST)
+    await store.close()
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot)
+        await wait_for(pilot, lambda: keys_table(app).selected_key is not None)
+        await pilot.press("ctrl+p")
+        await pilot.press(*"copy client id")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: fake_clipboard.text == created.key.client_id)
+
+        await pilot.press("ctrl+p")
+        await pilot.press(*"switch to live")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.environment is Environment.LIVE)
+        await wait_for(pilot, lambda: keys_table(app).row_count == 0
+                       and app.screen.query_one("#keys-empty").display)
+
+        await pilot.press("ctrl+p")
+        await pilot.press(*"activity log")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "ActivityLogScreen")
+        table = app.screen.query_one("#log-table")
+        await wait_for(pilot, lambda: table.row_count >= 2)
+        rows = [[str(cell) for cell in table.get_row_at(i)] for i in range(table.row_count)]
+        # newest first: the app filled the profile on its first run, after the key was created
+        assert [row[3] for row in rows] == ["account.created", "key.created"]
+        assert rows[1][1:3] == ["tester", "local"]
+        assert rows[1][4:6] == ["Test", created.key.client_id]

@@ -1,0 +1,84 @@
+"""The name modal checks the core's rules as you type and shows the reason; the Profile section
+edits and saves the account, showing the service's message when a field is refused."""
+
+from __future__ import annotations
+
+from textual.widgets import Button, Input, Static
+from ui_helpers import SIZE, started, wait_for
+
+from changeup_tui.core.models import Actor, Environment
+from changeup_tui.core.service import KeyService
+from changeup_tui.core.store.sqlite import SQLiteStore
+from changeup_tui.tui.modals.name_modal import NameModal
+from changeup_tui.tui.screens.profile import ProfileScreen
+from changeup_tui.tui.widgets.header import AppHeader
+
+
+async def test_name_is_checked_as_you_type(make_app, db_path):
+    store = SQLiteStore(db_path)
+    await store.open()
+    await KeyService(store, actor=Actor("tester", "local")).create("Billing", Environment.TEST)
+    await store.close()
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot)
+        await pilot.press("n")
+        await wait_for(pilot, lambda: isinstance(app.screen, NameModal))
+        modal = app.screen
+        reason = modal.query_one("#name-reason", Static)
+        create = modal.query_one("#create", Button)
+        assert create.disabled and str(reason.content) == ""
+
+        await pilot.press(*"billing")  # the same name, other case
+        await wait_for(pilot, lambda: "already exists" in str(reason.content))
+        assert create.disabled
+        await pilot.press("enter")  # Enter on a bad name explains, never crashes
+        await pilot.pause(0.2)
+        assert app.screen is modal and "already exists" in str(reason.content)
+
+        modal.query_one(Input).value = "bad\x1b[31mname"
+        await wait_for(pilot, lambda: "control characters" in str(reason.content))
+
+        modal.query_one(Input).value = "x" * 65
+        await wait_for(pilot, lambda: "too long" in str(reason.content))
+
+        modal.query_one(Input).value = "Billing v2"
+        await wait_for(pilot, lambda: not create.disabled)
+        assert str(reason.content) == ""
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not isinstance(app.screen, NameModal))
+
+
+async def test_profile_is_edited_and_saved(make_app, db_path):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot)
+        await pilot.press("escape", "up", "enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, ProfileScreen))
+        screen = app.screen
+        name = screen.query_one("#profile-display_name", Input)
+        await wait_for(pilot, lambda: not name.disabled and name.value != "")
+        email = screen.query_one("#profile-email", Input)
+        message = screen.query_one("#profile-message", Static)
+
+        email.value = "not an address"
+        email.focus()
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: str(message.content).startswith("Email:"))
+        assert message.has_class("-error")
+
+        name.value = "Dana Whitfield"
+        email.value = "dana@example.com"
+        screen.query_one("#profile-organisation", Input).value = "Example Ltd"
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: str(message.content) == "Saved.")
+        assert app.account_name == "Dana Whitfield"
+        label = str(screen.query_one(AppHeader).query_one("#profile-button", Button).label)
+        assert label.startswith("Dana Whitfield")
+
+    store = SQLiteStore(db_path)
+    await store.open()
+    account = await KeyService(store).account()
+    await store.close()
+    assert (account.display_name, account.email, account.organisation) == (
+        "Dana Whitfield", "dana@example.com", "Example Ltd")

@@ -1,0 +1,83 @@
+"""The reveal modal: the early-close confirmation, the secret dropped on close (app.clipboard
+included), the SSH copy path, and no screenshot command while the secret is on screen."""
+
+from __future__ import annotations
+
+from textual.widgets import Static
+from ui_helpers import SIZE, notifications, open_reveal, started, wait_for
+
+from changeup_tui.core.models import Environment
+from changeup_tui.tui.clipboard import SENT_OSC52
+from changeup_tui.tui.modals.confirm_close import QUESTION, ConfirmCloseModal
+from changeup_tui.tui.modals.reveal_modal import RevealModal
+from changeup_tui.tui.screens.api_keys import ApiKeysScreen
+
+
+async def test_escape_before_copying_asks_and_go_back_keeps_the_secret(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot)
+        secret = await open_reveal(pilot, "Early close")
+        reveal = app.screen
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmCloseModal))
+        assert str(app.screen.query_one("#confirm-question", Static).content) == QUESTION
+        await pilot.press("escape")  # Go back
+        await wait_for(pilot, lambda: app.screen is reveal)
+        assert str(reveal.query_one("#reveal-secret", Static).content) == secret
+
+        await pilot.click("#done")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmCloseModal))
+        await pilot.press("tab", "enter")  # Close anyway
+        await wait_for(pilot, lambda: isinstance(app.screen, ApiKeysScreen))
+        assert reveal._secret is None
+
+
+async def test_ssh_copy_uses_osc52_and_the_secret_leaves_app_clipboard(make_app, fake_clipboard):
+    app = make_app(environ={"SSH_CONNECTION": "203.0.113.7 50000 10.0.0.2 22"})
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot)
+        secret = await open_reveal(pilot, "Over SSH")
+        await pilot.press("enter")  # Copy Secret Key
+        await wait_for(pilot, lambda: app.clipboard == secret)
+        assert SENT_OSC52 in notifications(app)
+        assert fake_clipboard.copies == []  # the server's clipboard is not the operator's
+        await pilot.press("escape")  # copied: closes without asking
+        await wait_for(pilot, lambda: isinstance(app.screen, ApiKeysScreen))
+        assert app.clipboard == ""
+
+
+async def test_copy_client_id_keeps_app_clipboard(make_app):
+    app = make_app(environ={"SSH_TTY": "/dev/pts/1"})
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot)
+        await open_reveal(pilot, "Client ID only")
+        client_id = app.screen.key.client_id
+        await pilot.press("i")
+        await wait_for(pilot, lambda: app.clipboard == client_id)
+        await pilot.press("escape")  # the secret was not copied: asks
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmCloseModal))
+        await pilot.press("tab", "enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, ApiKeysScreen))
+        assert app.clipboard == client_id  # not a secret: left alone
+
+
+async def test_no_screenshot_and_no_environment_switch_while_the_secret_shows(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot)
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        assert "Screenshot" in titles
+        await open_reveal(pilot, "No screenshots")
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        assert "Screenshot" not in titles
+        assert app.check_action("screenshot", ()) is False
+        await pilot.press("e", "p")
+        await pilot.pause()
+        assert app.environment is Environment.TEST
+        assert isinstance(app.screen, RevealModal)
+        await pilot.press("s")
+        await wait_for(pilot, lambda: app.screen.secret_copied)
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, ApiKeysScreen))
+        assert "Screenshot" in [c.title for c in app.get_system_commands(app.screen)]

@@ -1,0 +1,86 @@
+"""Starting up: a database that cannot be opened ends the app with one line on stderr and exit
+code 2; a read-only one opens, says so in the header, and refuses writes."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pexpect
+import pytest
+from ui_helpers import SIZE, started, wait_for
+
+from changeup_tui.core.models import Actor, Environment
+from changeup_tui.core.service import KeyService
+from changeup_tui.core.store.sqlite import SQLiteStore
+from changeup_tui.tui.widgets.header import AppHeader
+
+CLI = Path(sys.executable).with_name("changeup-tui")
+ANSI = re.compile(r"\x1b(\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)|[=>()][0-9A-Za-z]?)")
+
+
+def run_in_terminal(*args: str) -> tuple[int, list[str]]:
+    child = pexpect.spawn(str(CLI), list(args), dimensions=(35, 120), timeout=30,
+                          env={**os.environ, "TERM": "xterm-256color"})
+    child.expect(pexpect.EOF)
+    child.close()
+    text = ANSI.sub("", child.before.decode("utf-8", "replace"))
+    lines = [line.strip() for line in text.replace("\r", "\n").split("\n") if line.strip()]
+    return child.exitstatus, lines
+
+
+def test_not_a_database_exits_2_with_one_line(tmp_path):
+    bogus = tmp_path / "notes.db"
+    bogus.write_bytes(os.urandom(4096))
+    before = bogus.read_bytes()
+    code, lines = run_in_terminal("--db", str(bogus))
+    assert code == 2
+    errors = [line for line in lines if "changeup-tui:" in line]
+    assert errors == [f"changeup-tui: {bogus} is not a changeup-tui database (or it is damaged)"]
+    assert not any("Traceback" in line for line in lines)
+    assert bogus.read_bytes() == before
+
+
+def test_folder_path_exits_2_with_one_line(tmp_path):
+    code, lines = run_in_terminal("--db", str(tmp_path))
+    assert code == 2
+    assert [line for line in lines if "changeup-tui:" in line] == [
+        f"changeup-tui: {tmp_path} is a folder, not a database file"
+    ]
+
+
+def _chattr(flag: str, path: Path) -> bool:
+    if os.geteuid() != 0 or shutil.which("chattr") is None:
+        return False
+    return subprocess.run(["chattr", flag, str(path)], capture_output=True).returncode == 0
+
+
+async def test_read_only_database_opens_and_refuses_writes(make_app, db_path):
+    store = SQLiteStore(db_path)
+    await store.open()
+    await KeyService(store, actor=Actor("tester", "local")).create("Existing", Environment.TEST)
+    await store.close()
+    if not _chattr("+i", db_path):
+        pytest.skip("needs root and chattr +i to make the file read-only for root")
+    try:
+        app = make_app()
+        async with app.run_test(size=SIZE) as pilot:
+            screen = await started(pilot)
+            assert app.read_only
+            assert app.sub_title == "read-only"
+            assert screen.query_one(AppHeader).query_one("#header-read-only").display
+            assert screen.total == 1
+            assert screen.query_one("#create-key").disabled
+            assert screen.check_action("create_key", ()) is None
+            await pilot.press("n")
+            await pilot.pause(0.2)
+            assert app.screen is screen
+            await pilot.press("e")  # viewing Live is fine; it is just not remembered
+            await wait_for(pilot, lambda: app.environment is Environment.LIVE)
+            await app.workers.wait_for_complete()
+    finally:
+        _chattr("-i", db_path)
