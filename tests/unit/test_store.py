@@ -304,3 +304,23 @@ async def test_search_by_client_id_fragment(store, searchable):
     fragment = target.client_id[-10:]
     page = await store.list_keys(KeyQuery(search=fragment))
     assert [k.client_id for k in page.keys] == [target.client_id]
+
+
+async def test_constraint_failure_in_any_write_is_a_store_error(store, db_path):
+    raw = sqlite3.connect(db_path, timeout=5)
+    try:
+        raw.execute(
+            "CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_events "
+            "BEGIN SELECT RAISE(ABORT, 'audit refused'); END"
+        )
+        raw.commit()
+    finally:
+        raw.close()
+    with pytest.raises(StoreError, match="refused"):
+        await store.append_audit(_event())
+    with pytest.raises(StoreError):
+        from changeup_tui.core.models import Account
+
+        await store.save_account(Account("Ada", "", ""), _event("account.updated"))
+    assert await store.get_account() is None
+    assert not store._conn().in_transaction

@@ -291,7 +291,9 @@ class SQLiteStore:
         return self._db
 
     @contextlib.asynccontextmanager
-    async def _write(self) -> AsyncIterator[aiosqlite.Connection]:
+    async def _write(self, *, raw_integrity: bool = False) -> AsyncIterator[aiosqlite.Connection]:
+        """One BEGIN IMMEDIATE transaction. A constraint failure becomes a StoreError, unless the
+        caller asks for the sqlite3.IntegrityError to map it (a duplicate name) itself."""
         if self.read_only:
             raise ReadOnlyDatabase(f"{self.path} is read-only: nothing can be written to it")
         db = self._conn()
@@ -306,7 +308,9 @@ class SQLiteStore:
             except BaseException as exc:
                 await asyncio.shield(self._rollback(db))
                 if isinstance(exc, sqlite3.IntegrityError):
-                    raise
+                    if raw_integrity:
+                        raise
+                    raise _integrity(exc, None) from None
                 if isinstance(exc, sqlite3.Error):
                     raise translate(exc, self.path) from None
                 raise
@@ -484,7 +488,7 @@ class SQLiteStore:
 
     async def insert_key(self, key: ApiKey, name_key: str, phc: str, event: AuditEvent) -> None:
         try:
-            async with self._write() as db:
+            async with self._write(raw_integrity=True) as db:
                 cursor = await db.execute(
                     "INSERT INTO api_keys (client_id, environment, name, name_key, hint, "
                     "created_at, created_by, expires_at, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -548,7 +552,7 @@ class SQLiteStore:
         event: AuditEvent,
     ) -> None:
         try:
-            async with self._write() as db:
+            async with self._write(raw_integrity=True) as db:
                 key_id, current = await self._key_id(db, client_id)
                 if KeyStatus(current) not in allowed_from:
                     raise InvalidTransition(
@@ -567,7 +571,7 @@ class SQLiteStore:
         self, client_id: str, name: str, name_key: str, event: AuditEvent
     ) -> None:
         try:
-            async with self._write() as db:
+            async with self._write(raw_integrity=True) as db:
                 key_id, current = await self._key_id(db, client_id)
                 if current == KeyStatus.REVOKED:
                     raise InvalidTransition("a revoked key cannot be renamed")
