@@ -53,7 +53,7 @@ def test_secure_secret_format(env):
         text = secret.reveal()
         assert len(text) == SECRET_LEN == 60
         assert text.startswith(f"cu_{env.value}_sk_")
-        body = text[len(f"cu_{env.value}_sk_"):]
+        body = text[len(f"cu_{env.value}_sk_") :]
         assert len(body) == 49 and all(c in BASE62 for c in body)
         # The scanner finds it, whole, in surrounding text.
         assert SCANNER.fullmatch(text)
@@ -75,7 +75,7 @@ def test_secure_client_id_format(env):
         assert isinstance(client_id, str)
         prefix = f"cu_{env.value}_ci_"
         assert client_id.startswith(prefix)
-        body = client_id[len(prefix):]
+        body = client_id[len(prefix) :]
         assert len(body) == 24 and all(c in BASE62 for c in body)
         assert len(client_id) == len(prefix) + 24
         assert parse_client_id(client_id) is env
@@ -137,8 +137,14 @@ def test_parse_secret_rejects_surrounding_whitespace():
 
 @pytest.mark.parametrize(
     "text",
-    ["", "cu_test_ci_" + "a" * 23, "cu_test_ci_" + "a" * 25, "cu_live_sk_" + "a" * 24,
-     "cu_test_ci_" + "a" * 23 + "!", "cu_tst_ci_" + "a" * 24],
+    [
+        "",
+        "cu_test_ci_" + "a" * 23,
+        "cu_test_ci_" + "a" * 25,
+        "cu_live_sk_" + "a" * 24,
+        "cu_test_ci_" + "a" * 23 + "!",
+        "cu_tst_ci_" + "a" * 24,
+    ],
 )
 def test_parse_client_id_rejects_bad_shapes(text):
     with pytest.raises(InvalidCredential):
@@ -167,7 +173,7 @@ def test_every_single_base62_substitution_is_caught(env, text):
         for replacement in BASE62:
             if replacement == text[position]:
                 continue
-            variant = text[:position] + replacement + text[position + 1:]
+            variant = text[:position] + replacement + text[position + 1 :]
             assert not is_valid_secret(variant), (position, replacement)
 
 
@@ -176,10 +182,10 @@ def test_every_adjacent_transposition_and_deletion_is_caught(env, text):
     for position in range(len(text) - 1):
         a, b = text[position], text[position + 1]
         if a != b:
-            swapped = text[:position] + b + a + text[position + 2:]
+            swapped = text[:position] + b + a + text[position + 2 :]
             assert not is_valid_secret(swapped), position
     for position in range(len(text)):
-        assert not is_valid_secret(text[:position] + text[position + 1:]), position
+        assert not is_valid_secret(text[:position] + text[position + 1 :]), position
 
 
 @settings(max_examples=400, deadline=None)
@@ -192,7 +198,7 @@ def test_every_adjacent_transposition_and_deletion_is_caught(env, text):
 def test_any_one_character_change_fails(seed, env, position, replacement):
     text = SeededKeyGenerator(seed).secret(env).reveal()
     assume(replacement != text[position])
-    variant = text[:position] + replacement + text[position + 1:]
+    variant = text[:position] + replacement + text[position + 1 :]
     with pytest.raises(InvalidCredential):
         parse_secret(variant)
 

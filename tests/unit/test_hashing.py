@@ -105,7 +105,7 @@ def _forms(secret: Secret) -> list[bytes]:
     ]
     # any run of 12 characters of the random part (the hint is only the last 4)
     body = raw[11:]
-    forms += [body[i:i + 12].encode() for i in range(0, len(body) - 12 + 1)]
+    forms += [body[i : i + 12].encode() for i in range(0, len(body) - 12 + 1)]
     return forms
 
 

@@ -87,7 +87,7 @@ async def test_newer_schema_is_refused_and_the_file_untouched(db_path):
     assert str(LATEST_VERSION + 1) in str(info.value)
     assert _digest(db_path) == digest
     wal = f"{db_path}-wal"
-    assert not os.path.exists(wal) or os.path.getsize(wal) == 0
+    assert not os.path.exists(wal) or os.path.getsize(wal) == 0  # noqa: ASYNC240
     assert _raw(db_path, "SELECT value FROM settings") == [("yes",)]
     with pytest.raises(StoreError, match="not open"):  # the failed store holds no connection
         await store.get_setting("kept")
@@ -128,7 +128,7 @@ async def test_random_bytes_are_not_a_database_and_stay_unchanged(db_path):
         await _open_close(db_path)
     assert "\n" not in str(info.value)
     assert _digest(db_path) == digest
-    assert not os.path.exists(f"{db_path}-wal")
+    assert not os.path.exists(f"{db_path}-wal")  # noqa: ASYNC240
 
 
 async def test_damaged_sqlite_file_is_not_a_database_and_stays_unchanged(db_path):
@@ -196,7 +196,9 @@ def test_processes_opening_a_new_database_at_once(tmp_path):
         procs = [
             subprocess.Popen(
                 [sys.executable, "-c", script, str(db), str(start), f"p{i}"],
-                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
             )
             for i in range(4)
         ]

@@ -82,9 +82,7 @@ def test_secret_not_in_logs_or_tracebacks_with_locals(secret, caplog):
     try:
         crash(secret)
     except RuntimeError as exc:
-        rendered = "".join(
-            traceback.TracebackException.from_exception(exc, capture_locals=True).format()
-        )
+        rendered = "".join(traceback.TracebackException.from_exception(exc, capture_locals=True).format())
     assert "api_secret" in rendered  # the local was printed...
     assert not _leaks(rendered, secret)  # ...redacted
 
@@ -119,8 +117,7 @@ def test_secret_equality_and_hint(secret):
 def test_masked_secret():
     assert _key(hint="wxyz").masked_secret == "cu_test_sk_…wxyz"
     assert (
-        _key(environment=Environment.LIVE, client_id="cu_live_ci_" + "B" * 24, hint="0a1B")
-        .masked_secret
+        _key(environment=Environment.LIVE, client_id="cu_live_ci_" + "B" * 24, hint="0a1B").masked_secret
         == "cu_live_sk_…0a1B"
     )
 

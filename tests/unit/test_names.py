@@ -137,8 +137,18 @@ def test_hostile_names_are_refused_without_echo(raw):
 
 
 @pytest.mark.parametrize(
-    "raw", ["[/]", "[@click=app.quit]x[/]", "[b]bold[/b]", "[link=https://x.example]x[/link]",
-            "a\\b", "100%", "a_b", "<script>", "Prod — ключ 鍵 🔑"],
+    "raw",
+    [
+        "[/]",
+        "[@click=app.quit]x[/]",
+        "[b]bold[/b]",
+        "[link=https://x.example]x[/link]",
+        "a\\b",
+        "100%",
+        "a_b",
+        "<script>",
+        "Prod — ключ 鍵 🔑",
+    ],
 )
 def test_markup_and_brackets_are_plain_characters(raw):
     assert normalize_name(raw) == raw
@@ -162,9 +172,7 @@ def test_trimming_and_nfc():
 def test_length_is_counted_after_nfc_at_the_largest_decomposition():
     """The fast length cut before NFC must not refuse a name that is 64 characters after NFC.
     The longest canonical decomposition of one character is 4 code points (U+1F82...)."""
-    longest = max(
-        range(sys.maxunicode + 1), key=lambda c: len(unicodedata.normalize("NFD", chr(c)))
-    )
+    longest = max(range(sys.maxunicode + 1), key=lambda c: len(unicodedata.normalize("NFD", chr(c))))
     decomposed = unicodedata.normalize("NFD", chr(longest))
     raw = decomposed * 64
     assert len(raw) == 64 * len(decomposed)
@@ -244,11 +252,21 @@ async def test_invalid_name_at_create_writes_nothing(service, db_path):
 
 async def _insert(store, env: Environment, name: str, gen: SeededKeyGenerator, i: int) -> ApiKey:
     key = ApiKey(
-        client_id=gen.client_id(env), environment=env, name=name, created_at=FIXED_NOW,
-        created_by="tester", hint=f"{i:04d}",
+        client_id=gen.client_id(env),
+        environment=env,
+        name=name,
+        created_at=FIXED_NOW,
+        created_by="tester",
+        hint=f"{i:04d}",
     )
-    event = AuditEvent(at=FIXED_NOW, actor="tester", origin="local", action="key.created",
-                       environment=env, client_id=key.client_id)
+    event = AuditEvent(
+        at=FIXED_NOW,
+        actor="tester",
+        origin="local",
+        action="key.created",
+        environment=env,
+        client_id=key.client_id,
+    )
     await store.insert_key(key, name_key(name), "$argon2id$fake", event)
     return key
 

@@ -77,7 +77,9 @@ def argon2_calls(monkeypatch):
 
 def _audit_rows(db_path):
     with contextlib.closing(sqlite3.connect(db_path)) as raw:
-        return raw.execute("SELECT actor, origin, action, environment, client_id FROM audit_events").fetchall()
+        return raw.execute(
+            "SELECT actor, origin, action, environment, client_id FROM audit_events"
+        ).fetchall()
 
 
 # -- create ---------------------------------------------------------------------------------------

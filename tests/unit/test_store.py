@@ -32,8 +32,9 @@ def _mode(path: Path) -> int:
 
 
 def _event(action="test.event", env=None, client_id=None) -> AuditEvent:
-    return AuditEvent(at=FIXED_NOW, actor="tester", origin="local", action=action,
-                      environment=env, client_id=client_id)
+    return AuditEvent(
+        at=FIXED_NOW, actor="tester", origin="local", action=action, environment=env, client_id=client_id
+    )
 
 
 async def _pragma(store: SQLiteStore, name: str):
@@ -42,10 +43,17 @@ async def _pragma(store: SQLiteStore, name: str):
 
 
 async def _insert(store, env, name, gen, *, created_at=FIXED_NOW, hint="abcd") -> ApiKey:
-    key = ApiKey(client_id=gen.client_id(env), environment=env, name=name,
-                 created_at=created_at, created_by="tester", hint=hint)
-    await store.insert_key(key, name_key(name), "$argon2id$not-a-real-hash",
-                           _event("key.created", env, key.client_id))
+    key = ApiKey(
+        client_id=gen.client_id(env),
+        environment=env,
+        name=name,
+        created_at=created_at,
+        created_by="tester",
+        hint=hint,
+    )
+    await store.insert_key(
+        key, name_key(name), "$argon2id$not-a-real-hash", _event("key.created", env, key.client_id)
+    )
     return key
 
 
@@ -70,7 +78,7 @@ async def test_folder_0700_and_files_0600_while_open(tmp_path):
             assert _mode(db.parent) == 0o700
             for suffix in ("", "-wal", "-shm"):
                 path = Path(f"{db}{suffix}")
-                assert os.path.exists(path), suffix
+                assert os.path.exists(path), suffix  # noqa: ASYNC240
                 assert _mode(path) == 0o600, (suffix, oct(_mode(path)))
         finally:
             await store.close()
@@ -115,9 +123,7 @@ async def test_audit_events_refuse_update_and_delete(store, db_path):
         with pytest.raises(sqlite3.DatabaseError, match="append-only"):
             raw.execute("DELETE FROM audit_events")
         raw.rollback()
-        assert raw.execute("SELECT actor, action FROM audit_events").fetchall() == [
-            ("tester", "key.created")
-        ]
+        assert raw.execute("SELECT actor, action FROM audit_events").fetchall() == [("tester", "key.created")]
     finally:
         raw.close()
     assert [e.actor for e in await store.list_audit(AuditQuery())] == ["tester"]
@@ -229,8 +235,7 @@ async def _all_pages(store, query: KeyQuery) -> tuple[list[str], list[int]]:
     after = None
     for _ in range(1000):
         page = await store.list_keys(
-            KeyQuery(query.environment, query.search, query.sort, query.include_revoked,
-                     query.limit, after)
+            KeyQuery(query.environment, query.search, query.sort, query.include_revoked, query.limit, after)
         )
         seen += [k.client_id for k in page.keys]
         sizes.append(len(page.keys))
@@ -257,8 +262,14 @@ async def test_keyset_pagination_returns_every_key_once_in_order(store, many_key
 async def test_pagination_hides_revoked_when_asked(store, many_keys):
     revoked = [k for _, k, _ in many_keys[:10]]
     for key in revoked:
-        await store.set_status(key.client_id, KeyStatus.REVOKED, FIXED_NOW, "tester",
-                               frozenset({KeyStatus.ACTIVE}), _event("key.revoked"))
+        await store.set_status(
+            key.client_id,
+            KeyStatus.REVOKED,
+            FIXED_NOW,
+            "tester",
+            frozenset({KeyStatus.ACTIVE}),
+            _event("key.revoked"),
+        )
     seen, _ = await _all_pages(store, KeyQuery(include_revoked=False, sort=SortField.NAME, limit=9))
     assert len(seen) == 240
     assert not {k.client_id for k in revoked} & set(seen)
