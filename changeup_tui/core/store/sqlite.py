@@ -165,7 +165,13 @@ class SQLiteStore:
             await self._migrate()
             return
         path = self.path
-        uri = self._prepare_file(path)
+        try:
+            uri = self._prepare_file(path)
+        except PermissionError:  # a folder on the way that the user cannot search or read
+            raise StoreError(
+                f"cannot open {path}: permission denied (check the permissions of its folder "
+                f"{path.parent})"
+            ) from None
         try:
             self._db = await aiosqlite.connect(
                 uri, uri=True, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000
@@ -189,8 +195,7 @@ class SQLiteStore:
         folder = path.parent
         if not folder.exists():
             try:
-                folder.mkdir(mode=0o700, parents=True, exist_ok=True)  # another process may race
-                os.chmod(folder, 0o700)
+                _mkdir_private(folder)
             except OSError as exc:
                 raise StoreError(f"cannot create the folder {folder}: {exc.strerror}") from None
         if path.exists():
@@ -604,6 +609,23 @@ def _integrity(exc: sqlite3.IntegrityError, environment: Environment | None) -> 
         label = environment.label if environment else "this environment"
         return DuplicateName(f"A {label} key with this name already exists.")
     return StoreError(f"the database refused the change: {text}")
+
+
+def _mkdir_private(folder: Path) -> None:
+    """Create `folder` and every missing folder above it 0700, whatever the umask (`mkdir -p`
+    gives the parents 0777 minus the umask: world-writable with umask 0). Another process may
+    create one of them at the same time."""
+    missing: list[Path] = []
+    current = folder
+    while not current.exists():
+        missing.append(current)
+        current = current.parent
+    for path in reversed(missing):
+        try:
+            path.mkdir(mode=0o700)
+        except FileExistsError:
+            continue
+        os.chmod(path, 0o700)
 
 
 def _looks_like_sqlite(path: Path) -> bool:
