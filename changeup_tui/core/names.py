@@ -25,8 +25,9 @@ def normalize_name(raw: str) -> str:
     if not isinstance(raw, str):
         raise InvalidName("The name must be text.")
     name = raw.strip()
-    # NFC shrinks a text at most threefold (Hangul jamo), so past 4x the limit the name is too
-    # long whatever it holds: a 10 MB paste fails at once, before the costly steps.
+    # NFC shrinks a text at most fourfold (U+1F82 and kin decompose to 4 code points; a test
+    # pins this), so past 4x the limit the name is too long whatever it holds: a 10 MB paste
+    # fails at once, before the costly steps.
     if len(name) > MAX_NAME * 4:
         raise InvalidName(f"The name is too long: at most {MAX_NAME} characters.")
     name = unicodedata.normalize("NFC", name).strip()

@@ -76,6 +76,7 @@ async def test_folder_0700_and_files_0600_while_open(tmp_path):
         try:
             await store.append_audit(_event())  # a write, so the -wal holds data
             assert _mode(db.parent) == 0o700
+            assert _mode(db.parent.parent) == 0o700  # the missing folders above it too
             for suffix in ("", "-wal", "-shm"):
                 path = Path(f"{db}{suffix}")
                 assert os.path.exists(path), suffix  # noqa: ASYNC240
