@@ -10,6 +10,7 @@ import asyncio
 import json
 import re
 import sys
+import unicodedata
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import NoReturn
@@ -137,6 +138,31 @@ def _out(text: str = "") -> None:
     sys.stdout.write(text + "\n")
 
 
+_INVISIBLE = frozenset({"Cc", "Cf", "Zl", "Zp", "Co", "Cs", "Cn"})
+
+
+def _json_escape(ch: str) -> str:
+    code = ord(ch)
+    if code > 0xFFFF:  # a surrogate pair, as JSON spells characters beyond the BMP
+        code -= 0x10000
+        return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
+    return f"\\u{code:04x}"
+
+
+def to_json(value: object) -> str:
+    """JSON for scripts and terminals alike: readable non-ASCII text, but every control, format
+    or unassigned character (C1 CSI, bidi overrides, zero-width...) written as a \\u escape, so
+    the data round-trips exactly and nothing raw reaches the terminal. Such characters can only
+    occur inside strings (JSON's own syntax is ASCII), where the escape is valid."""
+    text = json.dumps(value, indent=2, ensure_ascii=False)
+    if text.isascii():
+        return text
+    return "".join(
+        _json_escape(ch) if not ch.isascii() and unicodedata.category(ch) in _INVISIBLE else ch
+        for ch in text
+    )
+
+
 class NotVerified(ChangeupError):
     exit_code = 1
 
@@ -200,12 +226,13 @@ async def _dispatch(
             client_id=args.client_id, action=args.action, limit=args.limit
         )
         if args.json:
-            _out(json.dumps([event_json(e) for e in events], indent=2))
+            _out(to_json([event_json(e) for e in events]))
         else:
             for e in events:
                 env = e.environment.value if e.environment else "-"
-                _out(f"{_iso(e.at)}  {e.actor}  {e.origin}  {e.action}  {env}  "
-                     f"{e.client_id or '-'}  {visible(e.detail)}")
+                _out(f"{_iso(e.at)}  {visible(e.actor)}  {visible(e.origin)}  "
+                     f"{visible(e.action)}  {env}  {visible(e.client_id or '-')}  "
+                     f"{visible(e.detail)}")
         return 0
     action: Callable = getattr(_Keys, args.action)
     return await action(args, service, now)
@@ -224,11 +251,11 @@ class _Keys:
                 break
             after = page.next_cursor
         if args.json:
-            _out(json.dumps([key_json(k, now) for k in keys], indent=2, ensure_ascii=False))
+            _out(to_json([key_json(k, now) for k in keys]))
             return 0
         for k in keys:
-            _out(f"{k.environment.value:4}  {k.client_id}  {k.state(now):8}  "
-                 f"{_iso(k.created_at)}  {k.masked_secret}  {visible(k.name, 80)}")
+            _out(f"{k.environment.value:4}  {visible(k.client_id)}  {k.state(now):8}  "
+                 f"{_iso(k.created_at)}  {visible(k.masked_secret)}  {visible(k.name, 80)}")
         return 0
 
     @staticmethod
@@ -261,25 +288,25 @@ class _Keys:
                     "revoking a Live key needs --yes (or its name typed at a terminal)"
                 )
         key = await service.revoke(args.client_id, confirm_name=confirm)
-        _out(f"revoked {key.client_id}")
+        _out(f"revoked {visible(key.client_id)}")
         return 0
 
     @staticmethod
     async def disable(args, service: KeyService, now: datetime) -> int:
         key = await service.disable(args.client_id)
-        _out(f"disabled {key.client_id}")
+        _out(f"disabled {visible(key.client_id)}")
         return 0
 
     @staticmethod
     async def enable(args, service: KeyService, now: datetime) -> int:
         key = await service.enable(args.client_id)
-        _out(f"enabled {key.client_id}")
+        _out(f"enabled {visible(key.client_id)}")
         return 0
 
     @staticmethod
     async def rename(args, service: KeyService, now: datetime) -> int:
         key = await service.rename(args.client_id, args.name)
-        _out(f"renamed {key.client_id} to {visible(key.name)}")
+        _out(f"renamed {visible(key.client_id)} to {visible(key.name)}")
         return 0
 
 
@@ -287,7 +314,7 @@ def _print_secret(args, created, now: datetime) -> int:
     if args.json:
         payload = key_json(created.key, now)
         payload["secret"] = created.secret.reveal()
-        _out(json.dumps(payload, indent=2, ensure_ascii=False))
+        _out(to_json(payload))
     else:
         _out(f"Client ID:  {created.key.client_id}")
         _out(f"Secret Key: {created.secret.reveal()}")

@@ -429,3 +429,13 @@ def test_opening_tightens_permissions_but_never_adds_write(db):
         db.chmod(0o400)
         assert run("keys", "list", db=db).code == 0
         assert stat.S_IMODE(db.stat().st_mode) == 0o400
+
+
+def test_json_keeps_printable_non_ascii_readable(db):
+    created = run("keys", "create", "--name", "Café ☕ 日本", "--env", "test", "--json", db=db)
+    assert created.code == 0, created.stderr
+    assert "Café ☕ 日本" in created.stdout  # readable, not \u-escaped
+    assert created.json()["name"] == "Café ☕ 日本"
+    listed = run("keys", "list", "--json", db=db)
+    assert "Café ☕ 日本" in listed.stdout
+    assert listed.json()[0]["name"] == "Café ☕ 日本"

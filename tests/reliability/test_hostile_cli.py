@@ -88,11 +88,6 @@ def test_keys_list_json_is_valid_and_exact(hostile_db):
     assert all(k["environment"] == "test" for k in keys)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="cli.py `keys list --json` uses ensure_ascii=False: U+009B (C1 CSI), U+202E and "
-    "U+200B reach the terminal raw (JSON escapes only U+0000-U+001F)",
-)
 def test_keys_list_json_carries_no_raw_c1_or_bidi(hostile_db):
     result = cli("keys", "list", "--json", db=hostile_db)
     assert result.code == 0, result.err
@@ -120,15 +115,9 @@ def _audit_row(path, column: str, text: str) -> None:
     "column",
     [
         "detail",
-        pytest.param("actor", marks=pytest.mark.xfail(
-            strict=True, reason="cli.py `audit` prints e.actor raw (only detail goes through "
-            "visible()); the actor comes from a shared, hostile database")),
-        pytest.param("origin", marks=pytest.mark.xfail(
-            strict=True, reason="cli.py `audit` prints e.origin raw (only detail goes through "
-            "visible())")),
-        pytest.param("action", marks=pytest.mark.xfail(
-            strict=True, reason="cli.py `audit` prints e.action raw (only detail goes through "
-            "visible())")),
+        "actor",
+        "origin",
+        "action",
     ],
 )
 def test_audit_plain_output_is_inert(db_path, column):
