@@ -213,9 +213,11 @@ class KeyService:
         """Check a presented Client ID and Secret Key. Format and checksum first (a typo never
         touches the database), then the environment, the key's status, and argon2. An unknown
         Client ID costs one argon2 verify too, so timing does not tell which IDs exist."""
-        text = secret.reveal() if isinstance(secret, Secret) else secret
+        if not isinstance(secret, Secret):
+            secret = Secret(secret)  # from here on no frame local holds the plain text, so a
+            # traceback that prints locals (Textual's crash report) shows only the redacted form
         try:
-            parsed = parse_secret(text)
+            parsed = parse_secret(secret.reveal())
             id_environment = parse_client_id(client_id)
         except InvalidCredential:
             return VerifyResult(False, "malformed")
