@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
+import os
 import re
 import sys
 import unicodedata
@@ -351,6 +353,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.exit_code
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # The reader left early (`keys list | head -1`): stop quietly, as Unix tools do, and keep
+        # Python from complaining again when it flushes stdout on the way out.
+        with contextlib.suppress(OSError, ValueError):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        return 141
     except Exception as exc:  # the contract: one line, never a traceback
         _error(f"unexpected error: {type(exc).__name__}: {exc}")
         return 2

@@ -439,3 +439,23 @@ def test_json_keeps_printable_non_ascii_readable(db):
     listed = run("keys", "list", "--json", db=db)
     assert "Café ☕ 日本" in listed.stdout
     assert listed.json()[0]["name"] == "Café ☕ 日本"
+
+
+def test_reader_leaving_early_is_quiet(db):
+    """`changeup-tui keys list | head -1`: a closed pipe is not an error worth a traceback."""
+    import subprocess
+    import sys
+
+    create(db, "piped", "test")
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader is gone before anything is written
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "changeup_tui", "--db", str(db), "keys", "list", "--json"],
+            stdout=write_end, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+            env=cli_env(), text=True, timeout=60,
+        )
+    finally:
+        os.close(write_end)
+    assert proc.returncode == 141
+    assert proc.stderr == ""
