@@ -459,3 +459,55 @@ def test_reader_leaving_early_is_quiet(db):
         os.close(write_end)
     assert proc.returncode == 141
     assert proc.stderr == ""
+
+
+def test_verify_at_a_terminal_prompts_without_echo(db):
+    pexpect = pytest.importorskip("pexpect")
+    import sys
+
+    created = create(db, "typed", "test")
+    child = pexpect.spawn(
+        sys.executable, ["-m", "changeup_tui", "--db", str(db), "verify", "--client-id",
+                         created["client_id"]],
+        env=cli_env(), encoding="utf-8", timeout=30,
+    )
+    try:
+        child.expect("Secret Key: ")
+        child.sendline(created["secret"])
+        child.expect(pexpect.EOF)
+        after_prompt = child.before
+    finally:
+        child.close()
+    assert child.exitstatus == 0
+    assert after_prompt.strip() == "ok"
+    assert created["secret"] not in after_prompt  # not echoed
+
+
+def test_revoke_live_key_at_a_terminal_needs_its_name_typed(db):
+    pexpect = pytest.importorskip("pexpect")
+    import sys
+
+    created = create(db, "Payments", "live")
+
+    def revoke_typing(text: str) -> tuple[int, str]:
+        child = pexpect.spawn(
+            sys.executable, ["-m", "changeup_tui", "--db", str(db), "keys", "revoke",
+                             created["client_id"]],
+            env=cli_env(), encoding="utf-8", timeout=30,
+        )
+        try:
+            child.expect("Type the name of the Live key")
+            child.sendline(text)
+            child.expect(pexpect.EOF)
+            return child.wait(), child.before
+        finally:
+            child.close()
+
+    code, _ = revoke_typing("Payment")
+    assert code == 1
+    assert list_keys(db)[0]["status"] == "active"
+    assert verify(db, created["client_id"], created["secret"]).code == 0
+    code, output = revoke_typing("payments")  # case-insensitively, as names are unique
+    assert code == 0, output
+    assert list_keys(db)[0]["status"] == "revoked"
+    verify(db, created["client_id"], created["secret"]).assert_one_line_error(1)
