@@ -28,7 +28,7 @@ from changeup_tui.core.store.sqlite import SQLiteStore
 
 class Verifier:
     def __init__(self, db_path: str | Path, *, clock: Clock = utc_now) -> None:
-        self._store = SQLiteStore(db_path)
+        self._store = SQLiteStore(db_path, create=False)  # a wrong path is an error, not a new database
         self._service = KeyService(self._store, clock=clock, actor=Actor("verifier", "local"))
 
     async def open(self) -> Verifier:

@@ -86,3 +86,12 @@ def test_sync_verifier_on_a_bad_path_raises_and_leaves_no_thread(tmp_path):
     with pytest.raises(StoreError):
         verify_key(tmp_path, "cu_test_ci_" + "a" * 24, "x")
     assert _verifier_threads() == []
+
+
+async def test_verifier_refuses_a_missing_database(tmp_path):
+    """A service pointed at the wrong path must fail loudly, not answer unknown_key forever."""
+    missing = tmp_path / "nowhere" / "changeup.db"
+    with pytest.raises(StoreError, match="no database"):
+        async with Verifier(missing):
+            pass
+    assert not missing.exists() and not missing.parent.exists()

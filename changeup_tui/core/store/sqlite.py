@@ -148,8 +148,9 @@ def _chmod_private(path: Path) -> None:
 class SQLiteStore:
     """The system of record. `await store.open()` before use, `await store.close()` after."""
 
-    def __init__(self, path: Path | str) -> None:
+    def __init__(self, path: Path | str, *, create: bool = True) -> None:
         self.path: Path | None = None if str(path) == ":memory:" else Path(path)
+        self._create = create
         self.read_only = False
         self._db: aiosqlite.Connection | None = None
         self._lock = asyncio.Lock()
@@ -193,6 +194,8 @@ class SQLiteStore:
         if path.is_dir():
             raise StoreError(f"{path} is a folder, not a database file")
         folder = path.parent
+        if not self._create and not path.exists():
+            raise StoreError(f"no database at {path}")
         if not folder.exists():
             try:
                 _mkdir_private(folder)
