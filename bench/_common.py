@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:  # run from a checkout without installing
-    sys.path.insert(0, str(ROOT))
+if str(ROOT) not in sys.path:  # the installed package first; else the checkout's
+    sys.path.append(str(ROOT))
 
 now = time.perf_counter
 

@@ -1,0 +1,114 @@
+"""Measurements inside the real Textual app, headless (`App.run_test`), for list_scale.py and
+loop_lag.py. Imported only when `changeup_tui.tui.app` exists.
+
+The app is built by the real factory (`build_app`) with a fake in-memory clipboard (nothing reaches
+the machine's clipboard) and animations off; the headless driver lays out and composes every frame
+but writes nothing to a terminal."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from pathlib import Path
+
+import _common
+
+from changeup_tui.core.config import Settings
+from changeup_tui.core.models import Actor
+from changeup_tui.tui.app import build_app
+from changeup_tui.tui.clipboard import Copier
+from changeup_tui.tui.modals.name_modal import NameModal
+from changeup_tui.tui.modals.reveal_modal import RevealModal
+from changeup_tui.tui.screens.api_keys import ApiKeysScreen
+from changeup_tui.tui.widgets.keys_table import KeysTable
+
+SIZE = (120, 35)
+POLL_S = 0.002
+TIMEOUT_S = 60.0
+
+
+class _Clipboard:
+    text = ""
+
+    def copy(self, text: str) -> None:
+        self.text = text
+
+    def paste(self) -> str:
+        return self.text
+
+
+def _app(path: Path):
+    clipboard = _Clipboard()
+    app = build_app(Settings(path), actor=Actor("bench", "local"),
+                    copier=Copier(clipboard.copy, clipboard.paste, environ={}))
+    app.animation_level = "none"
+    return app
+
+
+async def _until(predicate: Callable[[], object], what: str) -> None:
+    deadline = _common.now() + TIMEOUT_S
+    while not predicate():
+        if _common.now() > deadline:
+            raise TimeoutError(f"the app did not reach: {what}")
+        await asyncio.sleep(POLL_S)
+
+
+def _first_page_shown(app) -> bool:
+    screen = app.screen
+    if not isinstance(screen, ApiKeysScreen) or screen.total is None:
+        return False
+    return screen.query_one(KeysTable).row_count > 0
+
+
+async def _open_once(path: Path) -> float:
+    app = _app(path)
+    t0 = _common.now()
+    async with app.run_test(size=SIZE):
+        await _until(lambda: isinstance(app.screen, ApiKeysScreen) or len(app.screen_stack) > 1,
+                     "a screen")
+        if not isinstance(app.screen, ApiKeysScreen):  # not opened there: walk to it
+            await app.run_action("api_keys")
+        await _until(lambda: _first_page_shown(app), "the keys table with its first page")
+        elapsed = _common.now() - t0
+    return elapsed
+
+
+def median_open_time(path: Path, runs: int) -> float:
+    """Median time from the start of run_test until the keys table shows its first page. One
+    unmeasured run first (the first-run account write, the OS cache)."""
+    asyncio.run(_open_once(path))
+    return _common.median([asyncio.run(_open_once(path)) for _ in range(runs)])
+
+
+async def _lag_in_app(path: Path, count: int, ticker_class) -> tuple[float, int]:
+    app = _app(path)
+    async with app.run_test(size=SIZE) as pilot:
+        await _until(lambda: _first_page_shown(app), "the keys table with its first page")
+        await pilot.pause()
+        ticker = ticker_class()
+        ticker.start()
+        for i in range(count):
+            # The create flow by keyboard: n, the name, Enter (argon2 runs), the reveal modal,
+            # copy the secret (s), Done (Escape), back on the list with the new key selected.
+            await pilot.press("n")
+            await _until(lambda: isinstance(app.screen, NameModal), "the name modal")
+            await pilot.press(*f"lag {i}")
+            await pilot.press("enter")
+            await _until(lambda: isinstance(app.screen, RevealModal), "the reveal modal")
+            client_id = app.screen.key.client_id
+            await pilot.press("s")
+            await pilot.pause(0.05)
+            await pilot.press("escape")
+            await _until(lambda: isinstance(app.screen, ApiKeysScreen), "the keys list")
+            table = app.screen.query_one(KeysTable)
+            await _until(lambda t=table, c=client_id: t.selected_key is not None
+                         and t.selected_key.client_id == c, "the new key selected")
+        await asyncio.sleep(0.02)
+        await ticker.stop()
+    return ticker.worst, ticker.ticks
+
+
+def loop_lag_in_app(path: Path, count: int, ticker_class) -> tuple[float, int]:
+    """The longest stall of the app's event loop while `count` keys are created through its own
+    create flow (name modal, reveal modal, the list reloaded with the key selected)."""
+    return asyncio.run(_lag_in_app(path, count, ticker_class))

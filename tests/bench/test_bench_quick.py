@@ -1,0 +1,70 @@
+"""Each bench script runs in its quick mode (smaller N) and exits 0, printing its RESULT lines:
+CI keeps the benchmarks working. Quick mode prints the verdict but never fails on a budget; the
+full runs (`python bench/NAME.py`) are the ones that judge."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parents[2] / "bench"
+SCRIPTS = ["seed", "filter", "list_scale", "startup", "loop_lag"]
+
+pytestmark = pytest.mark.slow
+
+
+def tui_exists() -> bool:
+    return importlib.util.find_spec("changeup_tui.tui.app") is not None
+
+
+@pytest.mark.parametrize("name", SCRIPTS)
+def test_bench_script_runs_in_quick_mode(name, tmp_path):
+    if name == "startup" and not tui_exists():
+        pytest.skip("startup.py measures the TUI, which is not there")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
+    env["TMPDIR"] = str(tmp_path)  # the seeded databases land in this test's folder
+    done = subprocess.run(
+        [sys.executable, str(BENCH / f"{name}.py"), "--quick"],
+        capture_output=True, text=True, timeout=180, env=env, cwd=tmp_path,
+    )
+    assert done.returncode == 0, f"{name}.py --quick failed:\n{done.stdout}\n{done.stderr}"
+    results = [line for line in done.stdout.splitlines() if line.startswith("RESULT")]
+    assert results, f"{name}.py printed no RESULT line:\n{done.stdout}"
+    for line in results:
+        assert "budget" in line and "ratio" in line and line.split()[-1] in {"PASS", "OVER"}
+    assert "(quick)" in done.stdout
+
+
+def test_seed_writes_what_it_says(tmp_path):
+    """seed.py N --db PATH: N keys in real format, one shared hash marked as such, an audit
+    event per key, no secret anywhere in the file."""
+    import re
+    import sqlite3
+
+    db = tmp_path / "seeded.db"
+    done = subprocess.run(
+        [sys.executable, str(BENCH / "seed.py"), "500", "--db", str(db)],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT count(*) FROM api_keys").fetchone()[0] == 500
+        ids = [r[0] for r in conn.execute("SELECT client_id FROM api_keys")]
+        assert all(re.fullmatch(r"cu_(live|test)_ci_[0-9A-Za-z]{24}", i) for i in ids)
+        assert len(set(ids)) == 500
+        assert conn.execute(
+            "SELECT count(DISTINCT phc), min(shared_hash), count(*) FROM key_secrets"
+        ).fetchone() == (1, 1, 500)
+        assert conn.execute(
+            "SELECT count(*) FROM audit_events WHERE action = 'key.created'"
+        ).fetchone()[0] == 500
+        statuses = dict(conn.execute("SELECT status, count(*) FROM api_keys GROUP BY status"))
+        assert set(statuses) == {"active", "disabled", "revoked"}
+        envs = dict(conn.execute("SELECT environment, count(*) FROM api_keys GROUP BY 1"))
+        assert set(envs) == {"live", "test"}
+    assert not re.search(rb"cu_(live|test)_sk_[0-9A-Za-z]{49}", db.read_bytes())
