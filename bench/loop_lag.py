@@ -9,8 +9,11 @@ run anything else, such as drawing a frame or reading a key press. Budget: 50 ms
 The same ticker runs first with nothing else to do, to show the machine's own noise.
 
 When the TUI exists (`changeup_tui.tui.app.build_app`), the same ticker also runs inside the
-app, headless (`App.run_test`), while keys are created through the app's own service, so the
-app's reaction to each new key (refreshing its table) is inside the measurement."""
+app, headless (`App.run_test`), while keys are created by keyboard through its own create flow
+(n, the name, Enter, the reveal modal, s, Escape, the list reloaded with the key selected). The
+budget applies to the stalls while a key is hashed (from the start to the end of each
+`hashing.hash_secret` call, which the bench wraps to note the times); the longest stall over the
+whole flow is printed too, for information: it is the UI's own work (screens, CSS, layout)."""
 
 from __future__ import annotations
 
@@ -30,21 +33,34 @@ TICK_S = 0.005
 
 
 class Ticker:
-    """Sleeps TICK_S in a loop and keeps the worst lateness."""
+    """Sleeps TICK_S in a loop and keeps the worst lateness, and every stall over 1 ms as an
+    interval (due, woke) of loop time, so stalls can be matched against the hashing windows."""
 
     def __init__(self) -> None:
         self.worst = 0.0
         self.ticks = 0
+        self.stalls: list[tuple[float, float]] = []
         self._task: asyncio.Task | None = None
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
         while True:
-            start = loop.time()
+            due = loop.time() + TICK_S
             await asyncio.sleep(TICK_S)
-            late = loop.time() - start - TICK_S
+            woke = loop.time()
+            late = woke - due
             self.worst = max(self.worst, late)
+            if late > 0.001:
+                self.stalls.append((due, woke))
             self.ticks += 1
+
+    def worst_within(self, windows: list[tuple[float, float]]) -> float:
+        """The longest part of a stall that falls inside one of the windows."""
+        worst = 0.0
+        for due, woke in self.stalls:
+            for start, end in windows:
+                worst = max(worst, min(woke, end) - max(due, start))
+        return worst
 
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._run())
@@ -118,13 +134,17 @@ def main() -> int:
             import seed as seeding
 
             seeding.seed(folder / "app.db", 200 if args.quick else 1_000)
-            app_worst, app_ticks = _tui.loop_lag_in_app(folder / "app.db", count, Ticker)
-            report.line(f"app: {count} keys created inside the running app, {app_ticks} ticks, "
-                        f"longest stall {_common.ms(app_worst)}")
+            app_worst, app_flow, app_ticks = _tui.loop_lag_in_app(
+                folder / "app.db", count, Ticker
+            )
+            report.line(f"app: {count} keys created by keyboard inside the running app "
+                        f"(headless), {app_ticks} ticks; longest stall while hashing "
+                        f"{_common.ms(app_worst)}; longest stall over the whole create flow "
+                        f"(modals opening and closing, the list reloading) {_common.ms(app_flow)}")
     report.budget("service longest stall", worst, BUDGET_S, f"{BUDGET_S * 1000:.0f} ms",
                   unit=_common.ms)
     if app_worst is not None:
-        report.budget("app longest stall", app_worst, BUDGET_S, f"{BUDGET_S * 1000:.0f} ms",
+        report.budget("app longest stall while hashing", app_worst, BUDGET_S, f"{BUDGET_S * 1000:.0f} ms",
                       unit=_common.ms)
     return report.exit_code()
 
