@@ -74,11 +74,17 @@ async def _open_once(path: Path) -> float:
     return elapsed
 
 
-def median_open_time(path: Path, runs: int) -> float:
-    """Median time from the start of run_test until the keys table shows its first page. One
-    unmeasured run first (the first-run account write, the OS cache)."""
-    asyncio.run(_open_once(path))
-    return _common.median([asyncio.run(_open_once(path)) for _ in range(runs)])
+def open_times(paths: list[Path], runs: int) -> list[float]:
+    """Per database, the median time from the start of run_test until the keys table shows its
+    first page. One unmeasured run each first (the first-run account write, the OS cache); then
+    the databases take turns, so a burst of machine noise hits both sizes alike."""
+    for path in paths:
+        asyncio.run(_open_once(path))
+    times: list[list[float]] = [[] for _ in paths]
+    for _ in range(runs):
+        for i, path in enumerate(paths):
+            times[i].append(asyncio.run(_open_once(path)))
+    return [_common.median(t) for t in times]
 
 
 async def _lag_in_app(path: Path, count: int, ticker_class) -> tuple[float, float, int]:

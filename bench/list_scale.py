@@ -57,7 +57,7 @@ def tui_available() -> bool:
 def main() -> int:
     p = _common.parser("API Key table open time at 100 vs 100,000 keys.")
     p.add_argument("--keys", type=int, help="the large size (100000; --quick: 10000)")
-    p.add_argument("--runs", type=int, help="runs per size (service 15, app 5; --quick: 5, 2)")
+    p.add_argument("--runs", type=int, help="runs per size (service 15, app 7; --quick: 5, 2)")
     p.add_argument("--service-only", action="store_true", help="skip the app measurement")
     args = p.parse_args()
     big = args.keys or (10_000 if args.quick else 100_000)
@@ -83,8 +83,9 @@ def main() -> int:
         else:
             import _tui
 
-            app_runs = args.runs or (2 if args.quick else 5)
-            app = {n: _tui.median_open_time(paths[n], app_runs) for n in (small, big)}
+            app_runs = args.runs or (2 if args.quick else 7)
+            app = dict(zip((small, big), _tui.open_times([paths[small], paths[big]], app_runs),
+                           strict=True))
             app_ratio = app[big] / app[small]
             report.line(f"app (run_test start until the table shows its first page), median of "
                         f"{app_runs}: {small} keys {_common.ms(app[small])}, {big:,} keys "
