@@ -1,11 +1,17 @@
 """argon2id hashing of Secret Keys, with parameters pinned here (RFC 9106's second
 recommendation: t=3, m=64 MiB, p=4). Only the PHC string and a 4-character hint are stored.
 
-The async functions run argon2 in a worker thread: the event loop never waits on it."""
+The async functions run argon2 in worker threads of their own, at a lower scheduling priority
+(nice +10, which argon2's own lane threads inherit): the event loop never waits on a hash, and on
+a small machine the interface still gets the CPU first while a hash runs."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -57,14 +63,38 @@ def needs_rehash(phc: str) -> bool:
         return True
 
 
+HASH_THREAD_NICENESS = 10
+_executor: ThreadPoolExecutor | None = None
+_executor_lock = threading.Lock()
+
+
+def _lower_priority() -> None:
+    with contextlib.suppress(OSError, AttributeError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), HASH_THREAD_NICENESS)
+
+
+def _hash_executor() -> ThreadPoolExecutor:
+    global _executor
+    with _executor_lock:
+        if _executor is None:
+            _executor = ThreadPoolExecutor(
+                max_workers=4, thread_name_prefix="argon2", initializer=_lower_priority
+            )
+        return _executor
+
+
+async def _off_loop(function, *args):
+    return await asyncio.get_running_loop().run_in_executor(_hash_executor(), function, *args)
+
+
 async def hash_secret(secret: Secret) -> str:
-    return await asyncio.to_thread(hash_secret_sync, secret)
+    return await _off_loop(hash_secret_sync, secret)
 
 
 async def verify(phc: str, secret: Secret) -> bool:
-    return await asyncio.to_thread(verify_sync, phc, secret)
+    return await _off_loop(verify_sync, phc, secret)
 
 
 async def burn_dummy(secret: Secret) -> None:
     """Spend one verify's time for a key that cannot match."""
-    await asyncio.to_thread(verify_sync, DUMMY_PHC, secret)
+    await _off_loop(verify_sync, DUMMY_PHC, secret)
