@@ -27,7 +27,7 @@ from changeup_tui.core.service import KeyService
 from changeup_tui.core.store.sqlite import SQLiteStore
 
 from .hostile import migrate
-from .support import cli, child_env, client_ids, integrity, no_orphans, orphans
+from .support import child_env, cli, client_ids, integrity, no_orphans, orphans
 
 pytestmark = pytest.mark.slow
 

@@ -20,7 +20,7 @@ import textwrap
 
 import pytest
 
-from .support import cli, child_env, client_ids, integrity
+from .support import child_env, cli, client_ids, integrity
 
 pytestmark = pytest.mark.slow
 

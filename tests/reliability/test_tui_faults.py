@@ -59,8 +59,8 @@ def make_app(db_path, clipboard: FakeClipboard | None = None, **settings):
     return app
 
 
-async def wait_for(pilot, predicate, timeout: float = 10.0, what: str = "") -> None:
-    deadline = time.monotonic() + timeout
+async def wait_for(pilot, predicate, seconds: float = 10.0, what: str = "") -> None:
+    deadline = time.monotonic() + seconds
     while not predicate():
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what or predicate}")
@@ -115,7 +115,7 @@ async def test_locked_database_during_create_says_so_and_retry_works(db_path, mo
             await wait_for(pilot, lambda: not modal.query_one("#create", Button).disabled,
                            what="the name accepted")
             await pilot.press("enter")
-            await wait_for(pilot, lambda: "locked" in reason_text(modal), timeout=15,
+            await wait_for(pilot, lambda: "locked" in reason_text(modal), seconds=15,
                            what="the locked message")
             # A clear message, the modal still open with the name kept, nothing created.
             assert app.screen is modal
@@ -127,12 +127,12 @@ async def test_locked_database_during_create_says_so_and_retry_works(db_path, mo
             await pilot.press("enter")
             await pilot.pause(0.1)
             await wait_for(pilot, lambda: not modal.busy and "locked" in reason_text(modal),
-                           timeout=15, what="the second locked message")
+                           seconds=15, what="the second locked message")
         # The lock is gone: the same action, retried, creates the key. (The field is clicked
         # first: the app loses the focus after a failed create, see the xfail below.)
         await pilot.click("#name-input")
         await pilot.press("enter")
-        await wait_for(pilot, lambda: isinstance(app.screen, RevealModal), timeout=15,
+        await wait_for(pilot, lambda: isinstance(app.screen, RevealModal), seconds=15,
                        what="the reveal modal after the retry")
         created = app.screen.key
         assert created.name == "locked out"
@@ -162,7 +162,7 @@ async def test_locked_database_create_button_stays_usable_for_a_retry(db_path, m
             await pilot.press(*"button retry")
             await wait_for(pilot, lambda: not modal.query_one("#create", Button).disabled)
             await pilot.press("enter")
-            await wait_for(pilot, lambda: "locked" in reason_text(modal), timeout=15)
+            await wait_for(pilot, lambda: "locked" in reason_text(modal), seconds=15)
         assert not modal.query_one("#create", Button).disabled
 
 
@@ -188,7 +188,7 @@ async def test_locked_database_keeps_focus_in_the_name_field(db_path, monkeypatc
             await pilot.press(*"focus retry")
             await wait_for(pilot, lambda: not modal.query_one("#create", Button).disabled)
             await pilot.press("enter")
-            await wait_for(pilot, lambda: "locked" in reason_text(modal), timeout=15)
+            await wait_for(pilot, lambda: "locked" in reason_text(modal), seconds=15)
         assert isinstance(app.focused, Input)
 
 
@@ -290,7 +290,7 @@ async def test_clipboard_cleared_after_n_seconds_only_if_it_still_holds_the_secr
             await wait_for(pilot, lambda: isinstance(app.screen, NameModal))
             assert isinstance(app.focused, Input)
             await pilot.press(*f"clear {round_}", "enter")
-            await wait_for(pilot, lambda: isinstance(app.screen, RevealModal), timeout=15)
+            await wait_for(pilot, lambda: isinstance(app.screen, RevealModal), seconds=15)
             secret = str(app.screen.query_one("#reveal-secret").content)
             await pilot.press("s")
             await wait_for(pilot, lambda s=secret: clipboard.text == s, what="the copy")
