@@ -156,7 +156,7 @@ def test_error_message_echoing_hostile_client_id_is_one_inert_line(db_path):
     assert "pwned" in line
 
 
-def test_hostile_rows_survive_a_rename_and_list_of_other_keys(hostile_db):
+def test_create_and_list_beside_hostile_rows(hostile_db):
     """Writes beside hostile rows work: create a clean key and list everything."""
     created = cli("keys", "create", "--name", "clean key", "--env", "test", "--json",
                   db=hostile_db)
