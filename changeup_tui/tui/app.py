@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterable
+from pathlib import Path
+from typing import ClassVar
 
 from textual import work
 from textual.app import App, SystemCommand
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.reactive import reactive
 from textual.screen import ModalScreen, Screen
 
@@ -36,7 +38,7 @@ PROG = "changeup-tui"
 
 class ChangeupApp(App[int]):
     TITLE = "ChangeUp"
-    CSS_PATH = [
+    CSS_PATH: ClassVar[list[Path]] = [
         style("header.tcss"),
         style("account_settings.tcss"),
         style("api_keys.tcss"),
@@ -46,7 +48,7 @@ class ChangeupApp(App[int]):
         style("name_modal.tcss"),
         style("reveal_modal.tcss"),
     ]
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("p", "profile_menu", "Profile Menu"),
         Binding("e", "toggle_environment", "Live/Test"),
         Binding("ctrl+q", "quit", "Quit", priority=True),

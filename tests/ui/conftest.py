@@ -6,12 +6,12 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
+from ui_helpers import FakeClipboard
 
 from changeup_tui.core.config import Settings
 from changeup_tui.core.models import Actor
 from changeup_tui.tui.app import ChangeupApp, build_app
 from changeup_tui.tui.clipboard import Copier
-from ui_helpers import FakeClipboard
 
 
 @pytest.fixture

@@ -36,9 +36,9 @@ class FakeClipboard:
         return "" if self.lossy else self.text
 
 
-async def wait_for(pilot, predicate: Callable[[], object], timeout: float = 10.0) -> None:
-    """Let the app run until `predicate()` is true; fail after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
+async def wait_for(pilot, predicate: Callable[[], object], limit: float = 10.0) -> None:
+    """Let the app run until `predicate()` is true; fail after `limit` seconds."""
+    deadline = time.monotonic() + limit
     while not predicate():
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {predicate.__doc__ or predicate}")

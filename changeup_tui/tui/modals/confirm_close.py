@@ -3,9 +3,11 @@ close anyway; "Go back" (the default, and Escape) returns to the secret."""
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Label
@@ -14,7 +16,7 @@ QUESTION = "The Secret Key will never be shown again. Close anyway?"
 
 
 class ConfirmCloseModal(ModalScreen[bool]):
-    BINDINGS = [Binding("escape", "go_back", "Go back")]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "go_back", "Go back")]
 
     def compose(self) -> ComposeResult:
         with Vertical(id="confirm-dialog"):

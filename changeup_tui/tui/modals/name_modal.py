@@ -4,9 +4,11 @@ CreatedKey (its Secret is shown next, once) or None when cancelled."""
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Footer, Input, Label, LoadingIndicator, Static
@@ -17,7 +19,7 @@ from changeup_tui.core.service import KeyService
 
 
 class NameModal(ModalScreen[CreatedKey | None]):
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
 
     def __init__(self, service: KeyService, environment: Environment) -> None:
         super().__init__(classes="-live" if environment is Environment.LIVE else "")

@@ -3,9 +3,11 @@ Log, Quit. It dismisses with the name of the app action to run, or None."""
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Label, OptionList
@@ -22,7 +24,10 @@ CHOICES = (
 
 
 class ProfileMenu(ModalScreen[str | None]):
-    BINDINGS = [Binding("escape", "dismiss_menu", "Close"), Binding("p", "dismiss_menu", show=False)]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "dismiss_menu", "Close"),
+        Binding("p", "dismiss_menu", show=False),
+    ]
 
     def __init__(self, account: Account | None) -> None:
         super().__init__()

@@ -4,9 +4,11 @@ secret is dropped: from this screen, and from `app.clipboard` when it holds it."
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Footer, Label, Static
@@ -24,7 +26,7 @@ WARNING = (
 
 
 class RevealModal(ModalScreen[None]):
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "done", "Done"),
         Binding("s", "copy_secret", "Copy Secret Key"),
         Binding("i", "copy_client_id", "Copy Client ID"),

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.message import Message
 from textual.screen import Screen
@@ -20,7 +22,7 @@ PAGE_SIZE = 100
 
 class ActivityLogScreen(Screen):
     BREADCRUMB = "Account Settings › Activity Log"
-    BINDINGS = [Binding("escape", "app.account_settings", "Account Settings")]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "app.account_settings", "Account Settings")]
 
     class EventsLoaded(Message):
         def __init__(self, events: list[AuditEvent], reset: bool, more: bool) -> None:

@@ -9,10 +9,11 @@ database) or needs a selected key."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import Screen
@@ -40,7 +41,7 @@ class _Query:
 
 class ApiKeysScreen(Screen):
     BREADCRUMB = "Account Settings › API Key"
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("n", "create_key", "Create New API Key"),
         Binding("c", "copy_client_id", "Copy Client ID"),
         Binding("escape", "app.account_settings", "Account Settings"),

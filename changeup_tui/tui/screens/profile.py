@@ -3,9 +3,11 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Input, Label, Static
@@ -24,7 +26,7 @@ FIELDS = (
 
 class ProfileScreen(Screen):
     BREADCRUMB = "Account Settings › Profile"
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "app.account_settings", "Account Settings"),
         Binding("ctrl+s", "save", "Save"),
     ]

@@ -3,13 +3,15 @@ screen can load a page at a time instead of every row."""
 
 from __future__ import annotations
 
-from textual.binding import Binding
+from typing import ClassVar
+
+from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.widgets import DataTable
 
 
 class PagedTable(DataTable):
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         # A row table: Home and End go to the first and the last row loaded (End loads more).
         Binding("home", "scroll_top", "First row", show=False),
         Binding("end", "scroll_bottom", "Last row", show=False),
