@@ -75,7 +75,7 @@ class NameModal(ModalScreen[CreatedKey | None]):
     def _show(self, reason: str, valid: bool) -> None:
         self._valid = valid
         self.query_one("#name-reason", Static).update(reason)
-        self.query_one("#name-input", Input).set_class(bool(reason), "-invalid")
+        self.query_one("#name-input", Input).set_class(not valid and bool(reason), "-invalid")
         self.query_one("#create", Button).disabled = not valid or self.busy
 
     # -- creating ------------------------------------------------------------------------------
@@ -96,9 +96,13 @@ class NameModal(ModalScreen[CreatedKey | None]):
         self._set_busy(True)
         try:
             created = await self.service.create(name, self.environment)
-        except (InvalidName, StoreError) as exc:
+        except InvalidName as exc:  # say, the same name created meanwhile by someone else
             self._set_busy(False)
             self._show(str(exc), False)
+            return
+        except StoreError as exc:  # the name is fine, the database was not: leave retry open
+            self._set_busy(False)
+            self._show(str(exc), True)
             return
         self.dismiss(created)
 
@@ -110,6 +114,8 @@ class NameModal(ModalScreen[CreatedKey | None]):
         self.query_one("#create", Button).disabled = busy or not self._valid
         if busy:
             self.query_one("#name-reason", Static).update("Creating the key…")
+        else:
+            self.query_one(Input).focus()  # disabling the field took its focus: give it back
 
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:

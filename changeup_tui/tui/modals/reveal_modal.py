@@ -14,7 +14,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Footer, Label, Static
 
 from changeup_tui.core.models import CreatedKey, Environment, Secret
-from changeup_tui.tui.clipboard import Copier
+from changeup_tui.tui.clipboard import NOT_COPIED, Copier, CopyResult
 from changeup_tui.tui.formatting import plain
 from changeup_tui.tui.modals.confirm_close import ConfirmCloseModal
 
@@ -65,15 +65,23 @@ class RevealModal(ModalScreen[None]):
     @on(Button.Pressed, "#copy-secret")
     def action_copy_secret(self) -> None:
         if self._secret is not None:
-            self._copy(self._secret.reveal(), "Secret Key", secret=True)
+            self._copy(self._secret, "Secret Key")
 
     @on(Button.Pressed, "#copy-client-id")
     def action_copy_client_id(self) -> None:
-        self._copy(self.key.client_id, "Client ID", secret=False)
+        self._copy(self.key.client_id, "Client ID")
 
-    @work(group="copy")
-    async def _copy(self, text: str, what: str, *, secret: bool) -> None:
-        result = await self.copier.copy(self.app, text)
+    @work(group="copy", exit_on_error=False)
+    async def _copy(self, value: Secret | str, what: str) -> None:
+        # The secret stays in its redacting wrapper in this frame, and no exception leaves it:
+        # a crash report (which prints locals) must never be the way a secret gets out.
+        secret = isinstance(value, Secret)
+        try:
+            result = await self.copier.copy(
+                self.app, value.reveal() if isinstance(value, Secret) else value
+            )
+        except Exception:
+            result = CopyResult(False, False, NOT_COPIED)
         if secret and result.ok:
             self.secret_copied = True
         self.notify(result.message, title=what, severity="information" if result.ok else "error",
