@@ -1,6 +1,8 @@
 """The crash report printed when the app dies with the reveal modal open never shows the Secret
 Key. Textual prints a Rich traceback with the local variables of every frame: the secret must not
-be among them, in any form.
+be among them, in any form. And a clipboard that raises does not crash the app at all: the
+reveal modal says "Could not copy…", and the frames that called the clipboard hold the secret
+only in its redacting wrapper.
 
 The app runs in a pseudo-terminal through tests/reliability/tui_launcher.py (the real factory,
 a seeded key generator, so the secret is known here without the app telling us)."""
@@ -8,6 +10,7 @@ a seeded key generator, so the secret is known here without the app telling us).
 from __future__ import annotations
 
 import importlib.util
+import json
 import sys
 from pathlib import Path
 
@@ -39,12 +42,11 @@ def pieces(secret: str) -> list[str]:
     return [secret, body, body[:16], body[16:32], body[32:48]]
 
 
-def crash_with_reveal_open(db_path, mode: str) -> tuple[str, str, int | None]:
-    """Create a key in the app, let it crash with the reveal modal open. Returns (the screen
-    while the modal showed, the output after the app left the alternate screen, exit code)."""
+def open_reveal(db_path, mode: str, *extra: str):
+    """The app in a pty, a key created, the reveal modal on screen. Returns (app, the screen)."""
     from .pty_app import PtyApp
 
-    app = PtyApp([sys.executable, LAUNCHER, str(db_path), str(SEED), mode])
+    app = PtyApp([sys.executable, LAUNCHER, str(db_path), str(SEED), mode, *extra])
     try:
         app.wait_for("API Keys")
         app.press("n", pause=0.4)
@@ -52,28 +54,26 @@ def crash_with_reveal_open(db_path, mode: str) -> tuple[str, str, int | None]:
         app.type("crash report")
         app.press("enter")
         shown = app.wait_for("Copy your Secret Key", timeout=30)
-        if mode == "copy":
-            app.press("s", pause=0.3)
+    except BaseException:
+        app.kill()
+        raise
+    return app, shown
+
+
+def after_alt_screen(output: str) -> str:
+    return output.rsplit(LEAVE_ALT_SCREEN, 1)[1] if LEAVE_ALT_SCREEN in output else output
+
+
+def test_crash_report_with_reveal_modal_open_shows_no_secret(db_path):
+    """A timer raises while the reveal modal is open: the app dies and Textual prints its crash
+    report (a traceback with every frame's locals). No piece of the secret is in it."""
+    secret = expected_secret()
+    app, shown = open_reveal(db_path, "timer")
+    try:
         code = app.wait_exit(timeout=20)
     finally:
         app.kill()
-    output = app.output()
-    after = output.rsplit(LEAVE_ALT_SCREEN, 1)[1] if LEAVE_ALT_SCREEN in output else output
-    return shown, after, code
-
-
-@pytest.mark.parametrize("mode", [
-    "timer",
-    pytest.param("copy", marks=pytest.mark.xfail(
-        strict=True,
-        reason="tui/modals/reveal_modal.py: RevealModal._copy(self, text: str, ...) is a worker "
-        "whose frame holds the plain secret; an exception from the clipboard crashes the app and "
-        "Textual's crash report prints `text = 'cu_test_sk_…'` among the locals",
-    )),
-])
-def test_crash_report_with_reveal_modal_open_shows_no_secret(db_path, mode):
-    secret = expected_secret()
-    shown, report, code = crash_with_reveal_open(db_path, mode)
+    report = after_alt_screen(app.output())
     # The test is not blind: the modal really showed this secret, and the app really crashed
     # and printed its report.
     assert secret in shown, "the seeded secret was not the one on screen"
@@ -84,3 +84,55 @@ def test_crash_report_with_reveal_modal_open_shows_no_secret(db_path, mode):
     assert not leaked, (
         f"{len(leaked)} pieces of the secret in the crash report:\n{report[-6000:]}"
     )
+
+
+def test_clipboard_exception_with_reveal_modal_open_is_caught_and_leaks_nothing(db_path, tmp_path):
+    """The clipboard raises an unexpected exception when Copy Secret Key is pressed: the app
+    stays up and says "Could not copy…"; the secret reaches the terminal only as the modal's
+    Secret Key line (not in a notification, an error or a crash report, not after the app
+    left); and no frame between the modal and the clipboard holds the plain secret in a local
+    variable (only the redacting Secret wrapper), so a crash there could not print it."""
+    from changeup_tui.tui.clipboard import NOT_COPIED
+
+    secret = expected_secret()
+    frames_path = tmp_path / "frames.json"
+    app, shown = open_reveal(db_path, "copy", str(frames_path))
+    try:
+        assert secret in shown, "the seeded secret was not the one on screen"
+        app.press("s", pause=0.3)
+        screen = app.wait_for("Could not copy", timeout=15)
+        # Still up, the modal still open and the secret still there to select by hand.
+        assert app.child.isalive()
+        assert "Copy your Secret Key" in screen
+        lines_with_secret = [line for line in screen.splitlines() if secret in line]
+        assert len(lines_with_secret) == 1, screen
+        assert "Could not copy" not in lines_with_secret[0]
+        assert not [p for p in pieces(secret)[1:] if p in screen.replace(secret, "")], screen
+        # Closing without a copy asks first; then the app quits cleanly.
+        app.press("escape", pause=0.4)
+        app.wait_for("Close anyway?")
+        app.press("tab", "enter", pause=0.4)
+        app.wait_for(lambda t: "Copy your Secret Key" not in t and "API Keys" in t)
+        code = app.quit()
+    finally:
+        app.kill()
+    assert code == 0
+    output = app.output()
+    assert NOT_COPIED.split(":")[0] in output
+    # Every piece of the secret in the raw bytes is part of the whole secret as the modal drew
+    # it, and nothing of it follows the app's exit from the alternate screen.
+    body = secret[len("cu_test_sk_"):]
+    assert output.count(secret) >= 1
+    for piece in pieces(secret)[1:]:
+        assert output.count(piece) == output.count(secret), piece
+    assert output.count(body) == output.count(secret)
+    assert not [p for p in pieces(secret) if p in after_alt_screen(output)]
+    assert "Traceback" not in output and "forced crash" not in output
+    # The frames that called the clipboard: the modal's worker is among them, holds the secret
+    # only in its Secret wrapper, and no frame shows the secret, as Rich would print its locals.
+    frames = json.loads(frames_path.read_text())
+    copy_frames = [f for f in frames if f["function"] == "RevealModal._copy"]
+    assert copy_frames, [f["function"] for f in frames]
+    assert copy_frames[0]["secret_wrappers"], copy_frames[0]
+    leaking = [(f["function"], f["shows_secret"]) for f in frames if f["shows_secret"]]
+    assert not leaking, leaking

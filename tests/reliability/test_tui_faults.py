@@ -128,9 +128,9 @@ async def test_locked_database_during_create_says_so_and_retry_works(db_path, mo
             await pilot.pause(0.1)
             await wait_for(pilot, lambda: not modal.busy and "locked" in reason_text(modal),
                            seconds=15, what="the second locked message")
-        # The lock is gone: the same action, retried, creates the key. (The field is clicked
-        # first: the app loses the focus after a failed create, see the xfail below.)
-        await pilot.click("#name-input")
+        # The lock is gone: the same action, retried (Enter, the focus is back in the field),
+        # creates the key.
+        assert isinstance(app.focused, Input)
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, RevealModal), seconds=15,
                        what="the reveal modal after the retry")
@@ -140,12 +140,6 @@ async def test_locked_database_during_create_says_so_and_retry_works(db_path, mo
     assert integrity(db_path) == "ok" and no_orphans(db_path)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="tui/modals/name_modal.py: after a StoreError (locked database) `_show(str(exc), "
-    "False)` marks the name invalid, so the 'Create API Key' button stays disabled for a name "
-    "that is fine; only Enter in the field (or editing the name) retries",
-)
 async def test_locked_database_create_button_stays_usable_for_a_retry(db_path, monkeypatch):
     from textual.widgets import Button
 
@@ -166,12 +160,6 @@ async def test_locked_database_create_button_stays_usable_for_a_retry(db_path, m
         assert not modal.query_one("#create", Button).disabled
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="tui/modals/name_modal.py: `_set_busy(True)` disables the Input, which loses the "
-    "focus; `_set_busy(False)` after a failed create does not give it back, so nothing has the "
-    "focus and Enter does nothing until the operator clicks or tabs into the field",
-)
 async def test_locked_database_keeps_focus_in_the_name_field(db_path, monkeypatch):
     from textual.widgets import Button, Input
 
