@@ -65,6 +65,10 @@ def frame_report(frame, seed: int) -> list[dict]:
     return report
 
 
+def write_frame_report(path: str, frame, seed: int) -> None:
+    Path(path).write_text(json.dumps(frame_report(frame, seed), indent=1))
+
+
 class ExplodingCopier(Copier):
     def __init__(self, seed: int, report_path: str | None) -> None:
         super().__init__(environ={})
@@ -74,8 +78,7 @@ class ExplodingCopier(Copier):
     async def copy(self, app, text):
         del text  # this test double holds no copy of the secret
         if self.report_path:
-            report = frame_report(sys._getframe().f_back, self.seed)
-            Path(self.report_path).write_text(json.dumps(report, indent=1))
+            write_frame_report(self.report_path, sys._getframe().f_back, self.seed)
         raise RuntimeError(CRASH_MESSAGE)
 
 
