@@ -32,6 +32,7 @@ from changeup_tui.tui.screens import (
     ApiKeysScreen,
     ProfileScreen,
 )
+from changeup_tui.tui.screens.help import HelpScreen
 
 PROG = "changeup-tui"
 
@@ -47,10 +48,13 @@ class ChangeupApp(App[int]):
         style("profile_menu.tcss"),
         style("name_modal.tcss"),
         style("reveal_modal.tcss"),
+        style("lifecycle_modals.tcss"),
+        style("help.tcss"),
     ]
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("p", "profile_menu", "Profile Menu"),
         Binding("e", "toggle_environment", "Live/Test"),
+        Binding("question_mark", "help", "Help"),
         Binding("ctrl+q", "quit", "Quit", priority=True),
     ]
     COMMANDS = App.COMMANDS | {ChangeupCommands}
@@ -103,7 +107,9 @@ class ChangeupApp(App[int]):
     # -- what applies where ---------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in {"toggle_environment", "profile_menu"} and isinstance(self.screen, ModalScreen):
+        if action in {"toggle_environment", "profile_menu", "help"} and isinstance(
+            self.screen, ModalScreen
+        ):
             return False
         if action == "screenshot" and self._secret_on_screen():
             return False
@@ -175,6 +181,10 @@ class ChangeupApp(App[int]):
         if not self.read_only:
             screen = await self._open_section(ApiKeysScreen)
             screen.action_create_key()
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, ModalScreen):
+            self.push_screen(HelpScreen())
 
     async def action_copy_client_id(self) -> None:
         screen = self._find(ApiKeysScreen)

@@ -30,6 +30,34 @@ class ChangeupCommands(Provider):
         if app.selected_key() is not None:
             yield ("Copy Client ID of the selected key", "Copy the highlighted key's Client ID",
                    app.action_copy_client_id)
+        yield from self._key_commands()
+        yield ("Help: keyboard shortcuts", "Every key of every screen", app.action_help)
+
+    def _key_commands(self) -> Iterator[tuple[str, str, Callable]]:
+        """The API Key page's actions, offered only where its check_action allows them (the same
+        rule that shows or hides their keys in the footer). Titles never hold a key's name: the
+        palette parses its titles as markup."""
+        from changeup_tui.tui.screens.api_keys import ApiKeysScreen
+
+        screen = self.screen
+        if not isinstance(screen, ApiKeysScreen):
+            return
+        include = screen.query_state.include_revoked
+        for action, title, help_text in (
+            ("roll_key", "Roll the selected key",
+             "A new Secret Key; the old one works for a grace period you choose"),
+            ("revoke_key", "Revoke the selected key", "Immediate and final"),
+            ("disable_key", "Disable the selected key", "Refused until enabled again"),
+            ("enable_key", "Enable the selected key", "It verifies again"),
+            ("rename_key", "Rename the selected key", "Same rules as a new name"),
+            ("key_activity", "Activity Log of the selected key", "This key's events only"),
+            ("filter", "Filter keys", "By name or Client ID, as you type"),
+            ("cycle_sort", "Sort keys: next order", "Newest first, by name, by last used"),
+            ("hide_revoked" if include else "show_revoked",
+             "Hide revoked keys" if include else "Show revoked keys", "In the API Key list"),
+        ):
+            if screen.check_action(action, ()) is True:
+                yield (title, help_text, getattr(screen, f"action_{action}"))
 
     async def discover(self) -> Hits:
         for title, help_text, callback in self._commands():

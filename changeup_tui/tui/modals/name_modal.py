@@ -1,9 +1,12 @@
 """Create New API Key: the name, checked by the core's rules as it is typed (the reason shows under
-the field), then the key created in a worker while a loading indicator shows. Dismisses with the
-CreatedKey (its Secret is shown next, once) or None when cancelled."""
+the field), an optional expiry (never, 30, 90 or 365 days, or a date: the key stops verifying at
+00:00 UTC that day, as `keys create --expires DATE` does), then the key created in a worker while a
+loading indicator shows. Dismisses with the CreatedKey (its Secret is shown next, once) or None when
+cancelled."""
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime, time, timedelta
 from typing import ClassVar
 
 from textual import on, work
@@ -11,11 +14,19 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Footer, Input, Label, LoadingIndicator, Static
+from textual.widgets import Button, Footer, Input, Label, LoadingIndicator, Select, Static
 
 from changeup_tui.core.errors import InvalidName, StoreError
 from changeup_tui.core.models import CreatedKey, Environment
 from changeup_tui.core.service import KeyService
+
+EXPIRY_CHOICES = (
+    ("Never", "never"),
+    ("In 30 days", "30"),
+    ("In 90 days", "90"),
+    ("In 365 days", "365"),
+    ("On a date…", "date"),
+)
 
 
 class NameModal(ModalScreen[CreatedKey | None]):
@@ -40,6 +51,11 @@ class NameModal(ModalScreen[CreatedKey | None]):
             yield Label("Name", id="name-label")
             yield Input(placeholder="e.g. Billing service", id="name-input")
             yield Static("", id="name-reason", markup=False)
+            with Horizontal(id="name-expiry-row"):
+                yield Label("Expires", id="name-expiry-label")
+                yield Select(EXPIRY_CHOICES, value="never", allow_blank=False, id="name-expiry")
+                yield Input(placeholder="YYYY-MM-DD", id="name-expiry-date", max_length=10)
+            yield Static("", id="name-expiry-note", markup=False)
             yield LoadingIndicator(id="name-busy")
             with Horizontal(id="name-buttons"):
                 yield Button("Create API Key", id="create", variant="primary", disabled=True)
@@ -48,7 +64,9 @@ class NameModal(ModalScreen[CreatedKey | None]):
 
     def on_mount(self) -> None:
         self.query_one("#name-busy").display = False
-        self.query_one(Input).focus()
+        self.query_one("#name-expiry-date").display = False
+        self.query_one("#name-expiry-note").display = False
+        self.query_one("#name-input", Input).focus()
 
     # -- checking as you type ------------------------------------------------------------------
 
@@ -66,7 +84,7 @@ class NameModal(ModalScreen[CreatedKey | None]):
             reason, valid = str(exc), False
         else:
             reason, valid = "", True
-        if self.query_one(Input).value != value:
+        if self.query_one("#name-input", Input).value != value:
             return  # a newer keystroke is being checked
         if not value and not valid:
             reason = ""  # nothing typed yet: no reproach, just a disabled button
@@ -76,15 +94,74 @@ class NameModal(ModalScreen[CreatedKey | None]):
         self._valid = valid
         self.query_one("#name-reason", Static).update(reason)
         self.query_one("#name-input", Input).set_class(not valid and bool(reason), "-invalid")
-        self.query_one("#create", Button).disabled = not valid or self.busy
+        self._refresh_create()
+
+    def _refresh_create(self) -> None:
+        _, expiry_error = self.expiry()
+        self.query_one("#create", Button).disabled = (
+            not self._valid or self.busy or expiry_error is not None
+        )
+
+    # -- expiry --------------------------------------------------------------------------------
+
+    def expiry(self) -> tuple[datetime | None, str | None]:
+        """(expires_at, None), or (None, the reason the chosen expiry cannot be used)."""
+        choice = self.query_one("#name-expiry", Select).value
+        now = self.service.clock()
+        if choice == "date":
+            text = self.query_one("#name-expiry-date", Input).value.strip()
+            try:
+                day = date.fromisoformat(text) if len(text) == 10 else None
+            except ValueError:
+                day = None
+            if day is None:
+                return None, "Enter the date as YYYY-MM-DD."
+            expires_at = datetime.combine(day, time.min, tzinfo=UTC)
+            if expires_at <= now:
+                return None, "The date must be in the future."
+            return expires_at, None
+        if choice in {"30", "90", "365"}:
+            return now + timedelta(days=int(choice)), None
+        return None, None
+
+    @on(Select.Changed, "#name-expiry")
+    def _expiry_chosen(self, event: Select.Changed) -> None:
+        on_date = event.value == "date"
+        field = self.query_one("#name-expiry-date", Input)
+        field.display = on_date
+        if on_date:
+            field.focus()
+        self._show_expiry()
+
+    @on(Input.Changed, "#name-expiry-date")
+    def _expiry_typed(self) -> None:
+        self._show_expiry()
+
+    def _show_expiry(self) -> None:
+        expires_at, error = self.expiry()
+        note = self.query_one("#name-expiry-note", Static)
+        if error and not self.query_one("#name-expiry-date", Input).value:
+            text = "The key stops working at 00:00 UTC on that date."
+        elif error:
+            text = error
+        elif expires_at is not None:
+            text = f"The key stops working on {expires_at:%Y-%m-%d %H:%M} UTC."
+        else:
+            text = ""
+        note.update(text)
+        note.display = bool(text)
+        note.set_class(error is not None and bool(self.query_one("#name-expiry-date", Input).value),
+                       "-error")
+        self._refresh_create()
 
     # -- creating ------------------------------------------------------------------------------
 
     @on(Input.Submitted, "#name-input")
+    @on(Input.Submitted, "#name-expiry-date")
     @on(Button.Pressed, "#create")
     def _submit(self) -> None:
         if not self.busy:
-            self._create(self.query_one(Input).value)
+            self._create(self.query_one("#name-input", Input).value)
 
     @work(exclusive=True, group="create-key")
     async def _create(self, raw: str) -> None:
@@ -93,9 +170,13 @@ class NameModal(ModalScreen[CreatedKey | None]):
         except (InvalidName, StoreError) as exc:
             self._show(str(exc), False)
             return
+        expires_at, expiry_error = self.expiry()
+        if expiry_error is not None:
+            self._show_expiry()
+            return
         self._set_busy(True)
         try:
-            created = await self.service.create(name, self.environment)
+            created = await self.service.create(name, self.environment, expires_at=expires_at)
         except InvalidName as exc:  # say, the same name created meanwhile by someone else
             self._set_busy(False)
             self._show(str(exc), False)
@@ -109,13 +190,13 @@ class NameModal(ModalScreen[CreatedKey | None]):
     def _set_busy(self, busy: bool) -> None:
         self.busy = busy
         self.query_one("#name-busy").display = busy
-        self.query_one(Input).disabled = busy
+        self.query_one("#name-input", Input).disabled = busy
         self.query_one("#cancel", Button).disabled = busy
-        self.query_one("#create", Button).disabled = busy or not self._valid
+        self._refresh_create()
         if busy:
             self.query_one("#name-reason", Static).update("Creating the key…")
         else:
-            self.query_one(Input).focus()  # disabling the field took its focus: give it back
+            self.query_one("#name-input", Input).focus()  # disabling it took its focus: give it back
 
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:

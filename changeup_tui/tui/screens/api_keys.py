@@ -2,6 +2,11 @@
 pagination in SQL; the next page loads as the cursor nears the end), the empty state, and the
 create flow: name modal → reveal modal → the new key highlighted in the list.
 
+The key lifecycle on the selected key: roll (grace picker → the new Secret Key in the reveal
+modal), revoke (a Live key's name typed to confirm), disable/enable, rename, its Activity Log.
+The view: `/` filters by name or Client ID as you type (debounced, in SQL), `o` cycles the sort,
+`v` shows or hides revoked keys; a line under the title says what is in effect.
+
 To add an action on the selected key: a Binding in BINDINGS, an `action_*` method that reads
 `self.selected_key`, and a line in `check_action` if it writes (refused on a read-only
 database) or needs a selected key."""
@@ -17,19 +22,42 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Label, Static
+from textual.timer import Timer
+from textual.widgets import Button, Input, Label, Static
 
-from changeup_tui.core.errors import StoreError
-from changeup_tui.core.models import ApiKey, Environment, SortField
+from changeup_tui.core.errors import ChangeupError, StoreError
+from changeup_tui.core.models import ApiKey, Environment, KeyStatus, SortField
 from changeup_tui.core.text import visible
+from changeup_tui.tui.modals.grace_picker import GracePicker
 from changeup_tui.tui.modals.name_modal import NameModal
+from changeup_tui.tui.modals.rename_modal import RenameModal
 from changeup_tui.tui.modals.reveal_modal import RevealModal
+from changeup_tui.tui.modals.revoke_confirm import RevokeConfirm
+from changeup_tui.tui.widgets.action_footer import ActionFooter
+from changeup_tui.tui.widgets.filter_input import FilterInput
 from changeup_tui.tui.widgets.header import AppHeader
 from changeup_tui.tui.widgets.keys_table import KeysTable
 
 PAGE_SIZE = 100
-WRITE_ACTIONS = frozenset({"create_key"})
-SELECTION_ACTIONS = frozenset({"copy_client_id"})
+FILTER_DELAY = 0.15
+"""Seconds of quiet typing before the filter asks the database."""
+WRITE_ACTIONS = frozenset(
+    {"create_key", "roll_key", "revoke_key", "disable_key", "enable_key", "rename_key"}
+)
+SELECTION_ACTIONS = frozenset(
+    {"copy_client_id", "roll_key", "revoke_key", "disable_key", "enable_key", "rename_key",
+     "key_activity"}
+)
+KEY_ROW = ("create_key", "roll_key", "revoke_key", "disable_key", "enable_key", "rename_key",
+           "copy_client_id", "key_activity")
+"""The actions in the footer's upper row."""
+NOT_ON_REVOKED = frozenset({"roll_key", "revoke_key", "disable_key", "enable_key", "rename_key"})
+SORT_LABELS = {
+    SortField.CREATED: "newest first",
+    SortField.NAME: "by name",
+    SortField.LAST_USED: "by last used",
+}
+SORT_CYCLE = (SortField.CREATED, SortField.NAME, SortField.LAST_USED)
 
 
 @dataclass
@@ -37,20 +65,31 @@ class _Query:
     environment: Environment
     search: str = ""
     sort: SortField = SortField.CREATED
+    include_revoked: bool = False
 
 
 class ApiKeysScreen(Screen):
     BREADCRUMB = "Account Settings › API Key"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("n", "create_key", "Create New API Key"),
+        Binding("r", "roll_key", "Roll"),
+        Binding("x,delete", "revoke_key", "Revoke"),
+        Binding("d", "disable_key", "Disable"),
+        Binding("d", "enable_key", "Enable"),
+        Binding("R,f2", "rename_key", "Rename"),
         Binding("c", "copy_client_id", "Copy Client ID"),
+        Binding("a", "key_activity", "Activity Log"),
+        Binding("slash", "filter", "Filter"),
+        Binding("o", "cycle_sort", "Sort"),
+        Binding("v", "show_revoked", "Show revoked"),
+        Binding("v", "hide_revoked", "Hide revoked"),
         Binding("escape", "app.account_settings", "Account Settings"),
     ]
 
     class KeysLoaded(Message):
         def __init__(
             self, generation: int, keys: tuple[ApiKey, ...], next_cursor: tuple | None,
-            total: int | None, reset: bool, select: str | None,
+            total: int | None, reset: bool, select: str | None, any_keys: bool = True,
         ) -> None:
             super().__init__()
             self.generation = generation
@@ -59,6 +98,7 @@ class ApiKeysScreen(Screen):
             self.total = total
             self.reset = reset
             self.select = select
+            self.any_keys = any_keys
 
     def __init__(self) -> None:
         super().__init__()
@@ -67,6 +107,7 @@ class ApiKeysScreen(Screen):
         self._generation = 0
         self._next_cursor: tuple | None = None
         self._loading_more = False
+        self._filter_timer: Timer | None = None
 
     # -- layout --------------------------------------------------------------------------------
 
@@ -76,19 +117,27 @@ class ApiKeysScreen(Screen):
             with Horizontal(id="keys-bar"):
                 yield Label("API Keys", id="keys-title")
                 yield Label("", id="keys-count")
+                yield FilterInput(id="keys-filter")
                 yield Button("Create New API Key", id="create-key", variant="primary")
             yield Static(
                 "Each key is a Client ID (always shown here) and a Secret Key (shown once, when "
                 "the key is created).",
                 id="keys-intro",
             )
+            yield Static("", id="keys-view", markup=False)
             yield KeysTable(id="keys-table")
             yield Static("", id="keys-empty")
-        yield Footer()
+        # Two rows of keys, for they do not fit in one: the key actions, then the view and the app.
+        with Vertical(id="keys-footers"):
+            yield ActionFooter(only=KEY_ROW, compact=True, show_command_palette=False,
+                               id="keys-footer-key")
+            yield ActionFooter(exclude=KEY_ROW, compact=True, id="keys-footer-view")
 
     def on_mount(self) -> None:
         self.query_one("#keys-table").display = False
         self.query_one("#keys-empty").display = False
+        self.query_one("#keys-filter").display = False
+        self.query_one("#keys-view").display = False
         if self.app.read_only:
             self.query_one("#create-key", Button).disabled = True
         self.query_one(KeysTable).focus()
@@ -115,16 +164,22 @@ class ApiKeysScreen(Screen):
         service = self.app.service
         try:
             page = await service.list(
-                q.environment, search=q.search, sort=q.sort, limit=PAGE_SIZE, after=after
+                q.environment, search=q.search, sort=q.sort, include_revoked=q.include_revoked,
+                limit=PAGE_SIZE, after=after,
             )
-            total = await service.count(q.environment, search=q.search) if reset else None
+            total = await service.count(
+                q.environment, search=q.search, include_revoked=q.include_revoked
+            ) if reset else None
+            any_keys = bool(total) or q.search != "" or (
+                reset and not q.include_revoked and await service.count(q.environment) > 0
+            )
         except StoreError as exc:
             self.notify(str(exc), title="Cannot read the keys", severity="error", markup=False)
             return
         finally:
             self._loading_more = False
         self.post_message(
-            self.KeysLoaded(generation, page.keys, page.next_cursor, total, reset, select)
+            self.KeysLoaded(generation, page.keys, page.next_cursor, total, reset, select, any_keys)
         )
 
     @on(KeysLoaded)
@@ -136,9 +191,10 @@ class ApiKeysScreen(Screen):
         self._next_cursor = message.next_cursor
         if message.total is not None:
             self.total = message.total
-            self._show_count()
+            self._show_count(message.any_keys)
         if message.select and table.select(message.select):
             table.focus()
+        self._show_view()
         self.refresh_bindings()
 
     @on(KeysTable.NearEnd)
@@ -147,13 +203,13 @@ class ApiKeysScreen(Screen):
             self._loading_more = True
             self._load(self._generation, self._next_cursor, reset=False)
 
-    def _show_count(self) -> None:
+    def _show_count(self, any_keys: bool = True) -> None:
         env = self.query_state.environment
         total = self.total or 0
         self.query_one("#keys-count", Label).update(
             f"{total} key" + ("" if total == 1 else "s")
         )
-        empty = total == 0 and not self.query_state.search
+        empty = not any_keys  # none at all, revoked ones included: not a filter's doing
         table = self.query_one(KeysTable)
         table.display = not empty
         message = self.query_one("#keys-empty", Static)
@@ -178,9 +234,23 @@ class ApiKeysScreen(Screen):
         return self.query_one(KeysTable).selected_key
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """False hides a binding (it does not apply to this key or view), None greys it out (it
+        would apply, but the database is read-only)."""
+        key = self.selected_key
+        if action in SELECTION_ACTIONS:
+            if key is None:
+                return False
+            if action in NOT_ON_REVOKED and key.status is KeyStatus.REVOKED:
+                return False
+            if action == "disable_key" and key.status is not KeyStatus.ACTIVE:
+                return False
+            if action == "enable_key" and key.status is not KeyStatus.DISABLED:
+                return False
+        if action == "show_revoked" and self.query_state.include_revoked:
+            return False
+        if action == "hide_revoked" and not self.query_state.include_revoked:
+            return False
         if action in WRITE_ACTIONS and self.app.read_only:
-            return None
-        if action in SELECTION_ACTIONS and self.selected_key is None:
             return None
         return True
 
@@ -224,3 +294,171 @@ class ApiKeysScreen(Screen):
     @on(KeysTable.RowHighlighted)
     def _highlighted(self) -> None:
         self.refresh_bindings()
+
+    # -- the selected key's lifecycle ----------------------------------------------------------
+
+    def _applies(self, action: str) -> ApiKey | None:
+        """The selected key when `action` applies to it now (the palette calls actions too)."""
+        if self.check_action(action, ()) is not True:
+            return None
+        return self.selected_key
+
+    def action_roll_key(self) -> None:
+        key = self._applies("roll_key")
+        if key is not None:
+            self._roll_flow(key)
+
+    @work(exclusive=True, group="key-flow")
+    async def _roll_flow(self, key: ApiKey) -> None:
+        app = self.app
+        grace = await app.push_screen_wait(GracePicker(key))
+        if grace is None:
+            return
+        self.notify("Making the new Secret Key…", title="Roll", markup=False, timeout=2)
+        try:
+            rolled = await app.service.roll(key.client_id, grace)
+        except ChangeupError as exc:
+            self.notify(str(exc), title="Not rolled", severity="error", markup=False)
+            return
+        await app.push_screen_wait(RevealModal(rolled, app.copier))
+        del rolled  # the Secret goes with it
+        self.reload(select=key.client_id)
+        until = "now" if not grace else f"for {_grace_words(grace)}"
+        self.notify(
+            f"“{visible(key.name, 64)}” has a new Secret Key; the old one works {until}.",
+            title="Key rolled", markup=False,
+        )
+
+    def action_revoke_key(self) -> None:
+        key = self._applies("revoke_key")
+        if key is not None:
+            self._revoke_flow(key)
+
+    @work(exclusive=True, group="key-flow")
+    async def _revoke_flow(self, key: ApiKey) -> None:
+        typed = await self.app.push_screen_wait(RevokeConfirm(key))
+        if typed is None:
+            return
+        try:
+            await self.app.service.revoke(key.client_id, confirm_name=typed or None)
+        except ChangeupError as exc:
+            self.notify(str(exc), title="Not revoked", severity="error", markup=False)
+            return
+        self.reload(select=key.client_id)
+        hidden = "" if self.query_state.include_revoked else " (v shows revoked keys)"
+        self.notify(f"“{visible(key.name, 64)}” is revoked{hidden}.", title="Key revoked",
+                    markup=False)
+
+    def action_disable_key(self) -> None:
+        key = self._applies("disable_key")
+        if key is not None:
+            self._set_enabled(key, False)
+
+    def action_enable_key(self) -> None:
+        key = self._applies("enable_key")
+        if key is not None:
+            self._set_enabled(key, True)
+
+    @work(exclusive=True, group="key-flow")
+    async def _set_enabled(self, key: ApiKey, enabled: bool) -> None:
+        service = self.app.service
+        try:
+            changed = await (service.enable if enabled else service.disable)(key.client_id)
+        except ChangeupError as exc:
+            self.notify(str(exc), title="Not changed", severity="error", markup=False)
+            return
+        self.query_one(KeysTable).update_key(changed, service.clock())
+        self.refresh_bindings()
+        what = "enabled: it verifies again" if enabled else "disabled: it is refused until enabled"
+        self.notify(f"“{visible(key.name, 64)}” {what}.",
+                    title="Key enabled" if enabled else "Key disabled", markup=False)
+
+    def action_rename_key(self) -> None:
+        key = self._applies("rename_key")
+        if key is not None:
+            self._rename_flow(key)
+
+    @work(exclusive=True, group="key-flow")
+    async def _rename_flow(self, key: ApiKey) -> None:
+        renamed = await self.app.push_screen_wait(RenameModal(self.app.service, key))
+        if renamed is None:
+            return
+        self.reload(select=key.client_id)
+        self.notify(f"Renamed to “{visible(renamed.name, 64)}”.", title="Key renamed",
+                    markup=False)
+
+    def action_key_activity(self) -> None:
+        key = self._applies("key_activity")
+        if key is not None:
+            from changeup_tui.tui.screens.activity_log import ActivityLogScreen
+
+            self.app.push_screen(ActivityLogScreen(client_id=key.client_id, key_name=key.name))
+
+    # -- the view: filter, sort, revoked -------------------------------------------------------
+
+    def action_filter(self) -> None:
+        field = self.query_one(FilterInput)
+        field.display = True
+        field.focus()
+
+    @on(Input.Changed, "#keys-filter")
+    def _filter_typed(self, event: Input.Changed) -> None:
+        if self._filter_timer is not None:
+            self._filter_timer.stop()
+        self._filter_timer = self.set_timer(FILTER_DELAY, self._apply_filter)
+
+    def _apply_filter(self) -> None:
+        self._filter_timer = None
+        value = self.query_one(FilterInput).value
+        if value.strip() != self.query_state.search:
+            self.query_state.search = value.strip()
+            self.reload()
+
+    @on(Input.Submitted, "#keys-filter")
+    def _filter_submitted(self) -> None:
+        self._apply_filter()
+        self.query_one(KeysTable).focus()
+
+    @on(FilterInput.Left)
+    def _filter_left(self, event: FilterInput.Left) -> None:
+        if self._filter_timer is not None:
+            self._filter_timer.stop()
+        self._apply_filter()
+        field = self.query_one(FilterInput)
+        if event.cleared:
+            field.display = False
+        self.query_one(KeysTable).focus()
+
+    def action_cycle_sort(self) -> None:
+        q = self.query_state
+        q.sort = SORT_CYCLE[(SORT_CYCLE.index(q.sort) + 1) % len(SORT_CYCLE)]
+        self.reload(select=self.selected_key.client_id if self.selected_key else None)
+
+    def action_show_revoked(self) -> None:
+        self.query_state.include_revoked = True
+        self.reload(select=self.selected_key.client_id if self.selected_key else None)
+
+    def action_hide_revoked(self) -> None:
+        self.query_state.include_revoked = False
+        self.reload(select=self.selected_key.client_id if self.selected_key else None)
+
+    def _show_view(self) -> None:
+        """One line on what shapes the list, shown only when it differs from the default."""
+        q = self.query_state
+        parts = []
+        if q.search:
+            parts.append(f"matching “{visible(q.search, 40)}”")
+        if q.sort is not SortField.CREATED:
+            parts.append(f"sorted {SORT_LABELS[q.sort]}")
+        if q.include_revoked:
+            parts.append("revoked keys shown")
+        view = self.query_one("#keys-view", Static)
+        view.display = bool(parts)
+        view.update("Showing keys " + ", ".join(parts) + "." if parts else "")
+
+
+def _grace_words(grace) -> str:
+    hours = int(grace.total_seconds() // 3600)
+    if hours % 24 == 0 and hours >= 48:
+        return f"{hours // 24} days"
+    return "1 hour" if hours == 1 else f"{hours} hours"

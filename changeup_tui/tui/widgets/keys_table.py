@@ -1,17 +1,20 @@
-"""The API Keys table: Name, Client ID (in full), Secret (the hint), Created, Last used, Status.
-It holds the keys loaded so far (a page at a time) and knows the selected one."""
+"""The API Keys table: Name, Client ID (in full), Secret (the hint), Created, Last used, Status
+(with an "expires in N days" badge on a key that expires). It holds the keys loaded so far (a page
+at a time) and knows the selected one."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from rich.text import Text
 
 from changeup_tui.core.models import ApiKey
-from changeup_tui.tui.formatting import local_date, plain, relative
+from changeup_tui.tui.formatting import expiry, local_date, plain, relative
 from changeup_tui.tui.widgets.paged_table import PagedTable
 
 STATUS_STYLES = {"active": "green", "disabled": "yellow", "revoked": "red", "expired": "red"}
+SOON = timedelta(days=7)
+"""A key expiring within this is flagged in a warning colour."""
 
 
 class KeysTable(PagedTable):
@@ -41,8 +44,18 @@ class KeysTable(PagedTable):
             Text(key.masked_secret),
             Text(local_date(key.created_at)),
             Text(relative(key.last_used_at, now)),
-            Text(state, style=STATUS_STYLES.get(state, "")),
+            self.status_cell(key, state, now),
         )
+
+    @staticmethod
+    def status_cell(key: ApiKey, state: str, now: datetime) -> Text:
+        """The state in its colour; an active key that will expire shows the badge instead
+        ("expires in 30 days": still active, not for ever)."""
+        if state == "active" and key.expires_at is not None:
+            soon = key.expires_at - now <= SOON
+            return Text(expiry(key.expires_at, now),
+                        style="bold black on yellow" if soon else "black on grey70")
+        return Text(state, style=STATUS_STYLES.get(state, ""))
 
     def show_keys(self, keys: tuple[ApiKey, ...], now: datetime, *, reset: bool) -> None:
         if reset:

@@ -1,0 +1,118 @@
+"""Rename a key: the core's name rules (uniqueness among the environment's active keys included,
+this key excepted) checked as you type, the reason shown under the field. Dismisses with the
+renamed ApiKey, or None when cancelled."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Footer, Input, Label, Static
+
+from changeup_tui.core.errors import ChangeupError, InvalidName, StoreError
+from changeup_tui.core.models import ApiKey, Environment
+from changeup_tui.core.names import name_key
+from changeup_tui.core.service import KeyService
+from changeup_tui.core.text import visible
+from changeup_tui.tui.formatting import plain
+
+
+class RenameModal(ModalScreen[ApiKey | None]):
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, service: KeyService, key: ApiKey) -> None:
+        super().__init__(classes="-live" if key.environment is Environment.LIVE else "")
+        self.service = service
+        self.key = key
+        self._valid = False
+        self.busy = False
+
+    def compose(self) -> ComposeResult:
+        key = self.key
+        with Vertical(id="rename-dialog"):
+            yield Label(f"Rename {key.environment.label} key", id="rename-title")
+            current = plain("Now: ", style="dim")
+            current.append_text(plain(key.name, 56))
+            yield Label(current, id="rename-current")
+            yield Static(key.client_id, id="rename-client-id", markup=False)
+            yield Label("New name", id="rename-label")
+            # Prefilled only when the name reads the same made visible (it always does for a name
+            # the core accepted; a backslash would be doubled, so the field starts empty then).
+            start = key.name if visible(key.name) == key.name else ""
+            yield Input(value=start, id="rename-input", select_on_focus=True)
+            yield Static("", id="rename-reason", markup=False)
+            with Horizontal(id="rename-buttons"):
+                yield Button("Rename", id="rename-ok", variant="primary", disabled=True)
+                yield Button("Cancel", id="rename-cancel")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one(Input).focus()
+
+    @on(Input.Changed, "#rename-input")
+    def _changed(self, event: Input.Changed) -> None:
+        self._check(event.value)
+
+    @work(exclusive=True, group="check-rename")
+    async def _check(self, value: str) -> None:
+        try:
+            name = await self.service.check_name(
+                value, self.key.environment, except_client_id=self.key.client_id
+            )
+        except (InvalidName, StoreError) as exc:
+            reason, valid = str(exc), False
+        else:
+            same = name == self.key.name
+            reason, valid = ("That is its name now." if same else ""), not same
+        if self.query_one(Input).value != value:
+            return  # a newer keystroke is being checked
+        if not value and not valid:
+            reason = ""
+        self._show(reason, valid)
+
+    def _show(self, reason: str, valid: bool) -> None:
+        self._valid = valid
+        self.query_one("#rename-reason", Static).update(reason)
+        same = reason and name_key(self.query_one(Input).value.strip()) == name_key(self.key.name)
+        self.query_one(Input).set_class(not valid and bool(reason) and not same, "-invalid")
+        self.query_one("#rename-ok", Button).disabled = not valid or self.busy
+
+    @on(Input.Submitted, "#rename-input")
+    @on(Button.Pressed, "#rename-ok")
+    def _submit(self) -> None:
+        if not self.busy:
+            self._rename(self.query_one(Input).value)
+
+    @work(exclusive=True, group="rename-key")
+    async def _rename(self, raw: str) -> None:
+        try:
+            name = await self.service.check_name(
+                raw, self.key.environment, except_client_id=self.key.client_id
+            )
+        except (InvalidName, StoreError) as exc:
+            self._show(str(exc), False)
+            return
+        if name == self.key.name:
+            self._show("That is its name now.", False)
+            return
+        self.busy = True
+        try:
+            renamed = await self.service.rename(self.key.client_id, name)
+        except InvalidName as exc:
+            self.busy = False
+            self._show(str(exc), False)
+            return
+        except ChangeupError as exc:  # locked database, the key revoked meanwhile...
+            self.busy = False
+            self._show(str(exc), True)
+            return
+        self.dismiss(renamed)
+
+    @on(Button.Pressed, "#rename-cancel")
+    def action_cancel(self) -> None:
+        if not self.busy:
+            self.dismiss(None)

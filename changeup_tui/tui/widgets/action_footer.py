@@ -1,0 +1,33 @@
+"""A Footer that shows only some actions' keys, so a page with many can split them over two rows
+(the API Key page: the selected key's actions above, the view and the app below). What applies
+still comes from check_action, as in Textual's Footer."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from textual.app import ComposeResult
+from textual.widgets import Footer
+from textual.widgets._footer import FooterKey
+
+
+class ActionFooter(Footer):
+    def __init__(self, *, only: Iterable[str] | None = None, exclude: Iterable[str] = (),
+                 **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.only = frozenset(only) if only is not None else None
+        self.exclude = frozenset(exclude)
+
+    def _keeps(self, action: str) -> bool:
+        name = action.rpartition(".")[2]
+        if self.only is not None:
+            return name in self.only
+        return name not in self.exclude
+
+    def compose(self) -> ComposeResult:
+        kept = [
+            widget for widget in super().compose()
+            if not isinstance(widget, FooterKey) or self._keeps(widget.action)
+        ]
+        self.styles.grid_size_columns = len(kept)
+        yield from kept
