@@ -128,7 +128,7 @@ class ActivityLogScreen(Screen):
 
     @on(Select.Changed, "#log-action")
     def _action_chosen(self, event: Select.Changed) -> None:
-        value = None if event.value is Select.BLANK else str(event.value)
+        value = event.value if isinstance(event.value, str) else None  # blank: all actions
         if value != self.action_filter:
             self.action_filter = value
             self._show_filters()
