@@ -448,10 +448,10 @@ class ApiKeysScreen(Screen):
         parts = []
         if q.search:
             parts.append(f"matching “{visible(q.search, 40)}”")
+        if q.include_revoked:
+            parts.append("revoked ones included")
         if q.sort is not SortField.CREATED:
             parts.append(f"sorted {SORT_LABELS[q.sort]}")
-        if q.include_revoked:
-            parts.append("revoked keys shown")
         view = self.query_one("#keys-view", Static)
         view.display = bool(parts)
         view.update("Showing keys " + ", ".join(parts) + "." if parts else "")
