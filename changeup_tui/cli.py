@@ -14,11 +14,12 @@ import re
 import sys
 import unicodedata
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import NoReturn
 
 from changeup_tui import __version__
-from changeup_tui.core.config import Settings, resolve_db_path
+from changeup_tui.core.config import Settings, resolve_clear_seconds, resolve_db_path
 from changeup_tui.core.credentials import SCANNER_REGEX, parse_client_id, parse_secret
 from changeup_tui.core.errors import ChangeupError, InvalidCredential
 from changeup_tui.core.models import ApiKey, AuditEvent, Environment, Secret
@@ -43,6 +44,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog=PROG, description="Manage ChangeUp-style API keys (Live and Test).")
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     parser.add_argument("--db", metavar="PATH", help="database file (else $CHANGEUP_TUI_DB)")
+    parser.add_argument(
+        "--clear-clipboard", metavar="SECONDS",
+        help="in the TUI, clear the clipboard this many seconds after a Secret Key was copied, "
+        "if it still holds it (else $CHANGEUP_TUI_CLEAR_CLIPBOARD; default 0: never)",
+    )
     commands = parser.add_subparsers(dest="command", parser_class=_Parser)
 
     keys = commands.add_parser("keys", help="list and manage keys")
@@ -342,7 +348,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
         settings = Settings(db_path=resolve_db_path(args.db))
         if args.command is None:
-            return _run_tui(settings)
+            try:
+                seconds = resolve_clear_seconds(args.clear_clipboard)
+            except ValueError as exc:
+                raise UsageError(str(exc)) from None
+            return _run_tui(replace(settings, clipboard_clear_seconds=seconds))
         secret = None
         if args.command == "verify":
             secret = read_secret_line()

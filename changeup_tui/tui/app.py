@@ -13,6 +13,7 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.reactive import reactive
 from textual.screen import ModalScreen, Screen
+from textual.timer import Timer
 
 from changeup_tui.core.config import Settings
 from changeup_tui.core.context import Clock, utc_now
@@ -62,11 +63,16 @@ class ChangeupApp(App[int]):
     environment: reactive[Environment] = reactive(Environment.TEST, init=False)
     account_name: reactive[str] = reactive("")
 
-    def __init__(self, service: KeyService, copier: Copier | None = None) -> None:
+    def __init__(
+        self, service: KeyService, copier: Copier | None = None, *, clipboard_clear_seconds: int = 0
+    ) -> None:
         super().__init__()
         self.service = service
         self.copier = copier or Copier()
         self.startup_error: str | None = None
+        self.clipboard_clear_seconds = clipboard_clear_seconds
+        self._clipboard_pending: tuple[bytes, bool] | None = None
+        self._clipboard_timer: Timer | None = None
 
     @property
     def read_only(self) -> bool:
@@ -91,7 +97,32 @@ class ChangeupApp(App[int]):
         await self.push_screen(ApiKeysScreen())
 
     async def on_unmount(self) -> None:
+        pending, self._clipboard_pending = self._clipboard_pending, None
+        if pending is not None:  # quitting before the delay: clear now, on the same terms
+            await self.copier.clear_if_unchanged(self, pending[0], local=pending[1])
         await self.service.store.close()
+
+    # -- the clipboard, cleared after a delay (--clear-clipboard) -----------------------------
+
+    def clear_clipboard_later(self, mark: bytes, *, local: bool) -> int:
+        """After a Secret Key was copied (`mark`: its fingerprint, never the secret), clear the
+        clipboard in `clipboard_clear_seconds`, only where it still holds the secret. Returns
+        the delay, 0 when clearing is off."""
+        seconds = self.clipboard_clear_seconds
+        if seconds <= 0:
+            return 0
+        if self._clipboard_timer is not None:
+            self._clipboard_timer.stop()
+        self._clipboard_pending = (mark, local)
+        self._clipboard_timer = self.set_timer(seconds, self._clear_clipboard)
+        return seconds
+
+    @work(exclusive=True, group="clipboard-clear")
+    async def _clear_clipboard(self) -> None:
+        pending, self._clipboard_pending = self._clipboard_pending, None
+        if pending is not None:
+            message = await self.copier.clear_if_unchanged(self, pending[0], local=pending[1])
+            self.notify(message, title="Clipboard", markup=False)
 
     def watch_environment(self, environment: Environment) -> None:
         self._remember_environment(environment)
@@ -202,7 +233,9 @@ def build_app(
 ) -> ChangeupApp:
     """The one way to build the app: for the CLI, the tests and the snapshots."""
     service = KeyService(SQLiteStore(settings.db_path), clock=clock, keygen=keygen, actor=actor)
-    return ChangeupApp(service, copier=copier)
+    return ChangeupApp(
+        service, copier=copier, clipboard_clear_seconds=settings.clipboard_clear_seconds
+    )
 
 
 def run_tui(settings: Settings) -> int:

@@ -258,11 +258,6 @@ async def test_palette_offers_create_on_a_writable_database(db_path):
     assert any("Create New API Key" in t for t in titles), titles
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Settings.clipboard_clear_seconds (core/config.py) exists but nothing in the TUI "
-    "reads it: the clipboard is never cleared after N seconds (issue 5, Clipboard)",
-)
 async def test_clipboard_cleared_after_n_seconds_only_if_it_still_holds_the_secret(db_path):
     from textual.widgets import Input
 

@@ -14,7 +14,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Footer, Label, Static
 
 from changeup_tui.core.models import CreatedKey, Environment, Secret
-from changeup_tui.tui.clipboard import NOT_COPIED, Copier, CopyResult
+from changeup_tui.tui.clipboard import NOT_COPIED, Copier, CopyResult, fingerprint
 from changeup_tui.tui.formatting import plain
 from changeup_tui.tui.modals.confirm_close import ConfirmCloseModal
 
@@ -82,10 +82,24 @@ class RevealModal(ModalScreen[None]):
             )
         except Exception:
             result = CopyResult(False, False, NOT_COPIED)
+        message = result.message
         if secret and result.ok:
             self.secret_copied = True
-        self.notify(result.message, title=what, severity="information" if result.ok else "error",
+            message += self._clear_later(value, result)
+        self.notify(message, title=what, severity="information" if result.ok else "error",
                     markup=False)
+
+    def _clear_later(self, value: Secret | str, result: CopyResult) -> str:
+        """Ask the app to clear the clipboard after its delay (it outlives this modal); the
+        app keeps a fingerprint, never the secret. Returns what to add to the message."""
+        schedule = getattr(self.app, "clear_clipboard_later", None)
+        if not isinstance(value, Secret) or schedule is None:
+            return ""
+        try:
+            seconds = schedule(fingerprint(value.reveal()), local=result.local)
+        except Exception:
+            return ""
+        return f"; it will be cleared in {seconds} s" if seconds else ""
 
     # -- closing -------------------------------------------------------------------------------
 
