@@ -115,7 +115,11 @@ class ActivityLogScreen(Screen):
         if message.generation != self._generation:
             return  # a filter changed meanwhile
         self._more = message.more
-        self.query_one(AuditTable).show_events(message.events, reset=message.reset)
+        table = self.query_one(AuditTable)
+        # Through the table's own queue: DataTable measures its columns when *it* goes idle, and
+        # rows added from here before its message pump runs left every column as narrow as its
+        # header (seen in a real terminal, not under Pilot).
+        table.call_later(table.show_events, message.events, reset=message.reset)
 
     @on(AuditTable.NearEnd)
     def _near_end(self) -> None:
