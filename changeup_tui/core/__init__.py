@@ -1,6 +1,6 @@
 """The core: models, key format, hashing, store and service. Never imports Textual."""
 
-from changeup_tui.core.credentials import SCANNER_REGEX, SecureKeyGenerator, SeededKeyGenerator
+from changeup_tui.core.credentials import SCANNER_REGEX, SecureKeyGenerator
 from changeup_tui.core.errors import ChangeupError
 from changeup_tui.core.models import (
     Account,
@@ -30,7 +30,6 @@ __all__ = [
     "SQLiteStore",
     "Secret",
     "SecureKeyGenerator",
-    "SeededKeyGenerator",
     "SortField",
     "SyncVerifier",
     "Verifier",

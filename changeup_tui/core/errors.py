@@ -53,3 +53,7 @@ class SchemaTooNew(StoreError):
 
 class DiskFull(StoreError):
     pass
+
+
+class HashingFailed(StoreError):
+    """argon2 itself failed (out of memory, say). Its message never holds the secret."""

@@ -1,9 +1,9 @@
 """argon2id hashing of Secret Keys, with parameters pinned here (RFC 9106's second
 recommendation: t=3, m=64 MiB, p=4). Only the PHC string and a 4-character hint are stored.
 
-The async functions run argon2 in worker threads of their own, at a lower scheduling priority
-(nice +10, which argon2's own lane threads inherit): the event loop never waits on a hash, and on
-a small machine the interface still gets the CPU first while a hash runs."""
+The async functions run argon2 in worker threads of their own: the event loop never waits on a
+hash. The TUI also lowers those threads' priority (`use_low_priority_threads`), so on a small
+machine the interface gets the CPU first while a hash runs."""
 
 from __future__ import annotations
 
@@ -14,8 +14,9 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 from argon2 import PasswordHasher, Type
-from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from argon2.exceptions import InvalidHashError, VerifyMismatchError
 
+from changeup_tui.core.errors import HashingFailed
 from changeup_tui.core.models import Secret
 
 TIME_COST = 3
@@ -46,14 +47,25 @@ def password_hasher() -> PasswordHasher:
 
 
 def hash_secret_sync(secret: Secret) -> str:
-    return _hasher.hash(secret.reveal())
+    try:
+        return _hasher.hash(secret.reveal())
+    except Exception as exc:
+        failure = type(exc).__name__
+    # Raised outside the except block: argon2's frames (whose locals hold the plain secret) are
+    # not chained to it, so no traceback printer with locals can show them.
+    raise HashingFailed(f"could not hash the Secret Key ({failure})")
 
 
 def verify_sync(phc: str, secret: Secret) -> bool:
+    """True on a match, False on a mismatch or an unreadable stored hash; HashingFailed when
+    argon2 itself fails (out of memory, say): that is not a wrong secret."""
     try:
         return _hasher.verify(phc, secret.reveal())
-    except (VerifyMismatchError, VerificationError, InvalidHashError):
+    except (VerifyMismatchError, InvalidHashError):
         return False
+    except Exception as exc:
+        failure = type(exc).__name__
+    raise HashingFailed(f"could not verify the Secret Key ({failure})")
 
 
 def needs_rehash(phc: str) -> bool:
@@ -66,11 +78,21 @@ def needs_rehash(phc: str) -> bool:
 HASH_THREAD_NICENESS = 10
 _executor: ThreadPoolExecutor | None = None
 _executor_lock = threading.Lock()
+_low_priority = False
+
+
+def use_low_priority_threads() -> None:
+    """Run later hashes at nice +10 (argon2's lane threads inherit it): for an interactive
+    program on a small machine, where the interface must get the CPU first. A server that
+    verifies keys keeps the default priority. Call before the first hash."""
+    global _low_priority
+    _low_priority = True
 
 
 def _lower_priority() -> None:
-    with contextlib.suppress(OSError, AttributeError):
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), HASH_THREAD_NICENESS)
+    if _low_priority:
+        with contextlib.suppress(OSError, AttributeError):
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), HASH_THREAD_NICENESS)
 
 
 def _hash_executor() -> ThreadPoolExecutor:

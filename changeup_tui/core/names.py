@@ -5,9 +5,10 @@ from __future__ import annotations
 import unicodedata
 
 from changeup_tui.core.errors import InvalidName
+from changeup_tui.core.text import HIDDEN_CATEGORIES
 
 MAX_NAME = 64
-FORBIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp", "Co", "Cs", "Cn"})
+FORBIDDEN_CATEGORIES = HIDDEN_CATEGORIES
 _CATEGORY_WORDS = {
     "Cc": "control characters",
     "Cf": "invisible formatting characters",

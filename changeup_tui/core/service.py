@@ -203,7 +203,7 @@ class KeyService:
         clean = normalize_name(new_name)
         await self.store.rename_key(
             client_id, clean, name_key(clean),
-            self._event("key.renamed", key.environment, client_id),
+            self._event("key.renamed", key.environment, client_id, f"was {key.name}"),
         )
         return await self.get(client_id)
 
@@ -263,7 +263,7 @@ class KeyService:
         try:
             if hashing.needs_rehash(phc):
                 await self.store.replace_hash(secret_id, await hashing.hash_secret(secret))
-            if key.last_used_at is None or key.last_used_at <= now - LAST_USED_RESOLUTION:
+            if key.last_used_at is None or key.last_used_at < now - LAST_USED_RESOLUTION:
                 await self.store.touch_last_used(key.client_id, now, now - LAST_USED_RESOLUTION)
         except StoreError:
             pass

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import unicodedata
 
-_HIDDEN = frozenset({"Cc", "Cf", "Zl", "Zp", "Co", "Cs", "Cn"})
+HIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp", "Co", "Cs", "Cn"})
+"""Unicode categories that control, format or hide: never allowed in a name, always escaped."""
 
 
 def visible(text: str, limit: int | None = None) -> str:
@@ -17,7 +18,7 @@ def visible(text: str, limit: int | None = None) -> str:
     for ch in text:
         if ch == "\\":
             out.append("\\\\")
-        elif unicodedata.category(ch) in _HIDDEN:
+        elif unicodedata.category(ch) in HIDDEN_CATEGORIES:
             code = ord(ch)
             out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
         else:

@@ -15,6 +15,7 @@ from textual.reactive import reactive
 from textual.screen import ModalScreen, Screen
 from textual.timer import Timer
 
+from changeup_tui.core import hashing
 from changeup_tui.core.config import Settings
 from changeup_tui.core.context import Clock, utc_now
 from changeup_tui.core.credentials import KeyGenerator
@@ -232,6 +233,7 @@ def build_app(
     copier: Copier | None = None,
 ) -> ChangeupApp:
     """The one way to build the app: for the CLI, the tests and the snapshots."""
+    hashing.use_low_priority_threads()  # the interface gets the CPU first while argon2 runs
     service = KeyService(SQLiteStore(settings.db_path), clock=clock, keygen=keygen, actor=actor)
     return ChangeupApp(
         service, copier=copier, clipboard_clear_seconds=settings.clipboard_clear_seconds

@@ -165,3 +165,42 @@ async def test_cancelled_while_waiting_for_the_write_lock_leaves_nothing(
     assert (await asyncio.to_thread(other_process_writes, db_path, "after")).returncode == 0
     created = await asyncio.wait_for(service.create("second", Environment.TEST), timeout=30)
     assert await service.verify(created.key.client_id, created.secret)
+
+
+HOLDER = """
+import sqlite3, sys, time
+conn = sqlite3.connect(sys.argv[1], isolation_level=None)
+conn.execute("BEGIN IMMEDIATE")
+print("holding", flush=True)
+sys.stdin.readline()
+conn.execute("ROLLBACK")
+"""
+
+
+async def test_cancel_while_begin_waits_for_another_process_leaves_no_transaction(
+    store, service, db_path
+):
+    """A write cancelled while BEGIN IMMEDIATE waits for another process's lock must not leave
+    a transaction open once that BEGIN finally succeeds (the late BEGIN is rolled back): other
+    processes can write afterwards, and so can this store."""
+    holder = subprocess.Popen(  # noqa: ASYNC220 - a plain child process, read line by line
+        [sys.executable, "-c", HOLDER, str(db_path)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "holding"
+        task = asyncio.ensure_future(service.set_environment(Environment.LIVE))
+        await asyncio.sleep(0.3)  # BEGIN IMMEDIATE is now waiting on the busy handler
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        holder.stdin.write("\n")
+        holder.stdin.flush()
+        holder.wait(timeout=10)
+        await asyncio.sleep(0.3)  # the late BEGIN lands on aiosqlite's thread, then the ROLLBACK
+        assert not store._conn().in_transaction
+        assert other_process_writes(db_path, "after").returncode == 0
+        await service.set_environment(Environment.LIVE)
+        assert await service.environment() is Environment.LIVE
+    finally:
+        holder.kill()

@@ -6,11 +6,15 @@ import base64
 import contextlib
 import sqlite3
 import threading
+import traceback
 from pathlib import Path
 
+import pytest
 from argon2 import PasswordHasher, Type, extract_parameters
+from argon2.exceptions import HashingError, VerificationError
 
 from changeup_tui.core import hashing
+from changeup_tui.core.errors import HashingFailed
 from changeup_tui.core.models import Environment, Secret
 from changeup_tui.testing import SeededKeyGenerator
 
@@ -168,3 +172,27 @@ async def test_audit_rows_hold_no_secret_and_no_hash(service, db_path):
         raw_secret = secret.reveal()
         assert raw_secret not in text
         assert raw_secret[11:30] not in text
+
+
+def test_an_argon2_failure_is_typed_and_carries_no_secret(monkeypatch):
+    """argon2 failing for its own reasons (out of memory, say) is HashingFailed, not a wrong
+    secret, and nothing chained to it holds the plain secret (Textual's crash report prints the
+    locals of every frame of the chain)."""
+    secret = SeededKeyGenerator(5).secret(Environment.TEST)
+
+    class Broken:
+        def hash(self, password):
+            raise HashingError("Memory allocation error")
+
+        def verify(self, phc, password):
+            raise VerificationError("Memory allocation error")
+
+    monkeypatch.setattr(hashing, "_hasher", Broken())
+    for call in (lambda: hashing.hash_secret_sync(secret),
+                 lambda: hashing.verify_sync(hashing.DUMMY_PHC, secret)):
+        with pytest.raises(HashingFailed) as caught:
+            call()
+        assert caught.value.__context__ is None and caught.value.__cause__ is None
+        text = "".join(traceback.TracebackException.from_exception(
+            caught.value, capture_locals=True).format())
+        assert secret.reveal() not in text

@@ -44,9 +44,13 @@ from changeup_tui.core.models import (
     SortField,
     StoredSecret,
 )
+from changeup_tui.core.names import name_key
 from changeup_tui.core.store.migrations import LATEST_VERSION, MIGRATIONS
 
 BUSY_TIMEOUT_MS = 5000
+BEST_EFFORT_BUSY_MS = 200
+"""How long a verify waits for the lock to record "last used" or a rehash before giving up on
+it: a busy database must not slow every verify by the full timeout."""
 
 
 def to_db(dt: datetime | None) -> str | None:
@@ -299,35 +303,61 @@ class SQLiteStore:
         return self._db
 
     @contextlib.asynccontextmanager
-    async def _write(self, *, raw_integrity: bool = False) -> AsyncIterator[aiosqlite.Connection]:
+    async def _write(
+        self, *, raw_integrity: bool = False, busy_ms: int = BUSY_TIMEOUT_MS
+    ) -> AsyncIterator[aiosqlite.Connection]:
         """One BEGIN IMMEDIATE transaction. A constraint failure becomes a StoreError, unless the
-        caller asks for the sqlite3.IntegrityError to map it (a duplicate name) itself."""
+        caller asks for the sqlite3.IntegrityError to map it (a duplicate name) itself.
+
+        Cancellation: BEGIN runs inside the try, and the ROLLBACK is unconditional, so a task
+        cancelled while BEGIN waits for another process's lock never leaves a transaction open
+        (aiosqlite runs statements in order: the ROLLBACK follows the late BEGIN). Once COMMIT is
+        sent it is waited for, so the caller's cancellation never leaves the outcome unknown.
+        `busy_ms` shortens the lock wait for best-effort writes (last used, rehash)."""
         if self.read_only:
             raise ReadOnlyDatabase(f"{self.path} is read-only: nothing can be written to it")
         db = self._conn()
         async with self._lock:
+            if busy_ms != BUSY_TIMEOUT_MS:
+                await db.execute(f"PRAGMA busy_timeout = {int(busy_ms)}")
             try:
-                await db.execute("BEGIN IMMEDIATE")
-            except sqlite3.Error as exc:
-                raise translate(exc, self.path) from None
-            try:
-                yield db
-                await asyncio.shield(db.execute("COMMIT"))
-            except BaseException as exc:
+                try:
+                    await db.execute("BEGIN IMMEDIATE")
+                    yield db
+                except BaseException as exc:
+                    await asyncio.shield(self._rollback(db))
+                    if isinstance(exc, sqlite3.IntegrityError):
+                        if raw_integrity:
+                            raise
+                        raise _integrity(exc, None) from None
+                    if isinstance(exc, sqlite3.Error):
+                        raise translate(exc, self.path) from None
+                    raise
+                await self._commit(db)
+            finally:
+                if busy_ms != BUSY_TIMEOUT_MS:
+                    await asyncio.shield(db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}"))
+
+    async def _commit(self, db: aiosqlite.Connection) -> None:
+        commit = asyncio.ensure_future(db.execute("COMMIT"))
+        try:
+            await asyncio.shield(commit)
+        except asyncio.CancelledError:
+            # The COMMIT is already on aiosqlite's thread: let it finish so the outcome is known,
+            # then let the cancellation go on.
+            with contextlib.suppress(BaseException):
+                await commit
+            if commit.done() and not commit.cancelled() and commit.exception() is not None:
                 await asyncio.shield(self._rollback(db))
-                if isinstance(exc, sqlite3.IntegrityError):
-                    if raw_integrity:
-                        raise
-                    raise _integrity(exc, None) from None
-                if isinstance(exc, sqlite3.Error):
-                    raise translate(exc, self.path) from None
-                raise
+            raise
+        except sqlite3.Error as exc:
+            await asyncio.shield(self._rollback(db))
+            raise translate(exc, self.path) from None
 
     @staticmethod
     async def _rollback(db: aiosqlite.Connection) -> None:
         with contextlib.suppress(sqlite3.Error, ValueError):
-            if db.in_transaction:
-                await db.execute("ROLLBACK")
+            await db.execute("ROLLBACK")
 
     async def _read(self, sql: str, params: tuple = ()) -> list[tuple]:
         try:
@@ -384,7 +414,7 @@ class SQLiteStore:
         if not query.include_revoked:
             clauses.append("k.status != 'revoked'")
         if query.search:
-            pattern = _like_pattern(query.search.casefold())
+            pattern = _like_pattern(name_key(query.search))
             if _CLIENT_ID_CHARS.fullmatch(query.search):
                 clauses.append(
                     "(k.name_key LIKE ? ESCAPE '\\' OR k.client_id LIKE ? ESCAPE '\\')"
@@ -592,13 +622,13 @@ class SQLiteStore:
             raise _integrity(exc, event.environment) from None
 
     async def replace_hash(self, secret_id: int, phc: str) -> None:
-        async with self._write() as db:
+        async with self._write(busy_ms=BEST_EFFORT_BUSY_MS) as db:
             await db.execute(
                 "UPDATE key_secrets SET phc = ?, shared_hash = 0 WHERE id = ?", (phc, secret_id)
             )
 
     async def touch_last_used(self, client_id: str, at: datetime, not_since: datetime) -> None:
-        async with self._write() as db:
+        async with self._write(busy_ms=BEST_EFFORT_BUSY_MS) as db:
             await db.execute(
                 "UPDATE api_keys SET last_used_at = ? WHERE client_id = ? "
                 "AND (last_used_at IS NULL OR last_used_at < ?)",
