@@ -6,6 +6,7 @@ cancelled."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, date, datetime, time, timedelta
 from typing import ClassVar
 
@@ -175,6 +176,11 @@ class NameModal(ModalScreen[CreatedKey | None]):
             self._show_expiry()
             return
         self._set_busy(True)
+        # Let the busy state be laid out and drawn before argon2 starts, so that work does not
+        # stall the loop while hashing (bench/loop_lag.py): one refresh draws it; the field's
+        # lost focus then makes the Footer recompose after it, which the second one lets settle.
+        await self._refreshed()
+        await self._refreshed()
         try:
             created = await self.service.create(name, self.environment, expires_at=expires_at)
         except InvalidName as exc:  # say, the same name created meanwhile by someone else
@@ -186,6 +192,12 @@ class NameModal(ModalScreen[CreatedKey | None]):
             self._show(str(exc), True)
             return
         self.dismiss(created)
+
+    async def _refreshed(self) -> None:
+        """Wait until the screen has been laid out and drawn once more."""
+        done = asyncio.get_running_loop().create_future()
+        self.call_after_refresh(lambda: done.done() or done.set_result(None))
+        await done
 
     def _set_busy(self, busy: bool) -> None:
         self.busy = busy
