@@ -5,27 +5,45 @@ Errors are one line on stderr. A secret is never accepted in argv: `verify` read
 
 from __future__ import annotations
 
-import argparse
-import asyncio
-import contextlib
-import json
-import os
-import re
-import sys
-import unicodedata
-from collections.abc import Callable, Sequence
-from dataclasses import replace
-from datetime import UTC, date, datetime, time, timedelta
-from typing import NoReturn
+import gc
 
-from changeup_tui import __version__
-from changeup_tui.core.config import Settings, resolve_clear_seconds, resolve_db_path
-from changeup_tui.core.credentials import SCANNER_REGEX, parse_client_id, parse_secret
-from changeup_tui.core.errors import ChangeupError, InvalidCredential
-from changeup_tui.core.models import ApiKey, AuditEvent, Environment, Secret
-from changeup_tui.core.service import GRACE_PERIODS, KeyService
-from changeup_tui.core.store.sqlite import SQLiteStore
-from changeup_tui.core.text import visible
+# Start-up: importing allocates many objects and frees almost none, so the cyclic garbage collector
+# only costs time here (bench/startup.py). It is paused while this module imports and restored
+# after; the TUI keeps it paused until its first frame (see _run_tui).
+_gc_was_enabled = gc.isenabled()
+gc.disable()
+
+import asyncio  # noqa: E402
+import contextlib  # noqa: E402
+import os  # noqa: E402
+import re  # noqa: E402
+import sys  # noqa: E402
+from collections.abc import Callable, Sequence  # noqa: E402
+from datetime import UTC, date, datetime, time, timedelta  # noqa: E402
+from typing import TYPE_CHECKING, NoReturn  # noqa: E402
+
+from changeup_tui import __version__  # noqa: E402
+from changeup_tui.core.config import (  # noqa: E402
+    Settings,
+    resolve_clear_seconds,
+    resolve_db_path,
+)
+from changeup_tui.core.credentials import (  # noqa: E402
+    SCANNER_REGEX,
+    parse_client_id,
+    parse_secret,
+)
+from changeup_tui.core.errors import ChangeupError, InvalidCredential  # noqa: E402
+from changeup_tui.core.models import ApiKey, AuditEvent, Environment, Secret  # noqa: E402
+from changeup_tui.core.service import GRACE_PERIODS, KeyService  # noqa: E402
+from changeup_tui.core.store.sqlite import SQLiteStore  # noqa: E402
+from changeup_tui.core.text import visible  # noqa: E402
+
+if TYPE_CHECKING:
+    import argparse
+
+if _gc_was_enabled:
+    gc.enable()
 
 PROG = "changeup-tui"
 EXPIRY_DAYS = {"30d": 30, "90d": 90, "365d": 365}
@@ -35,12 +53,13 @@ class UsageError(ChangeupError):
     exit_code = 2
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        raise UsageError(f"{message} (see {PROG} --help)")
-
-
 def build_parser() -> argparse.ArgumentParser:
+    import argparse  # not needed to launch the TUI (see _tui_options)
+
+    class _Parser(argparse.ArgumentParser):
+        def error(self, message: str) -> NoReturn:
+            raise UsageError(f"{message} (see {PROG} --help)")
+
     parser = _Parser(prog=PROG, description="Manage ChangeUp-style API keys (Live and Test).")
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     parser.add_argument("--db", metavar="PATH", help="database file (else $CHANGEUP_TUI_DB)")
@@ -162,6 +181,9 @@ def to_json(value: object) -> str:
     or unassigned character (C1 CSI, bidi overrides, zero-width...) written as a \\u escape, so
     the data round-trips exactly and nothing raw reaches the terminal. Such characters can only
     occur inside strings (JSON's own syntax is ASCII), where the escape is valid."""
+    import json
+    import unicodedata
+
     text = json.dumps(value, indent=2, ensure_ascii=False)
     if text.isascii():
         return text
@@ -345,14 +367,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         _refuse_secrets_in_argv(argv)
+        options = _tui_options(argv)
+        if options is not None:
+            return _launch_tui(options.get("--db"), options.get("--clear-clipboard"))
         args = build_parser().parse_args(argv)
-        settings = Settings(db_path=resolve_db_path(args.db))
         if args.command is None:
-            try:
-                seconds = resolve_clear_seconds(args.clear_clipboard)
-            except ValueError as exc:
-                raise UsageError(str(exc)) from None
-            return _run_tui(replace(settings, clipboard_clear_seconds=seconds))
+            return _launch_tui(args.db, args.clear_clipboard)
+        settings = Settings(db_path=resolve_db_path(args.db))
         secret = None
         if args.command == "verify":
             secret = read_secret_line()
@@ -382,10 +403,46 @@ def _error(message: str) -> None:
     sys.stderr.flush()
 
 
-def _run_tui(settings: Settings) -> int:
-    from changeup_tui.tui.app import run_tui
+_TUI_OPTIONS = frozenset({"--db", "--clear-clipboard"})
 
-    return run_tui(settings)
+
+def _tui_options(argv: Sequence[str]) -> dict[str, str] | None:
+    """The options of a command line that only launches the TUI (`--db PATH`, `--clear-clipboard
+    SECONDS`, each at most once, as `--name value` or `--name=value`), read without building the
+    argparse parser, which the first frame does not need. None for anything else: argparse reads
+    that (and explains what is wrong with it)."""
+    options: dict[str, str] = {}
+    rest = list(argv)
+    while rest:
+        name, equals, value = rest.pop(0).partition("=")
+        if name not in _TUI_OPTIONS or name in options:
+            return None
+        if not equals:
+            if not rest or rest[0].startswith("-"):
+                return None
+            value = rest.pop(0)
+        options[name] = value
+    return options
+
+
+def _launch_tui(db: str | None, clear_clipboard: str | None) -> int:
+    try:
+        seconds = resolve_clear_seconds(clear_clipboard)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    return _run_tui(Settings(db_path=resolve_db_path(db), clipboard_clear_seconds=seconds))
+
+
+def _run_tui(settings: Settings) -> int:
+    # The garbage collector waits until the first frame is drawn (the app resumes it): start-up
+    # allocates much and frees little, so collecting then only delays the first frame.
+    gc.disable()
+    try:
+        from changeup_tui.tui.app import run_tui
+
+        return run_tui(settings, gc_paused=True)
+    finally:
+        gc.enable()
 
 
 if __name__ == "__main__":

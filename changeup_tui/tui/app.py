@@ -3,6 +3,7 @@ on unmount, styles, bindings and palette commands. Screens do the rest; SQL live
 
 from __future__ import annotations
 
+import gc
 import sys
 from collections.abc import Iterable
 from pathlib import Path
@@ -11,6 +12,7 @@ from typing import ClassVar
 from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
+from textual.command import Provider
 from textual.reactive import reactive
 from textual.screen import ModalScreen, Screen
 from textual.timer import Timer
@@ -24,27 +26,29 @@ from changeup_tui.core.models import Actor, ApiKey, Environment
 from changeup_tui.core.service import KeyService
 from changeup_tui.core.store.sqlite import SQLiteStore
 from changeup_tui.tui.clipboard import Copier
-from changeup_tui.tui.commands import ChangeupCommands
-from changeup_tui.tui.modals.profile_menu import ProfileMenu
-from changeup_tui.tui.modals.reveal_modal import RevealModal
 from changeup_tui.tui.paths import style
-from changeup_tui.tui.screens import (
-    AccountSettingsScreen,
-    ActivityLogScreen,
-    ApiKeysScreen,
-    ProfileScreen,
-)
-from changeup_tui.tui.screens.help import HelpScreen
+from changeup_tui.tui.screens.api_keys import ApiKeysScreen
+
+# Start-up does nothing before the first frame that can wait: the first frame is the API Key
+# page, so only it is imported here. The other screens, the modals and the palette provider are
+# imported where they are first used (bench/startup.py).
 
 PROG = "changeup-tui"
 
 
+def _palette_commands() -> type[Provider]:
+    from changeup_tui.tui.commands import ChangeupCommands
+
+    return ChangeupCommands
+
+
 class ChangeupApp(App[int]):
     TITLE = "ChangeUp"
-    CSS_PATH: ClassVar[list[Path]] = [
-        style("header.tcss"),
+    # The first frame's styles; the rest (each rule scoped to its own screen or modal) are read
+    # once that frame is drawn, see _load_later_styles.
+    CSS_PATH: ClassVar[list[Path]] = [style("header.tcss"), style("api_keys.tcss")]
+    LATER_CSS_PATH: ClassVar[list[Path]] = [
         style("account_settings.tcss"),
-        style("api_keys.tcss"),
         style("profile.tcss"),
         style("activity_log.tcss"),
         style("profile_menu.tcss"),
@@ -59,7 +63,7 @@ class ChangeupApp(App[int]):
         Binding("question_mark", "help", "Help"),
         Binding("ctrl+q", "quit", "Quit", priority=True),
     ]
-    COMMANDS = App.COMMANDS | {ChangeupCommands}
+    COMMANDS = App.COMMANDS | {_palette_commands}
 
     environment: reactive[Environment] = reactive(Environment.TEST, init=False)
     account_name: reactive[str] = reactive("")
@@ -74,6 +78,8 @@ class ChangeupApp(App[int]):
         self.clipboard_clear_seconds = clipboard_clear_seconds
         self._clipboard_pending: tuple[bytes, bool] | None = None
         self._clipboard_timer: Timer | None = None
+        self.gc_paused = False
+        """True when start-up runs with the garbage collector paused (see run_tui)."""
 
     @property
     def read_only(self) -> bool:
@@ -82,6 +88,9 @@ class ChangeupApp(App[int]):
     # -- lifecycle -----------------------------------------------------------------------------
 
     async def on_mount(self) -> None:
+        self.call_after_refresh(self._load_later_styles)
+        if self.gc_paused:
+            self.call_after_refresh(self._resume_gc)
         try:
             await self.service.store.open()
             environment = await self.service.environment()
@@ -94,8 +103,27 @@ class ChangeupApp(App[int]):
         self.account_name = account.display_name
         if self.read_only:
             self.sub_title = "read-only"
-        await self.push_screen(AccountSettingsScreen())
+        # Only the API Key page: Account Settings, under it, is built when Escape goes up to it.
         await self.push_screen(ApiKeysScreen())
+
+    def _load_later_styles(self) -> None:
+        """The styles the first frame does not use, parsed after it (only the new sources are
+        parsed; the applied styles are then brought up to date, as a theme change does)."""
+        for path in self.LATER_CSS_PATH:
+            self.stylesheet.read(path)
+        self.css_path.extend(self.LATER_CSS_PATH)
+        if self.css_monitor is not None:  # textual run --dev: live-reload these too
+            self.css_monitor.add_paths(self.LATER_CSS_PATH)
+        self.stylesheet.parse()
+        self.stylesheet.update(self)
+
+    def _resume_gc(self) -> None:
+        """After the first frame: what start-up built stays for the app's life, so it is moved out
+        of the collector's way (gc.freeze) before collection resumes; later collections, say
+        while a key is hashed, then only look at what was made since."""
+        self.gc_paused = False
+        gc.freeze()
+        gc.enable()
 
     async def on_unmount(self) -> None:
         pending, self._clipboard_pending = self._clipboard_pending, None
@@ -150,7 +178,7 @@ class ChangeupApp(App[int]):
         return True
 
     def _secret_on_screen(self) -> bool:
-        return any(isinstance(screen, RevealModal) for screen in self.screen_stack)
+        return any(getattr(screen, "SHOWS_SECRET", False) for screen in self.screen_stack)
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         for command in super().get_system_commands(screen):
@@ -184,11 +212,15 @@ class ChangeupApp(App[int]):
             account = await self.service.account()
         except StoreError:
             account = None
+        from changeup_tui.tui.modals.profile_menu import ProfileMenu
+
         choice = await self.push_screen_wait(ProfileMenu(account))
         if choice:
             await self.run_action(choice)
 
     async def action_account_settings(self) -> None:
+        from changeup_tui.tui.screens.account_settings import AccountSettingsScreen
+
         while len(self.screen_stack) > 1 and not isinstance(self.screen, AccountSettingsScreen):
             await self.pop_screen()
         if not isinstance(self.screen, AccountSettingsScreen):
@@ -204,9 +236,13 @@ class ChangeupApp(App[int]):
         await self._open_section(ApiKeysScreen)
 
     async def action_activity_log(self) -> None:
+        from changeup_tui.tui.screens.activity_log import ActivityLogScreen
+
         await self._open_section(ActivityLogScreen)
 
     async def action_profile(self) -> None:
+        from changeup_tui.tui.screens.profile import ProfileScreen
+
         await self._open_section(ProfileScreen)
 
     async def action_create_key(self) -> None:
@@ -216,6 +252,8 @@ class ChangeupApp(App[int]):
 
     def action_help(self) -> None:
         if not isinstance(self.screen, ModalScreen):
+            from changeup_tui.tui.screens.help import HelpScreen
+
             self.push_screen(HelpScreen())
 
     async def action_copy_client_id(self) -> None:
@@ -240,8 +278,11 @@ def build_app(
     )
 
 
-def run_tui(settings: Settings) -> int:
+def run_tui(settings: Settings, *, gc_paused: bool = False) -> int:
+    """Run the TUI. `gc_paused`: the caller paused the garbage collector for start-up; the app
+    resumes it once its first frame is drawn."""
     app = build_app(settings)
+    app.gc_paused = gc_paused
     code = app.run()
     if app.startup_error:
         sys.stderr.write(f"{PROG}: {app.startup_error}\n")

@@ -26,6 +26,9 @@ WARNING = (
 
 
 class RevealModal(ModalScreen[None]):
+    SHOWS_SECRET: ClassVar[bool] = True
+    """While this screen is on the stack the app refuses screenshots."""
+
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "done", "Done"),
         Binding("s", "copy_secret", "Copy Secret Key"),

@@ -28,11 +28,6 @@ from textual.widgets import Button, Input, Label, Static
 from changeup_tui.core.errors import ChangeupError, StoreError
 from changeup_tui.core.models import ApiKey, Environment, KeyStatus, SortField
 from changeup_tui.core.text import visible
-from changeup_tui.tui.modals.grace_picker import GracePicker
-from changeup_tui.tui.modals.name_modal import NameModal
-from changeup_tui.tui.modals.rename_modal import RenameModal
-from changeup_tui.tui.modals.reveal_modal import RevealModal
-from changeup_tui.tui.modals.revoke_confirm import RevokeConfirm
 from changeup_tui.tui.widgets.action_footer import ActionFooter
 from changeup_tui.tui.widgets.filter_input import FilterInput
 from changeup_tui.tui.widgets.header import AppHeader
@@ -264,6 +259,10 @@ class ApiKeysScreen(Screen):
 
     @work(exclusive=True, group="create-flow")
     async def _create_flow(self) -> None:
+        # The modals are imported where they are used: the first frame does not need them.
+        from changeup_tui.tui.modals.name_modal import NameModal
+        from changeup_tui.tui.modals.reveal_modal import RevealModal
+
         app = self.app
         environment = app.environment
         created = await app.push_screen_wait(NameModal(app.service, environment))
@@ -310,6 +309,9 @@ class ApiKeysScreen(Screen):
 
     @work(exclusive=True, group="key-flow")
     async def _roll_flow(self, key: ApiKey) -> None:
+        from changeup_tui.tui.modals.grace_picker import GracePicker
+        from changeup_tui.tui.modals.reveal_modal import RevealModal
+
         app = self.app
         grace = await app.push_screen_wait(GracePicker(key))
         if grace is None:
@@ -336,6 +338,8 @@ class ApiKeysScreen(Screen):
 
     @work(exclusive=True, group="key-flow")
     async def _revoke_flow(self, key: ApiKey) -> None:
+        from changeup_tui.tui.modals.revoke_confirm import RevokeConfirm
+
         typed = await self.app.push_screen_wait(RevokeConfirm(key))
         if typed is None:
             return
@@ -380,6 +384,8 @@ class ApiKeysScreen(Screen):
 
     @work(exclusive=True, group="key-flow")
     async def _rename_flow(self, key: ApiKey) -> None:
+        from changeup_tui.tui.modals.rename_modal import RenameModal
+
         renamed = await self.app.push_screen_wait(RenameModal(self.app.service, key))
         if renamed is None:
             return
