@@ -230,7 +230,10 @@ def precheck_credentials(client_id: str, secret: Secret) -> None:
 async def run_command(
     args: argparse.Namespace, settings: Settings, secret: Secret | None = None
 ) -> int:
-    store = SQLiteStore(settings.db_path)
+    # Only `keys create` may start a new database: a mistyped --db for `verify` or `list` is an
+    # error (exit 2), not an empty database that answers "unknown key" for ever.
+    creates = args.command == "keys" and args.action == "create"
+    store = SQLiteStore(settings.db_path, create=creates)
     await store.open()
     try:
         service = KeyService(store)

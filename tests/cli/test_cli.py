@@ -16,6 +16,8 @@ from cli_subprocess import cli_env, create, list_keys, run, snapshot_files, veri
 
 import changeup_tui
 from changeup_tui.core.credentials import checksum, is_valid_secret
+from changeup_tui.core.models import Environment
+from changeup_tui.testing import SeededKeyGenerator
 
 UNKNOWN_TEST_ID = "cu_test_ci_" + "A" * 24
 
@@ -203,6 +205,16 @@ def test_list_env_filtering(db):
 
 
 def test_list_empty_database_is_an_empty_array(db):
+    import asyncio
+
+    from changeup_tui.core.store.sqlite import SQLiteStore
+
+    async def start_empty() -> None:
+        store = SQLiteStore(db)
+        await store.open()
+        await store.close()
+
+    asyncio.run(start_empty())
     assert list_keys(db) == []
 
 
@@ -511,3 +523,16 @@ def test_revoke_live_key_at_a_terminal_needs_its_name_typed(db):
     assert code == 0, output
     assert list_keys(db)[0]["status"] == "revoked"
     verify(db, created["client_id"], created["secret"]).assert_one_line_error(1)
+
+
+def test_a_missing_database_is_an_error_except_for_create(tmp_path):
+    """`verify` or `keys list` against a path with no database exits 2 with one line and
+    creates nothing; `keys create` starts the database."""
+    missing = tmp_path / "typo" / "changeup.db"
+    assert "no database" in run("keys", "list", db=missing).assert_one_line_error(2)
+    secret = SeededKeyGenerator(3).secret(Environment.TEST).reveal()
+    verified = run("verify", "--client-id", "cu_test_ci_" + "A" * 24, db=missing, stdin=secret + "\n")
+    assert "no database" in verified.assert_one_line_error(2)
+    assert not missing.exists() and not missing.parent.exists()
+    created = run("keys", "create", "--name", "first", "--env", "test", db=missing)
+    assert created.code == 0 and missing.exists()
