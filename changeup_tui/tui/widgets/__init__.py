@@ -1,12 +1,12 @@
 """The widgets.
 
-Re-exports only, each imported on first use: importing one module of this package (say, the first
-frame's) does not import the others (bench/startup.py)."""
+Re-exports only, each imported on first use (see changeup_tui/tui/lazy.py)."""
 
 from __future__ import annotations
 
-from importlib import import_module
 from typing import TYPE_CHECKING
+
+from changeup_tui.tui.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from changeup_tui.tui.widgets.audit_table import AuditTable
@@ -25,11 +25,4 @@ _MODULES = {
 
 __all__ = ["AppHeader", "AuditTable", "EnvironmentSwitch", "KeysTable", "PagedTable"]
 
-
-def __getattr__(name: str) -> object:
-    module = _MODULES.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_exports(__name__, _MODULES, globals())
