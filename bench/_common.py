@@ -100,3 +100,13 @@ def run_main(main: Callable[[], int]) -> None:
         traceback.print_exc()
         code = 2
     sys.exit(code)
+
+
+def tui_available() -> bool:
+    """Whether the TUI is importable (the app-level measurements need it)."""
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec("changeup_tui.tui.app") is not None
+    except ImportError:
+        return False

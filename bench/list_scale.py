@@ -16,7 +16,6 @@ service figure). The figures are ratios of medians in one run, as DESIGN.md asks
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 from pathlib import Path
 
 import _common
@@ -47,13 +46,6 @@ async def service_open(path: Path, runs: int) -> float:
     return _common.median(times[1:])  # the first run warms the OS cache
 
 
-def tui_available() -> bool:
-    try:
-        return importlib.util.find_spec("changeup_tui.tui.app") is not None
-    except ImportError:
-        return False
-
-
 def main() -> int:
     p = _common.parser("API Key table open time at 100 vs 100,000 keys.")
     p.add_argument("--keys", type=int, help="the large size (100000; --quick: 10000)")
@@ -77,7 +69,7 @@ def main() -> int:
         app_ratio = None
         if args.service_only:
             report.line("app: skipped (--service-only)")
-        elif not tui_available():
+        elif not _common.tui_available():
             report.line("app: not measured: changeup_tui.tui.app does not exist yet, so the "
                         "budget applies to the service figure")
         else:

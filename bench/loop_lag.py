@@ -18,7 +18,6 @@ whole flow is printed too, for information: it is the UI's own work (screens, CS
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 from pathlib import Path
 
 import _common
@@ -103,13 +102,6 @@ async def create_keys(path: Path, count: int) -> tuple[float, float, int]:
         await store.close()
 
 
-def tui_available() -> bool:
-    try:
-        return importlib.util.find_spec("changeup_tui.tui.app") is not None
-    except ImportError:
-        return False
-
-
 def main() -> int:
     p = _common.parser("Longest event-loop stall while keys are created (argon2 in a thread).")
     p.add_argument("--keys", type=int, help="keys to create (10; --quick: 3)")
@@ -127,7 +119,7 @@ def main() -> int:
         app_worst = None
         if args.no_app:
             report.line("app: skipped (--no-app)")
-        elif not tui_available():
+        elif not _common.tui_available():
             report.line("app: not measured: changeup_tui.tui.app does not exist yet")
         else:
             import _tui

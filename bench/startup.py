@@ -98,15 +98,6 @@ def _quit(child: pexpect.spawn) -> None:
         child.close(force=True)
 
 
-def tui_available() -> bool:
-    import importlib.util
-
-    try:
-        return importlib.util.find_spec("changeup_tui.tui.app") is not None
-    except ImportError:
-        return False
-
-
 def main() -> int:
     p = _common.parser("First frame of changeup-tui (100,000 keys) vs a bare Textual app.")
     p.add_argument("--keys", type=int, help="keys in the database (100000; --quick: 10000)")
@@ -116,7 +107,7 @@ def main() -> int:
     runs = args.runs or (3 if args.quick else 7)
     report = _common.Report("startup", args.quick)
     report.header(f"first frame in a {COLUMNS}x{LINES} pty, {n:,} keys, {runs} runs each")
-    if not tui_available():
+    if not _common.tui_available():
         print("startup: changeup_tui.tui.app does not exist: nothing to measure", file=sys.stderr)
         return 2
     with _common.workdir("startup") as folder:
