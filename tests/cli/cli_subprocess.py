@@ -11,9 +11,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-import changeup_tui
-
-PACKAGE_PARENT = str(Path(changeup_tui.__file__).resolve().parent.parent)
+from changeup_tui.testing import child_env
 
 
 @dataclass
@@ -34,19 +32,7 @@ class Result:
         return self.stderr.strip()
 
 
-def cli_env(**extra: str | None) -> dict[str, str]:
-    """The test's environment (own HOME and XDG folders, from the autouse fixture), without
-    CHANGEUP_TUI_DB, with the package under test importable whatever the working directory."""
-    env = dict(os.environ)
-    env.pop("CHANGEUP_TUI_DB", None)
-    env["PYTHONPATH"] = PACKAGE_PARENT
-    env["PYTHONDONTWRITEBYTECODE"] = "1"
-    for name, value in extra.items():
-        if value is None:
-            env.pop(name, None)
-        else:
-            env[name] = value
-    return env
+cli_env = child_env
 
 
 def run(

@@ -4,7 +4,6 @@ database with plain sqlite3, and check it is whole."""
 from __future__ import annotations
 
 import contextlib
-import os
 import sqlite3
 import subprocess
 import sys
@@ -12,9 +11,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import changeup_tui
+from changeup_tui.testing import child_env
 
-PACKAGE_PARENT = str(Path(changeup_tui.__file__).resolve().parent.parent)
 PROG_PREFIX = "changeup-tui: "
 
 
@@ -42,17 +40,6 @@ class Result:
         return lines[0]
 
 
-def child_env(**extra: str | None) -> dict[str, str]:
-    env = dict(os.environ)  # the autouse fixture's own HOME and XDG folders
-    env.pop("CHANGEUP_TUI_DB", None)
-    env["PYTHONPATH"] = PACKAGE_PARENT
-    env["PYTHONDONTWRITEBYTECODE"] = "1"
-    for name, value in extra.items():
-        if value is None:
-            env.pop(name, None)
-        else:
-            env[name] = value
-    return env
 
 
 def cli(

@@ -8,19 +8,12 @@ pseudo-terminal with fake clipboard programs first on PATH that log every comman
 
 from __future__ import annotations
 
-import importlib.util
 import re
 import stat
 
 import pytest
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(
-        importlib.util.find_spec("changeup_tui.tui.app") is None,
-        reason="the TUI (changeup_tui/tui/app.py) is not there yet",
-    ),
-]
+pytestmark = pytest.mark.slow
 
 SECRET_RE = re.compile(r"cu_test_sk_[0-9A-Za-z]{49}")
 

@@ -14,7 +14,6 @@ The Copier's own decisions are tested directly too (fakes, no terminal)."""
 from __future__ import annotations
 
 import base64
-import importlib.util
 import re
 import time
 
@@ -23,13 +22,7 @@ import pytest
 from .support import cli
 from .test_clipboard_argv import FAKE_XCLIP, fake_bin
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(
-        importlib.util.find_spec("changeup_tui.tui.app") is None,
-        reason="the TUI (changeup_tui/tui/app.py) is not there yet",
-    ),
-]
+pytestmark = pytest.mark.slow
 
 SECRET_RE = re.compile(r"cu_test_sk_[0-9A-Za-z]{49}")
 SSH = {"SSH_CONNECTION": "203.0.113.7 50522 10.0.0.2 22"}

@@ -9,7 +9,6 @@ a seeded key generator, so the secret is known here without the app telling us).
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import sys
 from pathlib import Path
@@ -19,13 +18,7 @@ import pytest
 from changeup_tui.core.models import Environment
 from changeup_tui.testing import SeededKeyGenerator
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(
-        importlib.util.find_spec("changeup_tui.tui.app") is None,
-        reason="the TUI (changeup_tui/tui/app.py) is not there yet",
-    ),
-]
+pytestmark = pytest.mark.slow
 
 LAUNCHER = str(Path(__file__).with_name("tui_launcher.py"))
 SEED = 4242

@@ -25,11 +25,6 @@ from changeup_tui.testing import FixedClock, SeededKeyGenerator
 
 from .support import child_env
 
-pytestmark = pytest.mark.skipif(
-    importlib.util.find_spec("changeup_tui.tui.app") is None,
-    reason="the TUI (changeup_tui/tui/app.py) is not there yet",
-)
-
 PROBE = """
 import json, sys
 import changeup_tui.cli

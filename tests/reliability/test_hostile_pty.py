@@ -6,20 +6,12 @@ the app quits cleanly."""
 
 from __future__ import annotations
 
-import importlib.util
-
 import pytest
 
 from .hostile import FORBIDDEN_STR, insert_hostile
 from .support import raw_db
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(
-        importlib.util.find_spec("changeup_tui.tui.app") is None,
-        reason="the TUI (changeup_tui/tui/app.py) is not there yet",
-    ),
-]
+pytestmark = pytest.mark.slow
 
 HOSTILE_ACCOUNT = ("\x1b]52;c;cHduZWQ=\x07boss", "\x1b]0;pwned\x07@example.com", "\u202eorg")
 

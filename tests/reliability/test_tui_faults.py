@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import importlib.util
 import shutil
 import sqlite3
 import subprocess
@@ -24,13 +23,7 @@ from changeup_tui.testing import FixedClock, SeededKeyGenerator
 
 from .support import client_ids, integrity, no_orphans
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(
-        importlib.util.find_spec("changeup_tui.tui.app") is None,
-        reason="the TUI (changeup_tui/tui/app.py) is not there yet",
-    ),
-]
+pytestmark = pytest.mark.slow
 
 SIZE = (120, 35)
 
