@@ -12,12 +12,13 @@ import contextlib
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
-
-from argon2 import PasswordHasher, Type
-from argon2.exceptions import InvalidHashError, VerifyMismatchError
+from typing import TYPE_CHECKING
 
 from changeup_tui.core.errors import HashingFailed
 from changeup_tui.core.models import Secret
+
+if TYPE_CHECKING:
+    from argon2 import PasswordHasher
 
 TIME_COST = 3
 MEMORY_COST_KIB = 65536
@@ -25,14 +26,7 @@ PARALLELISM = 4
 HASH_LEN = 32
 SALT_LEN = 16
 
-_hasher = PasswordHasher(
-    time_cost=TIME_COST,
-    memory_cost=MEMORY_COST_KIB,
-    parallelism=PARALLELISM,
-    hash_len=HASH_LEN,
-    salt_len=SALT_LEN,
-    type=Type.ID,
-)
+_hasher: PasswordHasher | None = None
 
 # The hash of a random string nobody kept, with the pinned parameters. Verifying an unknown
 # Client ID's secret against it costs what a real verify costs, so timing does not tell which
@@ -43,12 +37,26 @@ DUMMY_PHC = (
 
 
 def password_hasher() -> PasswordHasher:
+    """The pinned hasher, made (and argon2 imported) on first use: the TUI's first frame has no
+    use for it (bench/startup.py)."""
+    global _hasher
+    if _hasher is None:
+        from argon2 import PasswordHasher, Type
+
+        _hasher = PasswordHasher(
+            time_cost=TIME_COST,
+            memory_cost=MEMORY_COST_KIB,
+            parallelism=PARALLELISM,
+            hash_len=HASH_LEN,
+            salt_len=SALT_LEN,
+            type=Type.ID,
+        )
     return _hasher
 
 
 def hash_secret_sync(secret: Secret) -> str:
     try:
-        return _hasher.hash(secret.reveal())
+        return password_hasher().hash(secret.reveal())
     except Exception as exc:
         failure = type(exc).__name__
     # Raised outside the except block: argon2's frames (whose locals hold the plain secret) are
@@ -59,8 +67,10 @@ def hash_secret_sync(secret: Secret) -> str:
 def verify_sync(phc: str, secret: Secret) -> bool:
     """True on a match, False on a mismatch or an unreadable stored hash; HashingFailed when
     argon2 itself fails (out of memory, say): that is not a wrong secret."""
+    from argon2.exceptions import InvalidHashError, VerifyMismatchError
+
     try:
-        return _hasher.verify(phc, secret.reveal())
+        return password_hasher().verify(phc, secret.reveal())
     except (VerifyMismatchError, InvalidHashError):
         return False
     except Exception as exc:
@@ -69,8 +79,10 @@ def verify_sync(phc: str, secret: Secret) -> bool:
 
 
 def needs_rehash(phc: str) -> bool:
+    from argon2.exceptions import InvalidHashError
+
     try:
-        return _hasher.check_needs_rehash(phc)
+        return password_hasher().check_needs_rehash(phc)
     except (InvalidHashError, ValueError):
         return True
 

@@ -88,9 +88,6 @@ class ChangeupApp(App[int]):
     # -- lifecycle -----------------------------------------------------------------------------
 
     async def on_mount(self) -> None:
-        self.call_after_refresh(self._load_later_styles)
-        if self.gc_paused:
-            self.call_after_refresh(self._resume_gc)
         try:
             await self.service.store.open()
             environment = await self.service.environment()
@@ -103,8 +100,18 @@ class ChangeupApp(App[int]):
         self.account_name = account.display_name
         if self.read_only:
             self.sub_title = "read-only"
-        # Only the API Key page: Account Settings, under it, is built when Escape goes up to it.
+        # Pushed once mount is over: Textual holds every repaint until the app's Mount event is
+        # handled, so a page pushed (and awaited) here would be laid out and drawn for nothing,
+        # then again; pushed after, its first layout is its first frame (bench/startup.py).
+        self.call_later(self._show_first_page)
+
+    async def _show_first_page(self) -> None:
+        """Only the API Key page: Account Settings, under it, is built when Escape goes up to it.
+        What the first frame does not need waits until it is drawn."""
         await self.push_screen(ApiKeysScreen())
+        self.screen.call_after_refresh(self._load_later_styles)
+        if self.gc_paused:
+            self.screen.call_after_refresh(self._resume_gc)
 
     def _load_later_styles(self) -> None:
         """The styles the first frame does not use, parsed after it (only the new sources are

@@ -166,8 +166,7 @@ class SQLiteStore:
             return
         if self.path is None:
             self._db = await aiosqlite.connect(":memory:", isolation_level=None)
-            await self._configure()
-            await self._migrate()
+            await self._migrate(await self._configure())
             return
         path = self.path
         try:
@@ -184,8 +183,7 @@ class SQLiteStore:
         except sqlite3.Error as exc:
             raise translate(exc, path) from None
         try:
-            await self._configure()
-            await self._migrate()
+            await self._migrate(await self._configure())
         except BaseException:
             await self.close()
             raise
@@ -226,30 +224,34 @@ class SQLiteStore:
         mode = "rw" if writable else "ro"
         return f"file:{quote(str(path.absolute()))}?mode={mode}"
 
-    async def _configure(self) -> None:
+    async def _configure(self) -> int:
+        """Connection settings, the identity check and WAL; returns the schema version.
+
+        Few round trips to aiosqlite's thread: at start-up the event loop is busy drawing the
+        first frame, and each trip waits for it (bench/startup.py)."""
         db = self._db
         try:
-            await db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            await db.execute("PRAGMA foreign_keys = ON")
-            await self._check_identity()  # before the journal mode is set: refuse untouched
+            await db.executescript(
+                f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}; PRAGMA foreign_keys = ON; "
+                "PRAGMA synchronous = FULL;"
+            )
+            version = await self._check_identity()  # before the journal mode is set: refuse untouched
             if not self.read_only and self.path is not None:
-                cursor = await db.execute("PRAGMA journal_mode = WAL")
-                (mode,) = await cursor.fetchone()
+                ((mode,),) = await db.execute_fetchall("PRAGMA journal_mode = WAL")
                 if mode.lower() != "wal":
                     raise StoreError(f"cannot put {self.path} in WAL mode (got {mode})")
-            await db.execute("PRAGMA synchronous = FULL")
-            await (await db.execute("PRAGMA schema_version")).fetchone()
         except sqlite3.Error as exc:
             raise translate(exc, self.path) from None
+        return version
 
-    async def _check_identity(self) -> None:
+    async def _check_identity(self) -> int:
         """Refuse, before anything is written, a newer schema or another program's SQLite file
-        (schema version 0 but tables already there). One statement: one consistent snapshot."""
-        cursor = await self._db.execute(
+        (schema version 0 but tables already there). One statement: one consistent snapshot,
+        which also reads the whole schema, so a damaged one fails here. Returns the version."""
+        ((version, objects),) = await self._db.execute_fetchall(
             "SELECT (SELECT user_version FROM pragma_user_version), "
             "(SELECT count(*) FROM sqlite_master)"
         )
-        version, objects = await cursor.fetchone()
         if version > LATEST_VERSION:
             raise self._too_new(version)
         if version == 0 and objects:
@@ -257,6 +259,7 @@ class SQLiteStore:
                 f"{self.path} is an SQLite database of another program, not a changeup-tui "
                 "database; nothing was changed"
             )
+        return version
 
     def _too_new(self, version: int) -> SchemaTooNew:
         return SchemaTooNew(
@@ -265,17 +268,11 @@ class SQLiteStore:
         )
 
     async def _user_version(self) -> int:
-        cursor = await self._db.execute("PRAGMA user_version")
-        (version,) = await cursor.fetchone()
+        ((version,),) = await self._db.execute_fetchall("PRAGMA user_version")
         return version
 
-    async def _migrate(self) -> None:
-        try:
-            version = await self._user_version()
-        except sqlite3.Error as exc:
-            raise translate(exc, self.path) from None
-        if version > LATEST_VERSION:
-            raise self._too_new(version)
+    async def _migrate(self, version: int) -> None:
+        """`version`: the schema version _configure read."""
         if version == LATEST_VERSION:
             return
         if self.read_only:
@@ -284,6 +281,8 @@ class SQLiteStore:
             )
         async with self._write() as db:
             version = await self._user_version()  # another process may have migrated meanwhile
+            if version > LATEST_VERSION:
+                raise self._too_new(version)
             for number in range(version, LATEST_VERSION):
                 for statement in _split_sql(MIGRATIONS[number]):
                     await db.execute(statement)
@@ -361,8 +360,7 @@ class SQLiteStore:
 
     async def _read(self, sql: str, params: tuple = ()) -> list[tuple]:
         try:
-            cursor = await self._conn().execute(sql, params)
-            return list(await cursor.fetchall())
+            return list(await self._conn().execute_fetchall(sql, params))  # one round trip
         except sqlite3.Error as exc:
             raise translate(exc, self.path) from None
 

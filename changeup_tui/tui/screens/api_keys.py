@@ -14,12 +14,13 @@ database) or needs a selected key."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
+from textual.lazy import Lazy
 from textual.message import Message
 from textual.screen import Screen
 from textual.timer import Timer
@@ -31,7 +32,9 @@ from changeup_tui.core.text import visible
 from changeup_tui.tui.widgets.action_footer import ActionFooter
 from changeup_tui.tui.widgets.filter_input import FilterInput
 from changeup_tui.tui.widgets.header import AppHeader
-from changeup_tui.tui.widgets.keys_table import KeysTable
+
+if TYPE_CHECKING:
+    from changeup_tui.tui.widgets.keys_table import KeysTable
 
 PAGE_SIZE = 100
 FILTER_DELAY = 0.15
@@ -103,6 +106,8 @@ class ApiKeysScreen(Screen):
         self._next_cursor: tuple | None = None
         self._loading_more = False
         self._filter_timer: Timer | None = None
+        self._table: KeysTable | None = None
+        """Mounted just after the first frame (see _mount_table)."""
 
     # -- layout --------------------------------------------------------------------------------
 
@@ -120,23 +125,39 @@ class ApiKeysScreen(Screen):
                 id="keys-intro",
             )
             yield Static("", id="keys-view", markup=False)
-            yield KeysTable(id="keys-table")
             yield Static("", id="keys-empty")
         # Two rows of keys, for they do not fit in one: the key actions, then the view and the app.
-        with Vertical(id="keys-footers"):
+        # Mounted just after the first frame (Lazy), like the table: the page shows without them.
+        with Lazy(Vertical(id="keys-footers")):
             yield ActionFooter(only=KEY_ROW, compact=True, show_command_palette=False,
                                id="keys-footer-key")
             yield ActionFooter(exclude=KEY_ROW, compact=True, id="keys-footer-view")
 
     def on_mount(self) -> None:
-        self.query_one("#keys-table").display = False
         self.query_one("#keys-empty").display = False
         self.query_one("#keys-filter").display = False
         self.query_one("#keys-view").display = False
         if self.app.read_only:
             self.query_one("#create-key", Button).disabled = True
-        self.query_one(KeysTable).focus()
         self.watch(self.app, "environment", self._environment_changed)
+        self.call_after_refresh(self._mount_table)
+
+    async def _mount_table(self) -> None:
+        """The first frame shows the page without the table (hidden until its first page is
+        read anyway); the table, its import included, and the first read come right after."""
+        from changeup_tui.tui.widgets.keys_table import KeysTable
+
+        table = KeysTable(id="keys-table")
+        table.display = False
+        await self.query_one("#keys-body").mount(table, after="#keys-view")
+        self._table = table
+        table.focus()
+        self.reload()
+
+    @property
+    def table(self) -> KeysTable:
+        assert self._table is not None, "the keys table is mounted after the first frame"
+        return self._table
 
     # -- loading, a page at a time -------------------------------------------------------------
 
@@ -147,6 +168,8 @@ class ApiKeysScreen(Screen):
         self.reload()
 
     def reload(self, select: str | None = None) -> None:
+        if self._table is None:
+            return  # _mount_table reads the first page
         self._generation += 1
         self._next_cursor = None
         self._load(self._generation, None, reset=True, select=select)
@@ -181,7 +204,7 @@ class ApiKeysScreen(Screen):
     def _loaded(self, message: KeysLoaded) -> None:
         if message.generation != self._generation:
             return  # the environment or the query changed meanwhile
-        table = self.query_one(KeysTable)
+        table = self.table
         table.show_keys(message.keys, self.app.service.clock(), reset=message.reset)
         self._next_cursor = message.next_cursor
         if message.total is not None:
@@ -192,8 +215,7 @@ class ApiKeysScreen(Screen):
         self._show_view()
         self.refresh_bindings()
 
-    @on(KeysTable.NearEnd)
-    def _near_end(self) -> None:
+    def on_paged_table_near_end(self) -> None:  # KeysTable.NearEnd
         if self._next_cursor is not None and not self._loading_more:
             self._loading_more = True
             self._load(self._generation, self._next_cursor, reset=False)
@@ -205,8 +227,7 @@ class ApiKeysScreen(Screen):
             f"{total} key" + ("" if total == 1 else "s")
         )
         empty = not any_keys  # none at all, revoked ones included: not a filter's doing
-        table = self.query_one(KeysTable)
-        table.display = not empty
+        self.table.display = not empty
         message = self.query_one("#keys-empty", Static)
         message.display = empty
         if empty:
@@ -226,7 +247,7 @@ class ApiKeysScreen(Screen):
 
     @property
     def selected_key(self) -> ApiKey | None:
-        return self.query_one(KeysTable).selected_key
+        return self._table.selected_key if self._table is not None else None
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """False hides a binding (it does not apply to this key or view), None greys it out (it
@@ -290,8 +311,7 @@ class ApiKeysScreen(Screen):
         self.notify(result.message, title="Client ID", markup=False,
                     severity="information" if result.ok else "error")
 
-    @on(KeysTable.RowHighlighted)
-    def _highlighted(self) -> None:
+    def on_data_table_row_highlighted(self) -> None:  # KeysTable.RowHighlighted
         self.refresh_bindings()
 
     # -- the selected key's lifecycle ----------------------------------------------------------
@@ -371,7 +391,7 @@ class ApiKeysScreen(Screen):
         except ChangeupError as exc:
             self.notify(str(exc), title="Not changed", severity="error", markup=False)
             return
-        self.query_one(KeysTable).update_key(changed, service.clock())
+        self.table.update_key(changed, service.clock())
         self.refresh_bindings()
         what = "enabled: it verifies again" if enabled else "disabled: it is refused until enabled"
         self.notify(f"“{visible(key.name, 64)}” {what}.",
@@ -423,7 +443,7 @@ class ApiKeysScreen(Screen):
     @on(Input.Submitted, "#keys-filter")
     def _filter_submitted(self) -> None:
         self._apply_filter()
-        self.query_one(KeysTable).focus()
+        self.set_focus(self._table)  # None, in the instant before it is mounted
 
     @on(FilterInput.Left)
     def _filter_left(self, event: FilterInput.Left) -> None:
@@ -433,7 +453,7 @@ class ApiKeysScreen(Screen):
         field = self.query_one(FilterInput)
         if event.cleared:
             field.display = False
-        self.query_one(KeysTable).focus()
+        self.set_focus(self._table)
 
     def action_cycle_sort(self) -> None:
         q = self.query_state
