@@ -192,6 +192,34 @@ async def test_disable_enable_round_trip(make_app):
         assert actions[:2] == ["key.enabled", "key.disabled"]
 
 
+def footer_keys(screen) -> list[str]:
+    return [key.description for key in screen.query("#keys-footer-key FooterKey")]
+
+
+async def test_footer_follows_the_selected_keys_status_and_is_not_rebuilt_on_every_row(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        keys = await seeded(pilot, "Alpha", "Bravo", "Charlie", "Delta")
+        await app.service.disable(keys["Alpha"].key.client_id)  # the oldest: the last row
+        screen = app.screen
+        screen.reload()
+        await wait_for(pilot, lambda: str(keys_table(app).get_row_at(3)[5]) == "disabled")
+        await select(pilot, "Delta")
+        await wait_for(pilot, lambda: "Disable" in footer_keys(screen))
+        refreshes = []
+        screen.bindings_updated_signal.subscribe(screen, lambda _: refreshes.append(1))
+
+        await pilot.press("down", "down")  # Charlie, Bravo: active like Delta
+        await wait_for(pilot, lambda: keys_table(app).selected_key.name == "Bravo")
+        assert refreshes == []
+        assert "Disable" in footer_keys(screen)
+
+        await pilot.press("down")  # Alpha: disabled
+        await wait_for(pilot, lambda: "Enable" in footer_keys(screen))
+        assert "Disable" not in footer_keys(screen)
+        assert refreshes == [1]
+
+
 async def test_rename_checks_as_you_type_and_renames(make_app):
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:

@@ -12,11 +12,15 @@ from pathlib import Path
 
 import pexpect
 import pytest
+from textual.widgets import Input
 from ui_helpers import SIZE, started, wait_for
 
 from changeup_tui.core.models import Actor, Environment
 from changeup_tui.core.service import KeyService
 from changeup_tui.core.store.sqlite import SQLiteStore
+from changeup_tui.tui.modals.name_modal import NameModal
+from changeup_tui.tui.screens.api_keys import ApiKeysScreen
+from changeup_tui.tui.widgets.filter_input import FilterInput
 from changeup_tui.tui.widgets.header import AppHeader
 
 CLI = Path(sys.executable).with_name("changeup-tui")
@@ -84,3 +88,18 @@ async def test_read_only_database_opens_and_refuses_writes(make_app, db_path):
             await app.workers.wait_for_complete()
     finally:
         _chattr("-i", db_path)
+
+
+async def test_a_key_pressed_as_the_page_appears_goes_to_the_page(make_app):
+    """The table mounts just after the first frame and then takes the focus; a key pressed
+    before that reaches the page's bindings and never a hidden field (the filter)."""
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        while not isinstance(app.screen, ApiKeysScreen):  # no settling pause: press at once
+            await pilot.pause(0.01)
+        page = app.screen
+        await pilot.press("n")
+        await wait_for(pilot, lambda: isinstance(app.screen, NameModal)
+                       and isinstance(app.focused, Input))
+        assert page.query_one(FilterInput).value == ""
+        assert not page.query_one(FilterInput).display

@@ -68,6 +68,9 @@ class _Query:
 
 class ApiKeysScreen(Screen):
     BREADCRUMB = "Account Settings › API Key"
+    AUTO_FOCUS = ""
+    """Nothing until the table is mounted and takes the focus: a key pressed in that instant
+    goes to the page's bindings, not into some other field."""
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("n", "create_key", "Create New API Key"),
         Binding("r", "roll_key", "Roll"),
@@ -108,6 +111,7 @@ class ApiKeysScreen(Screen):
         self._filter_timer: Timer | None = None
         self._table: KeysTable | None = None
         """Mounted just after the first frame (see _mount_table)."""
+        self._bindings_status: KeyStatus | None = None
 
     # -- layout --------------------------------------------------------------------------------
 
@@ -134,9 +138,6 @@ class ApiKeysScreen(Screen):
             yield ActionFooter(exclude=KEY_ROW, compact=True, id="keys-footer-view")
 
     def on_mount(self) -> None:
-        self.query_one("#keys-empty").display = False
-        self.query_one("#keys-filter").display = False
-        self.query_one("#keys-view").display = False
         if self.app.read_only:
             self.query_one("#create-key", Button).disabled = True
         self.watch(self.app, "environment", self._environment_changed)
@@ -213,7 +214,7 @@ class ApiKeysScreen(Screen):
         if message.select and table.select(message.select):
             table.focus()
         self._show_view()
-        self.refresh_bindings()
+        self._refresh_bindings()
 
     def on_paged_table_near_end(self) -> None:  # KeysTable.NearEnd
         if self._next_cursor is not None and not self._loading_more:
@@ -312,7 +313,17 @@ class ApiKeysScreen(Screen):
                     severity="information" if result.ok else "error")
 
     def on_data_table_row_highlighted(self) -> None:  # KeysTable.RowHighlighted
-        self.refresh_bindings()
+        self._refresh_bindings(always=False)
+
+    def _refresh_bindings(self, *, always: bool = True) -> None:
+        """Refresh the footers. Their keys are widgets rebuilt on each refresh, so a cursor move
+        refreshes them only when the selected key's status, all the key actions depend on,
+        changed: holding ↓ through the list does not rebuild them on every row."""
+        key = self.selected_key
+        status = key.status if key is not None else None
+        if always or status is not self._bindings_status:
+            self._bindings_status = status
+            self.refresh_bindings()
 
     # -- the selected key's lifecycle ----------------------------------------------------------
 
@@ -392,7 +403,7 @@ class ApiKeysScreen(Screen):
             self.notify(str(exc), title="Not changed", severity="error", markup=False)
             return
         self.table.update_key(changed, service.clock())
-        self.refresh_bindings()
+        self._refresh_bindings()
         what = "enabled: it verifies again" if enabled else "disabled: it is refused until enabled"
         self.notify(f"“{visible(key.name, 64)}” {what}.",
                     title="Key enabled" if enabled else "Key disabled", markup=False)
