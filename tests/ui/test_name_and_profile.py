@@ -3,13 +3,17 @@ edits and saves the account, showing the service's message when a field is refus
 
 from __future__ import annotations
 
+import asyncio
+
 from textual.widgets import Button, Input, Static
 from ui_helpers import SIZE, started, wait_for
 
+from changeup_tui.core import hashing
 from changeup_tui.core.models import Actor, Environment
 from changeup_tui.core.service import KeyService
 from changeup_tui.core.store.sqlite import SQLiteStore
 from changeup_tui.tui.modals.name_modal import NameModal
+from changeup_tui.tui.modals.reveal_modal import RevealModal
 from changeup_tui.tui.screens.profile import ProfileScreen
 from changeup_tui.tui.widgets.header import AppHeader
 
@@ -47,6 +51,35 @@ async def test_name_is_checked_as_you_type(make_app, db_path):
         assert str(reason.content) == ""
         await pilot.press("escape")
         await wait_for(pilot, lambda: not isinstance(app.screen, NameModal))
+
+
+async def test_while_the_key_is_hashed_nothing_in_the_modal_can_change(make_app, monkeypatch):
+    """Once Enter starts hashing, the key is being written: the name, the expiry and Cancel are
+    disabled until it is done, so what is stored is what the modal showed."""
+    release = asyncio.Event()
+    hash_secret = hashing.hash_secret
+
+    async def held_hash(secret):
+        await release.wait()
+        return await hash_secret(secret)
+
+    monkeypatch.setattr(hashing, "hash_secret", held_hash)
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot)
+        await pilot.press("n")
+        await wait_for(pilot, lambda: isinstance(app.screen, NameModal))
+        modal = app.screen
+        await pilot.press(*"Billing", "enter")
+        await wait_for(pilot, lambda: modal.busy)
+        for selector in ("#name-input", "#name-expiry", "#cancel", "#create"):
+            assert modal.query_one(selector).disabled, selector
+        await pilot.press("escape")
+        await pilot.pause(0.1)
+        assert app.screen is modal
+        release.set()
+        await wait_for(pilot, lambda: isinstance(app.screen, RevealModal))
+        assert app.screen.key.name == "Billing"
 
 
 async def test_profile_is_edited_and_saved(make_app, db_path):

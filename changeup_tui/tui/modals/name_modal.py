@@ -202,8 +202,8 @@ class NameModal(ModalScreen[CreatedKey | None]):
     def _set_busy(self, busy: bool) -> None:
         self.busy = busy
         self.query_one("#name-busy").display = busy
-        self.query_one("#name-input", Input).disabled = busy
-        self.query_one("#cancel", Button).disabled = busy
+        for field in self.query("#name-input, #name-expiry, #name-expiry-date, #cancel"):
+            field.disabled = busy  # what is being stored stays what the modal shows
         self._refresh_create()
         if busy:
             self.query_one("#name-reason", Static).update("Creating the key…")
