@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from textual.widgets import Button, DataTable, Input, Select, Static
-from ui_helpers import SIZE, keys_table, started, wait_for
+from ui_helpers import SIZE, cell, keys_table, started, wait_for
 
 from changeup_tui.core.models import Environment, KeyStatus, SortField
 from changeup_tui.tui.modals.grace_picker import GracePicker
@@ -181,7 +181,7 @@ async def test_disable_enable_round_trip(make_app):
         await pilot.press("d")
         await wait_for(pilot, lambda: keys_table(app).selected_key.status is KeyStatus.DISABLED)
         assert (await app.service.get(client_id)).status is KeyStatus.DISABLED
-        assert str(keys_table(app).get_row_at(0)[5]) == "disabled"
+        assert cell(app, 0, "status") == "disabled"
         assert (await app.service.verify(client_id, key.secret)).reason == "disabled"
         assert screen.check_action("disable_key", ()) is False
         assert screen.check_action("enable_key", ()) is True
@@ -203,7 +203,7 @@ async def test_footer_follows_the_selected_keys_status_and_is_not_rebuilt_on_eve
         await app.service.disable(keys["Alpha"].key.client_id)  # the oldest: the last row
         screen = app.screen
         screen.reload()
-        await wait_for(pilot, lambda: str(keys_table(app).get_row_at(3)[5]) == "disabled")
+        await wait_for(pilot, lambda: cell(app, 3, "status") == "disabled")
         await select(pilot, "Delta")
         await wait_for(pilot, lambda: "Disable" in footer_keys(screen))
         refreshes = []
@@ -275,13 +275,13 @@ async def test_expiry_chosen_at_creation_shows_the_badge(make_app):
                        and keys_table(app).row_count == 1)
         key = await app.service.get(client_id)
         assert key.expires_at == app.service.clock() + timedelta(days=30)
-        assert str(keys_table(app).get_row_at(0)[5]) == "expires in 30 days"
+        assert cell(app, 0, "status") == "expires in 30 days"
         assert await app.service.verify(client_id, secret)
         app.service.clock.advance(days=30)
         assert (await app.service.verify(client_id, secret)).reason == "expired"
         screen = app.screen
         screen.reload()
-        await wait_for(pilot, lambda: str(keys_table(app).get_row_at(0)[5]) == "expired")
+        await wait_for(pilot, lambda: cell(app, 0, "status") == "expired")
 
 
 async def test_expiry_date_must_be_valid_and_future(make_app):
@@ -344,7 +344,7 @@ async def test_sort_cycles_created_name_last_used(make_app):
         await pilot.press("o")
         await wait_for(pilot, lambda: row_names(app)[0] == "Bravo")
         assert screen.query_state.sort is SortField.LAST_USED
-        assert str(keys_table(app).get_row_at(0)[4]) == "just now"
+        assert cell(app, 0, "last_used") == "just now"
         await pilot.press("o")
         await wait_for(pilot, lambda: row_names(app) == ["Charlie", "Alpha", "Bravo"])
 
@@ -361,7 +361,7 @@ async def test_show_and_hide_revoked(make_app):
         assert screen.check_action("hide_revoked", ()) is False
         await pilot.press("v")
         await wait_for(pilot, lambda: row_names(app) == ["Gone", "Keep"])
-        assert str(keys_table(app).get_row_at(0)[5]) == "revoked"
+        assert cell(app, 0, "status") == "revoked"
         assert screen.check_action("hide_revoked", ()) is True
         await pilot.press("v")
         await wait_for(pilot, lambda: row_names(app) == ["Keep"])

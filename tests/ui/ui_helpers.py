@@ -74,3 +74,9 @@ async def open_reveal(pilot, name: str) -> str:
 
 def keys_table(app) -> KeysTable:
     return app.screen.query_one(KeysTable)
+
+
+def cell(app, row: int, column: str) -> str:
+    """The text of one cell of the keys table, by its column key ("status", "last_used")."""
+    table = keys_table(app)
+    return str(table.get_row_at(row)[table.get_column_index(column)])

@@ -20,12 +20,14 @@ SOON = timedelta(days=7)
 class KeysTable(PagedTable):
     COLUMNS = (
         ("Name", "name"),
+        ("Status", "status"),
         ("Client ID", "client_id"),
+        ("Last used", "last_used"),
         ("Secret", "secret"),
         ("Created", "created"),
-        ("Last used", "last_used"),
-        ("Status", "status"),
     )
+    """What an operator scans for first comes first: at 120 columns with long names the last
+    ones are the ones cut (the table then scrolls sideways)."""
     NAME_LIMIT = 32
 
     def __init__(self, **kwargs) -> None:
@@ -40,11 +42,11 @@ class KeysTable(PagedTable):
         state = key.state(now)
         return (
             plain(key.name, self.NAME_LIMIT),
+            self.status_cell(key, state, now),
             Text(key.client_id),
+            Text(relative(key.last_used_at, now)),
             Text(key.masked_secret),
             Text(local_date(key.created_at)),
-            Text(relative(key.last_used_at, now)),
-            self.status_cell(key, state, now),
         )
 
     @staticmethod
