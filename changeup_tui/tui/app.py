@@ -80,6 +80,9 @@ class ChangeupApp(App[int]):
         self._clipboard_timer: Timer | None = None
         self.gc_paused = False
         """True when start-up runs with the garbage collector paused (see run_tui)."""
+        self._page: ApiKeysScreen | None = None
+        """The first page, once pushed: until then only Quit applies (see check_action)."""
+        self._first_frame_done = False
 
     @property
     def read_only(self) -> bool:
@@ -107,11 +110,23 @@ class ChangeupApp(App[int]):
 
     async def _show_first_page(self) -> None:
         """Only the API Key page: Account Settings, under it, is built when Escape goes up to it.
-        What the first frame does not need waits until it is drawn."""
-        await self.push_screen(ApiKeysScreen())
-        self.screen.call_after_refresh(self._load_later_styles)
-        if self.gc_paused:
-            self.screen.call_after_refresh(self._resume_gc)
+        What the first frame does not need waits until it is drawn, or until another screen
+        opens on top of the page before that (a key typed during start-up)."""
+        self._page = ApiKeysScreen()
+        self.screen_change_signal.subscribe(self, self._screen_changed)
+        await self.push_screen(self._page)
+        self._page.call_after_refresh(self._after_first_frame)
+
+    def _screen_changed(self, screen: Screen) -> None:
+        if screen is not self._page:
+            self._after_first_frame()
+
+    def _after_first_frame(self) -> None:
+        if not self._first_frame_done:
+            self._first_frame_done = True
+            self._load_later_styles()
+            if self.gc_paused:
+                self._resume_gc()
 
     def _load_later_styles(self) -> None:
         """The styles the first frame does not use, parsed after it (only the new sources are
@@ -174,6 +189,8 @@ class ChangeupApp(App[int]):
     # -- what applies where ---------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if self._page is None:  # start-up: a screen opened now would end up under the page
+            return action == "quit"
         if action in {"toggle_environment", "profile_menu", "help"} and isinstance(
             self.screen, ModalScreen
         ):

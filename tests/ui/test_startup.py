@@ -3,6 +3,7 @@ code 2; a read-only one opens, says so in the header, and refuses writes."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import shutil
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import pexpect
 import pytest
+from textual import events
 from textual.widgets import Input
 from ui_helpers import SIZE, started, wait_for
 
@@ -103,3 +105,58 @@ async def test_a_key_pressed_as_the_page_appears_goes_to_the_page(make_app):
                        and isinstance(app.focused, Input))
         assert page.query_one(FilterInput).value == ""
         assert not page.query_one(FilterInput).display
+
+
+async def test_the_filter_keeps_the_focus_it_took_before_the_table_mounted(make_app, db_path):
+    """`/` pressed as the page appears opens the filter; the table, mounted just after, must not
+    take the focus back, or the search typed next would run the page's keys (d, e...)."""
+    await _seed(db_path, "Billing")
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        while not isinstance(app.screen, ApiKeysScreen):  # no settling pause: press at once
+            await pilot.pause(0.01)
+        page = app.screen
+        app.post_message(events.Key("slash", "/"))
+        await wait_for(pilot, lambda: page._table is not None and page.total is not None)
+        await pilot.press(*"dev")
+        field = page.query_one(FilterInput)
+        await wait_for(pilot, lambda: field.value == "dev")
+        assert app.focused is field
+        assert app.environment is Environment.TEST
+        (key,) = (await app.service.list(Environment.TEST)).keys
+        assert key.status.value == "active"
+
+
+@pytest.mark.parametrize("key", [("question_mark", "?"), ("p", "p"), ("ctrl+p", None)])
+@pytest.mark.parametrize("when", ["database opening", "page pushed, not drawn"])
+async def test_a_screen_asked_for_during_start_up_is_styled_or_not_opened(make_app, key, when):
+    """Keys typed during start-up: no screen they open ends up under the page, and one opened
+    on top of it before the page's first frame gets at once the styles parsed after that frame."""
+    app = make_app()
+    opening = app.service.store.open
+
+    async def open_with_keys_typed():
+        if when == "database opening":
+            app.post_message(events.Key(*key))
+        await opening()
+
+    app.service.store.open = open_with_keys_typed
+    async with app.run_test(size=SIZE) as pilot:
+        while len(app.screen_stack) < 2:  # noqa: ASYNC110 - one loop turn at a time: the key
+            await asyncio.sleep(0)  # must land before the page's first frame
+        if when == "page pushed, not drawn":
+            app.post_message(events.Key(*key))
+        await pilot.pause(0.3)
+        kinds = [type(screen).__name__ for screen in app.screen_stack]
+        assert kinds[:2] == ["Screen", "ApiKeysScreen"], kinds
+        if len(kinds) > 2:  # it opened on top of the page: with its styles
+            assert all(path in app.css_path for path in app.LATER_CSS_PATH)
+
+
+async def _seed(db_path, *names: str) -> None:
+    store = SQLiteStore(db_path)
+    await store.open()
+    service = KeyService(store, actor=Actor("tester", "local"))
+    for name in names:
+        await service.create(name, Environment.TEST)
+    await store.close()

@@ -152,7 +152,8 @@ class ApiKeysScreen(Screen):
         table.display = False
         await self.query_one("#keys-body").mount(table, after="#keys-view")
         self._table = table
-        table.focus()
+        if self.focused is None and not self.query_one(FilterInput).display:
+            table.focus()  # unless the reader went to the filter meanwhile (its focus is queued)
         self.reload()
 
     @property
