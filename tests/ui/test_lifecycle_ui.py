@@ -7,11 +7,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 from textual.widgets import Button, DataTable, Input, Select, Static
-from ui_helpers import SIZE, cell, keys_table, started, wait_for
+from ui_helpers import SIZE, cell, keys_table, open_name_modal, started, wait_for
 
 from changeup_tui.core.models import Environment, KeyStatus, SortField
 from changeup_tui.tui.modals.grace_picker import GracePicker
-from changeup_tui.tui.modals.name_modal import NameModal
 from changeup_tui.tui.modals.rename_modal import RenameModal
 from changeup_tui.tui.modals.reveal_modal import RevealModal
 from changeup_tui.tui.modals.revoke_confirm import RevokeConfirm
@@ -254,9 +253,7 @@ async def test_expiry_chosen_at_creation_shows_the_badge(make_app):
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await started(pilot)
-        await pilot.press("n")
-        await wait_for(pilot, lambda: isinstance(app.screen, NameModal))
-        modal = app.screen
+        modal = await open_name_modal(pilot)
         await pilot.press(*"Nightly export")
         await pilot.press("tab")  # to the expiry choice
         assert isinstance(app.focused, Select)
@@ -288,9 +285,7 @@ async def test_expiry_date_must_be_valid_and_future(make_app):
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await started(pilot)
-        await pilot.press("n")
-        await wait_for(pilot, lambda: isinstance(app.screen, NameModal))
-        modal = app.screen
+        modal = await open_name_modal(pilot)
         await pilot.press(*"Dated key")
         modal.query_one("#name-expiry", Select).value = "date"
         await wait_for(pilot, lambda: modal.query_one("#name-expiry-date").display)

@@ -6,10 +6,9 @@ from __future__ import annotations
 import asyncio
 
 from textual.widgets import Button, Input, Static
-from ui_helpers import SIZE, started, wait_for
+from ui_helpers import SIZE, open_name_modal, seed_keys, started, wait_for
 
 from changeup_tui.core import hashing
-from changeup_tui.core.models import Actor, Environment
 from changeup_tui.core.service import KeyService
 from changeup_tui.core.store.sqlite import SQLiteStore
 from changeup_tui.tui.modals.name_modal import NameModal
@@ -19,16 +18,11 @@ from changeup_tui.tui.widgets.header import AppHeader
 
 
 async def test_name_is_checked_as_you_type(make_app, db_path):
-    store = SQLiteStore(db_path)
-    await store.open()
-    await KeyService(store, actor=Actor("tester", "local")).create("Billing", Environment.TEST)
-    await store.close()
+    await seed_keys(db_path, "Billing")
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await started(pilot)
-        await pilot.press("n")
-        await wait_for(pilot, lambda: isinstance(app.screen, NameModal))
-        modal = app.screen
+        modal = await open_name_modal(pilot)
         reason = modal.query_one("#name-reason", Static)
         create = modal.query_one("#create", Button)
         assert create.disabled and str(reason.content) == ""
@@ -67,9 +61,7 @@ async def test_while_the_key_is_hashed_nothing_in_the_modal_can_change(make_app,
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await started(pilot)
-        await pilot.press("n")
-        await wait_for(pilot, lambda: isinstance(app.screen, NameModal))
-        modal = app.screen
+        modal = await open_name_modal(pilot)
         await pilot.press(*"Billing", "enter")
         await wait_for(pilot, lambda: modal.busy)
         for selector in ("#name-input", "#name-expiry", "#cancel", "#create"):

@@ -15,11 +15,9 @@ import pexpect
 import pytest
 from textual import events
 from textual.widgets import Input
-from ui_helpers import SIZE, started, wait_for
+from ui_helpers import SIZE, seed_keys, started, wait_for
 
-from changeup_tui.core.models import Actor, Environment
-from changeup_tui.core.service import KeyService
-from changeup_tui.core.store.sqlite import SQLiteStore
+from changeup_tui.core.models import Environment
 from changeup_tui.tui.modals.name_modal import NameModal
 from changeup_tui.tui.screens.api_keys import ApiKeysScreen
 from changeup_tui.tui.widgets.filter_input import FilterInput
@@ -66,10 +64,7 @@ def _chattr(flag: str, path: Path) -> bool:
 
 
 async def test_read_only_database_opens_and_refuses_writes(make_app, db_path):
-    store = SQLiteStore(db_path)
-    await store.open()
-    await KeyService(store, actor=Actor("tester", "local")).create("Existing", Environment.TEST)
-    await store.close()
+    await seed_keys(db_path, "Existing")
     if not _chattr("+i", db_path):
         pytest.skip("needs root and chattr +i to make the file read-only for root")
     try:
@@ -110,7 +105,7 @@ async def test_a_key_pressed_as_the_page_appears_goes_to_the_page(make_app):
 async def test_the_filter_keeps_the_focus_it_took_before_the_table_mounted(make_app, db_path):
     """`/` pressed as the page appears opens the filter; the table, mounted just after, must not
     take the focus back, or the search typed next would run the page's keys (d, e...)."""
-    await _seed(db_path, "Billing")
+    await seed_keys(db_path, "Billing")
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         while not isinstance(app.screen, ApiKeysScreen):  # no settling pause: press at once
@@ -151,12 +146,3 @@ async def test_a_screen_asked_for_during_start_up_is_styled_or_not_opened(make_a
         assert kinds[:2] == ["Screen", "ApiKeysScreen"], kinds
         if len(kinds) > 2:  # it opened on top of the page: with its styles
             assert all(path in app.css_path for path in app.LATER_CSS_PATH)
-
-
-async def _seed(db_path, *names: str) -> None:
-    store = SQLiteStore(db_path)
-    await store.open()
-    service = KeyService(store, actor=Actor("tester", "local"))
-    for name in names:
-        await service.create(name, Environment.TEST)
-    await store.close()

@@ -8,6 +8,9 @@ from collections.abc import Callable
 
 from textual.widgets import Input, Static
 
+from changeup_tui.core.models import Actor, Environment
+from changeup_tui.core.service import KeyService
+from changeup_tui.core.store.sqlite import SQLiteStore
 from changeup_tui.tui.modals.name_modal import NameModal
 from changeup_tui.tui.modals.reveal_modal import RevealModal
 from changeup_tui.tui.screens.api_keys import ApiKeysScreen
@@ -59,12 +62,29 @@ async def started(pilot) -> ApiKeysScreen:
     return screen
 
 
+async def seed_keys(db_path, *names: str) -> None:
+    """Test keys in the database, made before the app opens it."""
+    store = SQLiteStore(db_path)
+    await store.open()
+    service = KeyService(store, actor=Actor("tester", "local"))
+    for name in names:
+        await service.create(name, Environment.TEST)
+    await store.close()
+
+
+async def open_name_modal(pilot) -> NameModal:
+    """From the API Key page: n; wait for the name modal and return it."""
+    app = pilot.app
+    await pilot.press("n")
+    await wait_for(pilot, lambda: isinstance(app.screen, NameModal))
+    return app.screen
+
+
 async def open_reveal(pilot, name: str) -> str:
     """From the API Key page: n, type the name, Enter; wait for the reveal modal and return the
     Secret Key it shows."""
     app = pilot.app
-    await pilot.press("n")
-    await wait_for(pilot, lambda: isinstance(app.screen, NameModal))
+    await open_name_modal(pilot)
     assert isinstance(app.focused, Input)
     await pilot.press(*name)
     await pilot.press("enter")
