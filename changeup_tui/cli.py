@@ -19,7 +19,7 @@ import os  # noqa: E402
 import re  # noqa: E402
 import sys  # noqa: E402
 from collections.abc import Callable, Sequence  # noqa: E402
-from datetime import UTC, date, datetime, time, timedelta  # noqa: E402
+from datetime import UTC, datetime  # noqa: E402
 from typing import TYPE_CHECKING, NoReturn  # noqa: E402
 
 from changeup_tui import __version__  # noqa: E402
@@ -35,9 +35,15 @@ from changeup_tui.core.credentials import (  # noqa: E402
 )
 from changeup_tui.core.errors import ChangeupError, InvalidCredential  # noqa: E402
 from changeup_tui.core.models import ApiKey, AuditEvent, Environment, Secret  # noqa: E402
-from changeup_tui.core.service import GRACE_PERIODS, KeyService  # noqa: E402
+from changeup_tui.core.service import KeyService  # noqa: E402
 from changeup_tui.core.store.sqlite import SQLiteStore  # noqa: E402
-from changeup_tui.core.text import visible  # noqa: E402
+from changeup_tui.core.text import HIDDEN_CATEGORIES, visible  # noqa: E402
+from changeup_tui.core.vocabulary import (  # noqa: E402
+    EXPIRY_PRESETS,
+    GRACE_PERIODS,
+    expiry_at,
+    grace_period,
+)
 
 if TYPE_CHECKING:
     import argparse
@@ -46,7 +52,7 @@ if _gc_was_enabled:
     gc.enable()
 
 PROG = "changeup-tui"
-EXPIRY_DAYS = {"30d": 30, "90d": 90, "365d": 365}
+_EXPIRY_SPANS = ", ".join(p.code for p in EXPIRY_PRESETS if p.span is not None)
 
 
 class UsageError(ChangeupError):
@@ -82,13 +88,14 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--name", required=True)
     create.add_argument("--env", choices=["live", "test"], required=True)
     create.add_argument(
-        "--expires", metavar="30d|90d|365d|YYYY-MM-DD", help="expiry (default never)"
+        "--expires", metavar=f"{_EXPIRY_SPANS.replace(', ', '|')}|YYYY-MM-DD",
+        help="expiry (default never)",
     )
     create.add_argument("--json", action="store_true")
 
     roll = actions.add_parser("roll", help="give a key a new Secret Key")
     roll.add_argument("client_id", metavar="CLIENT_ID")
-    roll.add_argument("--grace", choices=list(GRACE_PERIODS), default="0",
+    roll.add_argument("--grace", choices=[p.code for p in GRACE_PERIODS], default="0",
                       help="how long the old secret keeps working")
     roll.add_argument("--json", action="store_true")
 
@@ -150,22 +157,16 @@ def event_json(event: AuditEvent) -> dict:
 
 
 def parse_expiry(text: str | None, now: datetime) -> datetime | None:
-    if not text or text == "never":
+    if not text:
         return None
-    if text in EXPIRY_DAYS:
-        return now + timedelta(days=EXPIRY_DAYS[text])
     try:
-        day = date.fromisoformat(text)
+        return expiry_at(text, now)
     except ValueError:
-        raise UsageError("--expires takes 30d, 90d, 365d, never or a date (YYYY-MM-DD)") from None
-    return datetime.combine(day, time.min, tzinfo=UTC)
+        raise UsageError(f"--expires takes {_EXPIRY_SPANS}, never or a date (YYYY-MM-DD)") from None
 
 
 def _out(text: str = "") -> None:
     sys.stdout.write(text + "\n")
-
-
-_INVISIBLE = frozenset({"Cc", "Cf", "Zl", "Zp", "Co", "Cs", "Cn"})
 
 
 def _json_escape(ch: str) -> str:
@@ -188,7 +189,7 @@ def to_json(value: object) -> str:
     if text.isascii():
         return text
     return "".join(
-        _json_escape(ch) if not ch.isascii() and unicodedata.category(ch) in _INVISIBLE else ch
+        _json_escape(ch) if not ch.isascii() and unicodedata.category(ch) in HIDDEN_CATEGORIES else ch
         for ch in text
     )
 
@@ -300,7 +301,7 @@ class _Keys:
 
     @staticmethod
     async def roll(args, service: KeyService, now: datetime) -> int:
-        created = await service.roll(args.client_id, GRACE_PERIODS[args.grace])
+        created = await service.roll(args.client_id, grace_period(args.grace))
         return _print_secret(args, created, now)
 
     @staticmethod

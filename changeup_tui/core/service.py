@@ -1,5 +1,6 @@
 """The key service: every operation on keys, for the TUI, the CLI and the verifier alike.
-It owns the rules; the store owns the SQL."""
+It owns the rules (`ALLOWED_FROM`: what may happen to a key in which state); the store owns the
+SQL and applies each rule as a compare-and-set in the write itself."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ import dataclasses
 import os
 import pwd
 import socket
+from collections.abc import Mapping
 from datetime import datetime, timedelta
+from typing import Final
 
 from changeup_tui.core import hashing
 from changeup_tui.core.context import Clock, current_actor, utc_now
@@ -42,14 +45,27 @@ from changeup_tui.core.models import (
 )
 from changeup_tui.core.names import name_key, normalize_name
 from changeup_tui.core.store.base import Store
+from changeup_tui.core.vocabulary import AuditAction, grace_label
 
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 ENVIRONMENT_SETTING = "environment"
-GRACE_PERIODS: dict[str, timedelta] = {
-    "0": timedelta(0),
-    "1h": timedelta(hours=1),
-    "24h": timedelta(hours=24),
-    "7d": timedelta(days=7),
+
+_LIVING = frozenset({KeyStatus.ACTIVE, KeyStatus.DISABLED})
+ALLOWED_FROM: Final[Mapping[AuditAction, frozenset[KeyStatus]]] = {
+    AuditAction.KEY_ROLLED: _LIVING,
+    AuditAction.KEY_RENAMED: _LIVING,
+    AuditAction.KEY_REVOKED: _LIVING,
+    AuditAction.KEY_DISABLED: frozenset({KeyStatus.ACTIVE}),
+    AuditAction.KEY_ENABLED: frozenset({KeyStatus.DISABLED}),
+}
+"""The rules: the states a key may be in for each action. Revoked is final."""
+
+_VERBS: Final[Mapping[AuditAction, str]] = {
+    AuditAction.KEY_ROLLED: "rolled",
+    AuditAction.KEY_RENAMED: "renamed",
+    AuditAction.KEY_REVOKED: "revoked",
+    AuditAction.KEY_DISABLED: "disabled",
+    AuditAction.KEY_ENABLED: "enabled",
 }
 
 
@@ -73,7 +89,7 @@ class KeyService:
 
     def _event(
         self,
-        action: str,
+        action: AuditAction,
         environment: Environment | None = None,
         client_id: str | None = None,
         detail: str = "",
@@ -119,7 +135,8 @@ class KeyService:
         )
         detail = f"expires {expires_at.date().isoformat()}" if expires_at else ""
         await self.store.insert_key(
-            key, name_key(clean), phc, self._event("key.created", environment, key.client_id, detail, now)
+            key, name_key(clean), phc,
+            self._event(AuditAction.KEY_CREATED, environment, key.client_id, detail, now),
         )
         return CreatedKey(key, secret)
 
@@ -139,7 +156,7 @@ class KeyService:
         sort: SortField = SortField.CREATED,
         include_revoked: bool = True,
         limit: int = 200,
-        after: tuple | None = None,
+        after: tuple[object, object] | None = None,
     ) -> KeyPage:
         return await self.store.list_keys(
             KeyQuery(environment, search.strip(), sort, include_revoked, limit, after)
@@ -154,58 +171,75 @@ class KeyService:
         )
 
     # -- lifecycle -----------------------------------------------------------------------------
+    # Each change reads the key (its environment and name go into the audit event, and a refused
+    # action costs no argon2), then writes it as a compare-and-set on ALLOWED_FROM: a key changed
+    # by someone else in between (revoked, say) is not written, and `_refused` says why.
 
     async def roll(self, client_id: str, grace: timedelta = timedelta(0)) -> CreatedKey:
         """A new Secret for the same Client ID; the old one verifies until `now + grace`."""
-        key = await self.get(client_id)
-        if key.status is KeyStatus.REVOKED:
-            raise InvalidTransition("a revoked key cannot be rolled")
+        action = AuditAction.KEY_ROLLED
+        key = self._allowed(await self.get(client_id), action)
         secret = self.keygen.secret(key.environment)
         phc = await hashing.hash_secret(secret)
         now = self.clock()
-        await self.store.add_secret(
-            client_id, phc, secret.hint, now, now + grace,
-            self._event("key.rolled", key.environment, client_id, f"grace {_span(grace)}", now),
-        )
+        if not await self.store.add_secret(
+            client_id, phc, secret.hint, now, now + grace, ALLOWED_FROM[action],
+            self._event(action, key.environment, client_id, f"grace {grace_label(grace)}", now),
+        ):
+            raise await self._refused(client_id, action)
         return CreatedKey(await self.get(client_id), secret)
 
     async def revoke(self, client_id: str, *, confirm_name: str | None = None) -> ApiKey:
         """Final. A Live key is revoked only when `confirm_name` is its name."""
-        key = await self.get(client_id)
+        key = self._allowed(await self.get(client_id), AuditAction.KEY_REVOKED)
         if key.environment is Environment.LIVE and (
             confirm_name is None or name_key(confirm_name.strip()) != name_key(key.name)
         ):
             raise InvalidTransition("type the key's name to revoke a Live key")
-        return await self._set_status(
-            key, KeyStatus.REVOKED, {KeyStatus.ACTIVE, KeyStatus.DISABLED}, "key.revoked"
-        )
+        return await self._set_status(key, KeyStatus.REVOKED, AuditAction.KEY_REVOKED)
 
     async def disable(self, client_id: str) -> ApiKey:
         key = await self.get(client_id)
-        return await self._set_status(key, KeyStatus.DISABLED, {KeyStatus.ACTIVE}, "key.disabled")
+        return await self._set_status(key, KeyStatus.DISABLED, AuditAction.KEY_DISABLED)
 
     async def enable(self, client_id: str) -> ApiKey:
         key = await self.get(client_id)
-        return await self._set_status(key, KeyStatus.ACTIVE, {KeyStatus.DISABLED}, "key.enabled")
+        return await self._set_status(key, KeyStatus.ACTIVE, AuditAction.KEY_ENABLED)
 
-    async def _set_status(
-        self, key: ApiKey, status: KeyStatus, allowed: set[KeyStatus], action: str
-    ) -> ApiKey:
+    async def _set_status(self, key: ApiKey, status: KeyStatus, action: AuditAction) -> ApiKey:
         now = self.clock()
-        await self.store.set_status(
-            key.client_id, status, now, self.actor.user, frozenset(allowed),
+        if not await self.store.set_status(
+            key.client_id, status, now, self.actor.user, ALLOWED_FROM[action],
             self._event(action, key.environment, key.client_id, at=now),
-        )
+        ):
+            raise await self._refused(key.client_id, action)
         return await self.get(key.client_id)
 
     async def rename(self, client_id: str, new_name: str) -> ApiKey:
+        action = AuditAction.KEY_RENAMED
         key = await self.get(client_id)
         clean = normalize_name(new_name)
-        await self.store.rename_key(
-            client_id, clean, name_key(clean),
-            self._event("key.renamed", key.environment, client_id, f"was {key.name}"),
-        )
+        if not await self.store.rename_key(
+            client_id, clean, name_key(clean), ALLOWED_FROM[action],
+            self._event(action, key.environment, client_id, f"was {key.name}"),
+        ):
+            raise await self._refused(client_id, action)
         return await self.get(client_id)
+
+    @staticmethod
+    def _allowed(key: ApiKey, action: AuditAction) -> ApiKey:
+        """`key`, or InvalidTransition when its state does not allow `action`."""
+        if key.status not in ALLOWED_FROM[action]:
+            raise _not_allowed(key, action)
+        return key
+
+    async def _refused(self, client_id: str, action: AuditAction) -> Exception:
+        """Why a compare-and-set write changed nothing: the key is gone (KeyNotFound) or, read
+        again now, in a state that does not allow `action` (InvalidTransition)."""
+        record = await self.store.get_key(client_id)
+        if record is None:
+            return KeyNotFound(f"no key with Client ID {client_id}")
+        return _not_allowed(record.key, action)
 
     # -- verify --------------------------------------------------------------------------------
 
@@ -283,7 +317,7 @@ class KeyService:
             return account
         account = _os_account(self.actor.user)
         if not self.store.read_only:
-            await self.store.save_account(account, self._event("account.created"))
+            await self.store.save_account(account, self._event(AuditAction.ACCOUNT_CREATED))
         return account
 
     async def save_account(self, account: Account) -> Account:
@@ -294,7 +328,7 @@ class KeyService:
         )
         if clean.email and ("@" not in clean.email or " " in clean.email):
             raise InvalidName("Email: enter an address such as ops@example.com.")
-        await self.store.save_account(clean, self._event("account.updated"))
+        await self.store.save_account(clean, self._event(AuditAction.ACCOUNT_UPDATED))
         return clean
 
     async def environment(self) -> Environment:
@@ -309,11 +343,10 @@ class KeyService:
             await self.store.set_setting(ENVIRONMENT_SETTING, environment.value)
 
 
-def _span(delta: timedelta) -> str:
-    for label, value in GRACE_PERIODS.items():
-        if value == delta:
-            return "none" if label == "0" else label
-    return f"{int(delta.total_seconds())}s"
+def _not_allowed(key: ApiKey, action: AuditAction) -> InvalidTransition:
+    if key.status is KeyStatus.REVOKED:
+        return InvalidTransition(f"a revoked key cannot be {_VERBS[action]}")
+    return InvalidTransition(f"the key is {key.status.value}: it cannot be {_VERBS[action]}")
 
 
 def _profile_field(value: str, label: str, *, required: bool = False) -> str:

@@ -11,7 +11,7 @@ import pytest
 
 from changeup_tui.core.errors import DuplicateName, InvalidName, InvalidTransition, StoreError
 from changeup_tui.core.models import Environment, KeyStatus
-from changeup_tui.core.service import GRACE_PERIODS
+from changeup_tui.core.vocabulary import GRACE_PERIODS
 
 pytestmark = pytest.mark.usefixtures("fast_argon2")
 
@@ -44,7 +44,7 @@ async def _ok(service, key, secret) -> bool:
 
 
 def test_grace_periods_offered():
-    assert GRACE_PERIODS == {
+    assert {period.code: period.span for period in GRACE_PERIODS} == {
         "0": timedelta(0),
         "1h": timedelta(hours=1),
         "24h": timedelta(hours=24),

@@ -14,6 +14,7 @@ import pytest
 
 from changeup_tui.core.errors import StoreError
 from changeup_tui.core.models import (
+    Account,
     ApiKey,
     AuditEvent,
     AuditQuery,
@@ -74,7 +75,7 @@ async def test_folder_0700_and_files_0600_while_open(tmp_path):
         store = SQLiteStore(db)
         await store.open()
         try:
-            await store.append_audit(_event())  # a write, so the -wal holds data
+            await store.save_account(Account("Ada", "", ""), _event())  # a write: the -wal holds data
             assert _mode(db.parent) == 0o700
             assert _mode(db.parent.parent) == 0o700  # the missing folders above it too
             for suffix in ("", "-wal", "-shm"):
@@ -115,7 +116,7 @@ async def test_closed_store_refuses_with_a_store_error(db_path):
 
 
 async def test_audit_events_refuse_update_and_delete(store, db_path):
-    await store.append_audit(_event("key.created"))
+    await store.save_account(Account("Ada", "", ""), _event("account.updated"))
     raw = sqlite3.connect(db_path, timeout=5)
     try:
         with pytest.raises(sqlite3.DatabaseError, match="append-only"):
@@ -124,7 +125,9 @@ async def test_audit_events_refuse_update_and_delete(store, db_path):
         with pytest.raises(sqlite3.DatabaseError, match="append-only"):
             raw.execute("DELETE FROM audit_events")
         raw.rollback()
-        assert raw.execute("SELECT actor, action FROM audit_events").fetchall() == [("tester", "key.created")]
+        assert raw.execute("SELECT actor, action FROM audit_events").fetchall() == [
+            ("tester", "account.updated")
+        ]
     finally:
         raw.close()
     assert [e.actor for e in await store.list_audit(AuditQuery())] == ["tester"]
@@ -191,7 +194,9 @@ async def test_cancelled_write_rolls_back_and_releases_the_lock(store, db_path):
 
 
 async def test_concurrent_writes_in_one_process_are_serialised(store):
-    await asyncio.gather(*(store.append_audit(_event(f"e{i}")) for i in range(30)))
+    await asyncio.gather(
+        *(store.save_account(Account(f"n{i}", "", ""), _event(f"e{i}")) for i in range(30))
+    )
     events = await store.list_audit(AuditQuery(limit=100))
     assert sorted(e.action for e in events) == sorted(f"e{i}" for i in range(30))
 
@@ -329,10 +334,9 @@ async def test_constraint_failure_in_any_write_is_a_store_error(store, db_path):
     finally:
         raw.close()
     with pytest.raises(StoreError, match="refused"):
-        await store.append_audit(_event())
+        await _insert(store, Environment.TEST, "Billing", SeededKeyGenerator(7))
     with pytest.raises(StoreError):
-        from changeup_tui.core.models import Account
-
         await store.save_account(Account("Ada", "", ""), _event("account.updated"))
     assert await store.get_account() is None
+    assert await store.count_keys(KeyQuery()) == 0
     assert not store._conn().in_transaction

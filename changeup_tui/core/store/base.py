@@ -1,5 +1,18 @@
-"""The store's interface. The service talks only to this, so a PostgreSQL store can follow.
-Every write method is one transaction that also appends its audit event."""
+"""The store's contract. The service talks only to this; SQLiteStore and a PostgreSQL store both
+keep it, and one contract test suite runs on both.
+
+A store holds data and enforces only what one statement can: it knows nothing of the rules.
+- Every write method is one transaction that also appends its audit event (`event`); on any
+  error, cancellation included, nothing of it is kept.
+- The writes that change an existing key are compare-and-set: they change the key only while its
+  status is one of `allowed_from` (the service's rule), checked in the write's own statement
+  (`UPDATE ... WHERE client_id = ... AND status IN (...)`). They return True when the key was
+  changed; False when no key matched (no such Client ID, or another status): then nothing was
+  written, no audit event either, and the service reads the key again to say why.
+- A name already held by a non-revoked key of the environment raises DuplicateName (the
+  database's unique index decides, so two writers at once cannot both win).
+- Database trouble raises a StoreError subclass whose message a person can act on.
+- Reads return plain models (core/models.py), never driver rows."""
 
 from __future__ import annotations
 
@@ -22,37 +35,48 @@ from changeup_tui.core.models import (
 
 class Store(Protocol):
     path: Path | None
+    """The database file, for messages; None for an in-memory or a server database."""
     read_only: bool
+    """True when nothing can be written (a read-only file): the service skips optional writes."""
 
-    async def open(self) -> None: ...
+    async def open(self) -> None:
+        """Connect, check what is there and migrate it. Opening twice is harmless."""
 
-    async def close(self) -> None: ...
+    async def close(self) -> None:
+        """Close the connection. Closing twice is harmless."""
 
-    # reads
+    # -- reads ---------------------------------------------------------------------------------
+
     async def get_account(self) -> Account | None: ...
 
     async def get_setting(self, key: str) -> str | None: ...
 
-    async def get_key(self, client_id: str) -> KeyRecord | None: ...
+    async def get_key(self, client_id: str) -> KeyRecord | None:
+        """The key and all its stored secrets, newest first; None when there is no such key."""
 
     async def name_taken(
         self, environment: Environment, name_key: str, except_client_id: str | None = None
-    ) -> bool: ...
+    ) -> bool:
+        """Whether a non-revoked key of `environment` other than `except_client_id` has this
+        `name_key` (the casefolded form, names.name_key)."""
 
-    async def list_keys(self, query: KeyQuery) -> KeyPage: ...
+    async def list_keys(self, query: KeyQuery) -> KeyPage:
+        """One page in the query's order (keyset pagination on `query.after`)."""
 
     async def count_keys(self, query: KeyQuery) -> int: ...
 
-    async def list_audit(self, query: AuditQuery) -> list[AuditEvent]: ...
+    async def list_audit(self, query: AuditQuery) -> list[AuditEvent]:
+        """Newest first."""
 
-    # writes: each one transaction
+    # -- writes: each one transaction with its audit event -------------------------------------
+
     async def save_account(self, account: Account, event: AuditEvent) -> None: ...
 
-    async def set_setting(self, key: str, value: str) -> None: ...
+    async def set_setting(self, key: str, value: str) -> None:
+        """Per-database settings; the one write without an audit event."""
 
-    async def insert_key(
-        self, key: ApiKey, name_key: str, phc: str, event: AuditEvent
-    ) -> None: ...
+    async def insert_key(self, key: ApiKey, name_key: str, phc: str, event: AuditEvent) -> None:
+        """A new key with its first secret (`phc`, hint `key.hint`). DuplicateName when taken."""
 
     async def add_secret(
         self,
@@ -61,8 +85,11 @@ class Store(Protocol):
         hint: str,
         at: datetime,
         old_expire_at: datetime,
+        allowed_from: frozenset[KeyStatus],
         event: AuditEvent,
-    ) -> None: ...
+    ) -> bool:
+        """Roll, compare-and-set on `allowed_from`: a new secret (newest hint shown), and every
+        secret still valid at `old_expire_at` stops then (an earlier end is kept)."""
 
     async def set_status(
         self,
@@ -72,14 +99,21 @@ class Store(Protocol):
         by: str,
         allowed_from: frozenset[KeyStatus],
         event: AuditEvent,
-    ) -> None: ...
+    ) -> bool:
+        """Compare-and-set on `allowed_from`: the new status, when and by whom."""
 
     async def rename_key(
-        self, client_id: str, name: str, name_key: str, event: AuditEvent
-    ) -> None: ...
+        self,
+        client_id: str,
+        name: str,
+        name_key: str,
+        allowed_from: frozenset[KeyStatus],
+        event: AuditEvent,
+    ) -> bool:
+        """Compare-and-set on `allowed_from`. DuplicateName when the name is taken."""
+
+    # -- best-effort writes of a verify (no audit event) ---------------------------------------
 
     async def replace_hash(self, secret_id: int, phc: str) -> None: ...
 
     async def touch_last_used(self, client_id: str, at: datetime, not_since: datetime) -> None: ...
-
-    async def append_audit(self, event: AuditEvent) -> None: ...

@@ -17,16 +17,11 @@ from textual.widgets import Button, Footer, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from changeup_tui.core.models import ApiKey, Environment
-from changeup_tui.core.service import GRACE_PERIODS
+from changeup_tui.core.vocabulary import DEFAULT_GRACE, GRACE_PERIODS, grace_period
 from changeup_tui.tui.formatting import plain
 
-CHOICES = (
-    ("0", "Immediately", "the old Secret Key stops working now"),
-    ("1h", "1 hour", "both Secret Keys work for an hour"),
-    ("24h", "24 hours", "both work until this time tomorrow"),
-    ("7d", "7 days", "both work for a week"),
-)
-DEFAULT = "24h"
+CHOICES = tuple((period.code, period.label, period.description) for period in GRACE_PERIODS)
+DEFAULT = DEFAULT_GRACE
 
 
 def _option(code: str, title: str, description: str) -> Option:
@@ -75,12 +70,12 @@ class GracePicker(ModalScreen[timedelta | None]):
 
     @on(OptionList.OptionSelected, "#grace-options")
     def _selected(self, event: OptionList.OptionSelected) -> None:
-        self.dismiss(GRACE_PERIODS[event.option.id])
+        self.dismiss(grace_period(event.option.id))
 
     @on(Button.Pressed, "#grace-roll")
     def _roll(self) -> None:
         if self.chosen is not None:
-            self.dismiss(GRACE_PERIODS[self.chosen])
+            self.dismiss(grace_period(self.chosen))
 
     @on(Button.Pressed, "#grace-cancel")
     def action_cancel(self) -> None:
