@@ -8,7 +8,6 @@ from changeup_tui.core.errors import InvalidName
 from changeup_tui.core.text import HIDDEN_CATEGORIES
 
 MAX_NAME = 64
-FORBIDDEN_CATEGORIES = HIDDEN_CATEGORIES
 _CATEGORY_WORDS = {
     "Cc": "control characters",
     "Cf": "invisible formatting characters",
@@ -36,7 +35,7 @@ def normalize_name(raw: str) -> str:
         raise InvalidName("Enter a name for the key.")
     for ch in name:
         category = unicodedata.category(ch)
-        if category in FORBIDDEN_CATEGORIES:
+        if category in HIDDEN_CATEGORIES:
             raise InvalidName(
                 f"The name cannot contain {_CATEGORY_WORDS[category]} "
                 f"(found U+{ord(ch):04X})."

@@ -65,6 +65,17 @@ def grace_label(span: timedelta) -> str:
     return f"{int(span.total_seconds())}s"
 
 
+def grace_words(span: timedelta) -> str:
+    """A grace period as a person reads it after "for": "1 hour", "24 hours", "7 days"."""
+    for choice in GRACE_PERIODS:
+        if choice.span == span and span:
+            return choice.label
+    hours = int(span.total_seconds() // 3600)
+    if hours % 24 == 0 and hours >= 48:
+        return f"{hours // 24} days"
+    return "1 hour" if hours == 1 else f"{hours} hours"
+
+
 class AuditAction(enum.StrEnum):
     """Every action the service writes to the audit table (the Activity Log's filter choices,
     `audit --action`)."""

@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 
 from changeup_tui.core.errors import DuplicateName, InvalidName
 from changeup_tui.core.models import ApiKey, AuditEvent, Environment
-from changeup_tui.core.names import FORBIDDEN_CATEGORIES, MAX_NAME, name_key, normalize_name
+from changeup_tui.core.names import MAX_NAME, name_key, normalize_name
+from changeup_tui.core.text import HIDDEN_CATEGORIES
 from changeup_tui.testing import FIXED_NOW, SeededKeyGenerator
 
 FORBIDDEN = {"Cc", "Cf", "Zl", "Zp", "Co", "Cs", "Cn"}
@@ -74,7 +75,7 @@ def _expected(raw: str) -> str | None:
 
 def test_constants():
     assert MAX_NAME == 64
-    assert FORBIDDEN_CATEGORIES == FORBIDDEN
+    assert HIDDEN_CATEGORIES == FORBIDDEN
 
 
 @settings(max_examples=600, deadline=None)

@@ -7,7 +7,7 @@ cancelled."""
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime
 from typing import ClassVar
 
 from textual import on, work
@@ -20,12 +20,10 @@ from textual.widgets import Button, Footer, Input, Label, LoadingIndicator, Sele
 from changeup_tui.core.errors import InvalidName, StoreError
 from changeup_tui.core.models import CreatedKey, Environment
 from changeup_tui.core.service import KeyService
+from changeup_tui.core.vocabulary import EXPIRY_PRESETS, expires_on, expiry_at
 
 EXPIRY_CHOICES = (
-    ("Never", "never"),
-    ("In 30 days", "30"),
-    ("In 90 days", "90"),
-    ("In 365 days", "365"),
+    *((choice.label, choice.code) for choice in EXPIRY_PRESETS),
     ("On a date…", "date"),
 )
 
@@ -117,13 +115,11 @@ class NameModal(ModalScreen[CreatedKey | None]):
                 day = None
             if day is None:
                 return None, "Enter the date as YYYY-MM-DD."
-            expires_at = datetime.combine(day, time.min, tzinfo=UTC)
+            expires_at = expires_on(day)
             if expires_at <= now:
                 return None, "The date must be in the future."
             return expires_at, None
-        if choice in {"30", "90", "365"}:
-            return now + timedelta(days=int(choice)), None
-        return None, None
+        return expiry_at(str(choice), now), None
 
     @on(Select.Changed, "#name-expiry")
     def _expiry_chosen(self, event: Select.Changed) -> None:

@@ -17,21 +17,13 @@ from textual.widgets import Footer, Input, Label, Select, Static
 from changeup_tui.core.errors import StoreError
 from changeup_tui.core.models import AuditEvent
 from changeup_tui.core.text import visible
+from changeup_tui.core.vocabulary import AuditAction
 from changeup_tui.tui.widgets.audit_table import AuditTable
 from changeup_tui.tui.widgets.header import AppHeader
 
 PAGE_SIZE = 100
 FILTER_DELAY = 0.15
-ACTIONS = (
-    "key.created",
-    "key.rolled",
-    "key.revoked",
-    "key.disabled",
-    "key.enabled",
-    "key.renamed",
-    "account.created",
-    "account.updated",
-)
+ACTIONS = tuple(action.value for action in AuditAction)
 """The actions the core writes (KeyService): the choices of the action filter."""
 
 

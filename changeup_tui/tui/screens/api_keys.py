@@ -29,6 +29,7 @@ from textual.widgets import Button, Input, Label, Static
 from changeup_tui.core.errors import ChangeupError, StoreError
 from changeup_tui.core.models import ApiKey, Environment, KeyStatus, SortField
 from changeup_tui.core.text import visible
+from changeup_tui.core.vocabulary import grace_words
 from changeup_tui.tui.widgets.action_footer import ActionFooter
 from changeup_tui.tui.widgets.filter_input import FilterInput
 from changeup_tui.tui.widgets.header import AppHeader
@@ -357,7 +358,7 @@ class ApiKeysScreen(Screen):
         await app.push_screen_wait(RevealModal(rolled, app.copier))
         del rolled  # the Secret goes with it
         self.reload(select=key.client_id)
-        until = "now" if not grace else f"for {_grace_words(grace)}"
+        until = "now" if not grace else f"for {grace_words(grace)}"
         self.notify(
             f"“{visible(key.name, 64)}” has a new Secret Key; the old one works {until}.",
             title="Key rolled", markup=False,
@@ -493,10 +494,3 @@ class ApiKeysScreen(Screen):
         view = self.query_one("#keys-view", Static)
         view.display = bool(parts)
         view.update("Showing keys " + ", ".join(parts) + "." if parts else "")
-
-
-def _grace_words(grace) -> str:
-    hours = int(grace.total_seconds() // 3600)
-    if hours % 24 == 0 and hours >= 48:
-        return f"{hours // 24} days"
-    return "1 hour" if hours == 1 else f"{hours} hours"
