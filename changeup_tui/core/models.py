@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import NoReturn
 
 
 class Environment(enum.StrEnum):
@@ -65,7 +66,7 @@ class Secret:
     def __hash__(self) -> int:
         return hash(("Secret", self._value))
 
-    def __reduce__(self):  # never pickled into a cache or a crash dump
+    def __reduce__(self) -> NoReturn:  # never pickled into a cache or a crash dump
         raise TypeError("a Secret cannot be pickled")
 
 
@@ -159,6 +160,10 @@ class SortField(enum.StrEnum):
     LAST_USED = "last_used"
 
 
+KeyCursor = tuple[str, int]
+"""A keyset pagination cursor: the sort value and the row id of the last key of a page."""
+
+
 @dataclass(frozen=True, slots=True)
 class KeyQuery:
     environment: Environment | None = None
@@ -167,14 +172,15 @@ class KeyQuery:
     sort: SortField = SortField.CREATED
     include_revoked: bool = True
     limit: int = 200
-    after: tuple | None = None
-    """Keyset cursor: the `cursor` of the last row of the previous page."""
+    after: KeyCursor | None = None
+    """Keyset cursor: the `next_cursor` of the previous page."""
 
 
 @dataclass(frozen=True, slots=True)
 class KeyPage:
     keys: tuple[ApiKey, ...]
-    next_cursor: tuple | None = None
+    next_cursor: KeyCursor | None = None
+    """Where the next page starts; None on the last page."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,6 +4,7 @@ SQL and applies each rule as a compare-and-set in the write itself."""
 
 from __future__ import annotations
 
+import builtins
 import dataclasses
 import os
 import pwd
@@ -36,6 +37,7 @@ from changeup_tui.core.models import (
     AuditQuery,
     CreatedKey,
     Environment,
+    KeyCursor,
     KeyPage,
     KeyQuery,
     KeyStatus,
@@ -156,7 +158,7 @@ class KeyService:
         sort: SortField = SortField.CREATED,
         include_revoked: bool = True,
         limit: int = 200,
-        after: tuple[object, object] | None = None,
+        after: KeyCursor | None = None,
     ) -> KeyPage:
         return await self.store.list_keys(
             KeyQuery(environment, search.strip(), sort, include_revoked, limit, after)
@@ -307,7 +309,7 @@ class KeyService:
     async def audit(
         self, *, client_id: str | None = None, action: str | None = None, limit: int = 200,
         before_id: int | None = None,
-    ) -> list[AuditEvent]:
+    ) -> builtins.list[AuditEvent]:  # `list` here is KeyService.list
         return await self.store.list_audit(AuditQuery(client_id, action, limit, before_id))
 
     async def account(self) -> Account:

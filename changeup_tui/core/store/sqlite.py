@@ -724,7 +724,9 @@ class SQLiteStore:
             )
 
 
-def _integrity(exc: sqlite3.IntegrityError, names_in: Environment | None) -> StoreError:
+def _integrity(
+    exc: sqlite3.IntegrityError, names_in: Environment | None
+) -> StoreError | DuplicateName:
     """By result code: in a write that sets a name, a UNIQUE failure is the live-name index."""
     if names_in is not None and getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_CONSTRAINT_UNIQUE:
         return DuplicateName(f"A {names_in.label} key with this name already exists.")

@@ -70,7 +70,8 @@ class GracePicker(ModalScreen[timedelta | None]):
 
     @on(OptionList.OptionSelected, "#grace-options")
     def _selected(self, event: OptionList.OptionSelected) -> None:
-        self.dismiss(grace_period(event.option.id))
+        if event.option.id is not None:  # each option's id is its grace period's code
+            self.dismiss(grace_period(event.option.id))
 
     @on(Button.Pressed, "#grace-roll")
     def _roll(self) -> None:
