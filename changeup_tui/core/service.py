@@ -62,6 +62,11 @@ ALLOWED_FROM: Final[Mapping[AuditAction, frozenset[KeyStatus]]] = {
 }
 """The rules: the states a key may be in for each action. Revoked is final."""
 
+
+def allows(status: KeyStatus, action: AuditAction) -> bool:
+    """Whether a key in `status` may have `action` done to it (the TUI hides what may not)."""
+    return status in ALLOWED_FROM.get(action, frozenset())
+
 _VERBS: Final[Mapping[AuditAction, str]] = {
     AuditAction.KEY_ROLLED: "rolled",
     AuditAction.KEY_RENAMED: "renamed",
@@ -231,7 +236,7 @@ class KeyService:
     @staticmethod
     def _allowed(key: ApiKey, action: AuditAction) -> ApiKey:
         """`key`, or InvalidTransition when its state does not allow `action`."""
-        if key.status not in ALLOWED_FROM[action]:
+        if not allows(key.status, action):
             raise _not_allowed(key, action)
         return key
 

@@ -16,7 +16,7 @@ import pytest
 
 from changeup_tui.core.errors import InvalidTransition, KeyNotFound
 from changeup_tui.core.models import Actor, AuditEvent, Environment, KeyStatus
-from changeup_tui.core.service import ALLOWED_FROM, KeyService
+from changeup_tui.core.service import ALLOWED_FROM, KeyService, allows
 from changeup_tui.core.store.sqlite import SQLiteStore
 from changeup_tui.core.vocabulary import AuditAction
 from changeup_tui.testing import FIXED_NOW, FixedClock, SeededKeyGenerator
@@ -205,3 +205,13 @@ def test_every_action_on_a_key_has_a_rule():
     assert all(KeyStatus.REVOKED not in allowed for allowed in ALLOWED_FROM.values())
     assert ALLOWED_FROM[AuditAction.KEY_DISABLED] == {KeyStatus.ACTIVE}
     assert ALLOWED_FROM[AuditAction.KEY_ENABLED] == {KeyStatus.DISABLED}
+
+
+@pytest.mark.parametrize("status", list(KeyStatus))
+def test_allows_is_the_rule_table(status):
+    """What the TUI asks (service.allows) is exactly what the writes enforce (ALLOWED_FROM)."""
+    for action in AuditAction:
+        assert allows(status, action) is (status in ALLOWED_FROM.get(action, frozenset()))
+    assert allows(status, AuditAction.KEY_DISABLED) is (status is KeyStatus.ACTIVE)
+    assert allows(status, AuditAction.KEY_ENABLED) is (status is KeyStatus.DISABLED)
+    assert allows(status, AuditAction.KEY_ROLLED) is (status is not KeyStatus.REVOKED)

@@ -28,8 +28,9 @@ from textual.widgets import Button, Input, Label, Static
 
 from changeup_tui.core.errors import ChangeupError, StoreError
 from changeup_tui.core.models import ApiKey, Environment, KeyStatus, SortField
+from changeup_tui.core.service import allows
 from changeup_tui.core.text import visible
-from changeup_tui.core.vocabulary import grace_words
+from changeup_tui.core.vocabulary import AuditAction, grace_words
 from changeup_tui.tui.widgets.action_footer import ActionFooter
 from changeup_tui.tui.widgets.filter_input import FilterInput
 from changeup_tui.tui.widgets.header import AppHeader
@@ -50,7 +51,14 @@ SELECTION_ACTIONS = frozenset(
 KEY_ROW = ("create_key", "roll_key", "revoke_key", "disable_key", "enable_key", "rename_key",
            "copy_client_id", "key_activity")
 """The actions in the footer's upper row."""
-NOT_ON_REVOKED = frozenset({"roll_key", "revoke_key", "disable_key", "enable_key", "rename_key"})
+KEY_CHANGES = {
+    "roll_key": AuditAction.KEY_ROLLED,
+    "revoke_key": AuditAction.KEY_REVOKED,
+    "disable_key": AuditAction.KEY_DISABLED,
+    "enable_key": AuditAction.KEY_ENABLED,
+    "rename_key": AuditAction.KEY_RENAMED,
+}
+"""The actions that change a key; the core's rules (service.allows) say in which states."""
 SORT_LABELS = {
     SortField.CREATED: "newest first",
     SortField.NAME: "by name",
@@ -259,11 +267,7 @@ class ApiKeysScreen(Screen):
         if action in SELECTION_ACTIONS:
             if key is None:
                 return False
-            if action in NOT_ON_REVOKED and key.status is KeyStatus.REVOKED:
-                return False
-            if action == "disable_key" and key.status is not KeyStatus.ACTIVE:
-                return False
-            if action == "enable_key" and key.status is not KeyStatus.DISABLED:
+            if action in KEY_CHANGES and not allows(key.status, KEY_CHANGES[action]):
                 return False
         if action == "show_revoked" and self.query_state.include_revoked:
             return False
