@@ -80,6 +80,9 @@ _INSERT_AUDIT = (
     "VALUES (:at, :actor, :origin, :action, :environment, :client_id, :detail)"
 )
 
+_NOT_REVOKED = "k.status != 'revoked'"
+"""The keys whose names are taken (the unique index api_keys_live_name has the same WHERE)."""
+
 Params = dict[str, object]
 
 
@@ -482,8 +485,8 @@ class SQLiteStore:
         self, environment: Environment, name_key: str, except_client_id: str | None = None
     ) -> bool:
         rows = await self._read(
-            "SELECT client_id FROM api_keys WHERE environment = :environment "
-            "AND name_key = :name_key AND status != 'revoked'",
+            "SELECT k.client_id FROM api_keys k WHERE k.environment = :environment "
+            f"AND k.name_key = :name_key AND {_NOT_REVOKED}",
             {"environment": environment.value, "name_key": name_key},
         )
         return any(row["client_id"] != except_client_id for row in rows)
@@ -496,7 +499,7 @@ class SQLiteStore:
             clauses.append("k.environment = :environment")
             params["environment"] = query.environment.value
         if not query.include_revoked:
-            clauses.append("k.status != 'revoked'")
+            clauses.append(_NOT_REVOKED)
         if query.search:
             clauses.append("k.name_key LIKE :name_like ESCAPE '\\'")
             params["name_like"] = _like_pattern(name_key(query.search))
