@@ -19,7 +19,6 @@ from changeup_tui.core.errors import InvalidCredential
 from changeup_tui.core.models import Environment, Secret
 
 BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-_INDEX = {c: i for i, c in enumerate(BASE62)}
 
 CLIENT_ID_BODY = 24
 SECRET_BODY = 43
@@ -39,13 +38,6 @@ def b62encode(number: int, width: int) -> str:
     if number:
         raise ValueError("number does not fit in the width")
     return "".join(reversed(digits))
-
-
-def b62decode(text: str) -> int:
-    number = 0
-    for ch in text:
-        number = number * 62 + _INDEX[ch]
-    return number
 
 
 def checksum(text: str) -> str:
@@ -85,14 +77,6 @@ def parse_secret(text: str) -> ParsedSecret:
     if checksum(head) != match.group(3):
         raise InvalidCredential("the Secret Key's checksum does not match: it was mistyped or truncated")
     return ParsedSecret(Environment(match.group(1)), Secret(text))
-
-
-def is_valid_secret(text: str) -> bool:
-    try:
-        parse_secret(text)
-    except InvalidCredential:
-        return False
-    return True
 
 
 class KeyGenerator(Protocol):

@@ -15,7 +15,7 @@ import pytest
 from cli_subprocess import cli_env, create, list_keys, run, snapshot_files, verify
 
 import changeup_tui
-from changeup_tui.core.credentials import checksum, is_valid_secret
+from changeup_tui.core.credentials import checksum, parse_secret
 from changeup_tui.core.models import Environment
 from changeup_tui.testing import SeededKeyGenerator
 
@@ -56,7 +56,7 @@ def test_create_json_then_verify(db):
     assert created["name"] == "Billing service"
     assert re.fullmatch(r"cu_test_ci_[0-9A-Za-z]{24}", created["client_id"])
     assert re.fullmatch(r"cu_test_sk_[0-9A-Za-z]{49}", created["secret"])
-    assert is_valid_secret(created["secret"])
+    assert parse_secret(created["secret"]).environment is Environment.TEST  # well formed
     at = _parse_time(created["created_at"])
     assert before - timedelta(seconds=5) <= at <= datetime.now(UTC) + timedelta(seconds=5)
 
@@ -341,7 +341,7 @@ def test_roll_with_grace_both_secrets_verify(db):
     rolled = result.json()
     assert rolled["client_id"] == created["client_id"]
     assert rolled["secret"] != created["secret"]
-    assert is_valid_secret(rolled["secret"])
+    parse_secret(rolled["secret"])  # well formed, or InvalidCredential
     assert verify(db, created["client_id"], created["secret"]).code == 0
     assert verify(db, created["client_id"], rolled["secret"]).code == 0
     actions = [e["action"] for e in run("audit", "--json", db=db).json()]

@@ -17,16 +17,30 @@ from changeup_tui.core.credentials import (
     SECRET_LEN,
     SecureKeyGenerator,
     SeededKeyGenerator,
-    b62decode,
     b62encode,
     checksum,
-    is_valid_secret,
     parse_client_id,
     parse_secret,
     secret_from_body,
 )
 from changeup_tui.core.errors import InvalidCredential
 from changeup_tui.core.models import Environment, Secret
+
+
+def b62decode(text: str) -> int:
+    """The inverse of b62encode, written here to check it (the package only encodes)."""
+    number = 0
+    for ch in text:
+        number = number * 62 + BASE62.index(ch)
+    return number
+
+
+def is_valid_secret(text: str) -> bool:
+    try:
+        parse_secret(text)
+    except InvalidCredential:
+        return False
+    return True
 
 SCANNER = re.compile(SCANNER_REGEX)
 ENVS = list(Environment)
