@@ -3,6 +3,7 @@ Every write method is one transaction that also appends its audit event."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Protocol
@@ -16,6 +17,7 @@ from changeup_tui.core.models import (
     KeyPage,
     KeyQuery,
     KeyRecord,
+    KeySecret,
     KeyStatus,
 )
 
@@ -41,6 +43,10 @@ class Store(Protocol):
 
     async def list_keys(self, query: KeyQuery) -> KeyPage: ...
 
+    async def grace_secrets(
+        self, client_ids: Sequence[str], now: datetime
+    ) -> dict[str, tuple[KeySecret, ...]]: ...
+
     async def count_keys(self, query: KeyQuery) -> int: ...
 
     async def list_audit(self, query: AuditQuery) -> list[AuditEvent]: ...
@@ -63,6 +69,8 @@ class Store(Protocol):
         old_expire_at: datetime,
         event: AuditEvent,
     ) -> None: ...
+
+    async def end_grace(self, client_id: str, at: datetime, event: AuditEvent) -> int: ...
 
     async def set_status(
         self,
