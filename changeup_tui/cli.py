@@ -41,6 +41,7 @@ from changeup_tui.core.models import (  # noqa: E402
     Environment,
     KeyDetail,
     KeySecret,
+    KeyStatus,
     Secret,
 )
 from changeup_tui.core.service import DEFAULT_GRACE, GRACE_PERIODS, KeyService  # noqa: E402
@@ -374,7 +375,7 @@ class _Keys:
         grace = GRACE_PERIODS[args.grace]
         if not grace and not args.yes:
             key = await service.get(args.client_id)
-            if key.environment is Environment.LIVE:
+            if key.environment is Environment.LIVE and key.status is not KeyStatus.REVOKED:
                 _confirm_live_roll(key)
         created = await service.roll(args.client_id, grace)
         old = (await service.grace_secrets([created.key.client_id])).get(created.key.client_id, ())
@@ -506,12 +507,22 @@ def detail_lines(detail: KeyDetail, now: datetime) -> list[str]:
     if key.status_changed_at is not None and key.status.value != "active":
         label = f"{key.status.value.capitalize()}:"
         lines.append(f"{label:<13}{_local(key.status_changed_at, seconds=True)}")
-    lines += ["", "Secret Keys that verify:"]
-    if not detail.secrets:
+    state = key.state(now)
+    heading = {
+        "active": "Secret Keys that verify:",
+        "disabled": "Secret Keys (none verifies while the key is disabled):",
+        "expired": "Secret Keys (none verifies: the key has expired):",
+    }.get(state, "Secret Keys: none verifies, the key is revoked")
+    lines += ["", heading]
+    if not detail.secrets and state != "revoked":
         lines.append("  none")
     for secret in detail.secrets:
-        until = ("until revoked, rolled or expired" if secret.expires_at is None
-                 else f"until {_local(secret.expires_at, seconds=True)} (grace period of a roll)")
+        if secret.expires_at is not None:
+            until = f"until {_local(secret.expires_at, seconds=True)} (grace period of a roll)"
+        elif key.expires_at is not None:
+            until = "newest, until the key expires"
+        else:
+            until = "newest, no end of its own"
         lines.append(f"  {visible(secret.masked(key.environment))}  {until}")
     lines += ["", f"Recent activity (latest {len(detail.activity)}, newest first):"]
     if not detail.activity:

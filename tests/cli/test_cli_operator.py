@@ -294,3 +294,17 @@ def test_help_says_every_default(argv, expected):
     text = " ".join(result.stdout.split())  # argparse wraps lines anywhere
     for part in expected:
         assert part in text, (part, text)
+
+
+def test_show_says_when_no_secret_verifies(db):
+    created = create(db, "Billing", "live")
+    assert "Secret Keys that verify:" in run("keys", "show", created["client_id"], db=db).stdout
+    assert run("keys", "disable", created["client_id"], db=db).code == 0
+    out = run("keys", "show", created["client_id"], db=db).stdout
+    assert "none verifies while the key is disabled" in out and "Status:      disabled" in out
+    assert run("keys", "revoke", created["client_id"], "--yes", db=db).code == 0
+    out = run("keys", "show", created["client_id"], db=db).stdout
+    assert "none verifies, the key is revoked" in out and "…" + created["secret"][-4:] not in out
+    # A revoked Live key is not asked for its name before a roll: it cannot be rolled at all.
+    line = run("keys", "roll", created["client_id"], "--grace", "0", db=db).assert_one_line_error(1)
+    assert "revoked" in line

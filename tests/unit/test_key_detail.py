@@ -176,7 +176,7 @@ async def test_end_grace_store_write_is_compare_and_set(store, service, clock, d
     assert _snapshot(db_path) == before
 
 
-async def test_end_grace_by_two_processes_at_once_stops_once(db_path, clock, keygen, service):
+async def test_end_grace_by_two_connections_at_once_stops_once(db_path, clock, keygen, service):
     made = await service.create("Billing", TEST)
     await service.roll(made.key.client_id, timedelta(days=7))
     stores = [SQLiteStore(db_path) for _ in range(2)]
