@@ -458,7 +458,7 @@ def _cells(text: str) -> int:
 def _fit(text: str, width: int) -> str:
     """`text` cut to `width` columns (ending in …) and padded to exactly `width`."""
     if _cells(text) > width:
-        cut = []
+        cut: list[str] = []
         used = 0
         for ch in text:
             size = _cells(ch)
@@ -504,7 +504,7 @@ def detail_lines(detail: KeyDetail, now: datetime) -> list[str]:
         f"Expires:     {_local(key.expires_at, seconds=True)}",
         f"Last used:   {used}",
     ]
-    if key.status_changed_at is not None and key.status.value != "active":
+    if key.status_changed_at is not None and key.status is not KeyStatus.ACTIVE:
         label = f"{key.status.value.capitalize()}:"
         lines.append(f"{label:<13}{_local(key.status_changed_at, seconds=True)}")
     state = key.state(now)
