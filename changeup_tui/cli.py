@@ -448,11 +448,17 @@ def _local(value: datetime | None, *, seconds: bool = False, none: str = "never"
 
 
 def _cells(text: str) -> int:
-    """How many terminal columns `text` takes (wide East Asian characters take two)."""
-    return sum(
-        0 if unicodedata.combining(ch) else 2 if unicodedata.east_asian_width(ch) in "WF" else 1
-        for ch in text
+    """How many terminal columns `text` takes (wide East Asian characters take two). Text from
+    `visible` holds no control character, so ASCII text takes one column a character."""
+    if text.isascii():
+        return len(text)
+    return len(text) + sum(  # only the characters beyond ASCII can take other than one column
+        -1 if unicodedata.combining(ch) else 1 if unicodedata.east_asian_width(ch) in "WF" else 0
+        for ch in _NOT_ASCII.findall(text)
     )
+
+
+_NOT_ASCII = re.compile(r"[^\x00-\x7f]")
 
 
 def _fit(text: str, width: int) -> str:
