@@ -18,6 +18,7 @@ import contextlib  # noqa: E402
 import os  # noqa: E402
 import re  # noqa: E402
 import sys  # noqa: E402
+import unicodedata  # noqa: E402
 from collections.abc import Callable, Sequence  # noqa: E402
 from datetime import UTC, datetime  # noqa: E402
 from typing import TYPE_CHECKING, NoReturn  # noqa: E402
@@ -34,11 +35,20 @@ from changeup_tui.core.credentials import (  # noqa: E402
     parse_secret,
 )
 from changeup_tui.core.errors import ChangeupError, InvalidCredential  # noqa: E402
-from changeup_tui.core.models import ApiKey, AuditEvent, Environment, Secret  # noqa: E402
+from changeup_tui.core.models import (  # noqa: E402
+    ApiKey,
+    AuditEvent,
+    Environment,
+    KeyDetail,
+    KeySecret,
+    KeyStatus,
+    Secret,
+)
 from changeup_tui.core.service import KeyService  # noqa: E402
 from changeup_tui.core.store.sqlite import SQLiteStore  # noqa: E402
 from changeup_tui.core.text import HIDDEN_CATEGORIES, visible  # noqa: E402
 from changeup_tui.core.vocabulary import (  # noqa: E402
+    DEFAULT_GRACE,
     EXPIRY_PRESETS,
     GRACE_PERIODS,
     expiry_at,
@@ -68,7 +78,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = _Parser(prog=PROG, description="Manage ChangeUp-style API keys (Live and Test).")
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
-    parser.add_argument("--db", metavar="PATH", help="database file (else $CHANGEUP_TUI_DB)")
+    parser.add_argument(
+        "--db", metavar="PATH",
+        help="database file (else $CHANGEUP_TUI_DB; default: changeup.db in your user data folder)",
+    )
     parser.add_argument(
         "--clear-clipboard", metavar="SECONDS",
         help="in the TUI, clear the clipboard this many seconds after a Secret Key was copied, "
@@ -79,25 +92,47 @@ def build_parser() -> argparse.ArgumentParser:
     keys = commands.add_parser("keys", help="list and manage keys")
     actions = keys.add_subparsers(dest="action", required=True, parser_class=_Parser)
 
-    listing = actions.add_parser("list", help="list keys (never a secret)")
-    listing.add_argument("--env", choices=["live", "test", "all"], default="all")
-    listing.add_argument("--search", default="", help="filter by name or Client ID")
-    listing.add_argument("--json", action="store_true")
+    listing = actions.add_parser(
+        "list", help="list keys (never a secret): a table, or JSON with --json"
+    )
+    listing.add_argument("--env", choices=["live", "test", "all"], default="all",
+                         help="which environment's keys (default: all)")
+    listing.add_argument("--search", default="",
+                         help="only keys whose name or Client ID holds TEXT (default: every key)",
+                         metavar="TEXT")
+    listing.add_argument("--json", action="store_true",
+                         help="one JSON array (with each key's grace_secrets) instead of the table")
+
+    show = actions.add_parser(
+        "show", help="one key's details: its secrets that verify and its recent activity"
+    )
+    show.add_argument("client_id", metavar="CLIENT_ID")
+    show.add_argument("--json", action="store_true")
 
     create = actions.add_parser("create", help="create a key and print its Secret Key once")
     create.add_argument("--name", required=True)
     create.add_argument("--env", choices=["live", "test"], required=True)
     create.add_argument(
-        "--expires", metavar=f"{_EXPIRY_SPANS.replace(', ', '|')}|YYYY-MM-DD",
-        help="expiry (default never)",
+        "--expires", metavar=f"{_EXPIRY_SPANS.replace(', ', '|')}|never|YYYY-MM-DD",
+        help="when the key stops working (default: never)",
     )
     create.add_argument("--json", action="store_true")
 
     roll = actions.add_parser("roll", help="give a key a new Secret Key")
     roll.add_argument("client_id", metavar="CLIENT_ID")
-    roll.add_argument("--grace", choices=[p.code for p in GRACE_PERIODS], default="0",
-                      help="how long the old secret keeps working")
+    roll.add_argument(
+        "--grace", choices=[p.code for p in GRACE_PERIODS], default=DEFAULT_GRACE,
+        help=f"how long the old secret keeps working beside the new one (default: {DEFAULT_GRACE}); "
+        "0 stops it at once, which for a Live key needs --yes or its name typed",
+    )
+    roll.add_argument("--yes", action="store_true",
+                      help="confirm rolling a Live key with --grace 0")
     roll.add_argument("--json", action="store_true")
+
+    end_grace = actions.add_parser(
+        "end-grace", help="stop at once every secret of a key but its newest (end a roll's grace)"
+    )
+    end_grace.add_argument("client_id", metavar="CLIENT_ID")
 
     revoke = actions.add_parser("revoke", help="revoke a key, for good")
     revoke.add_argument("client_id", metavar="CLIENT_ID")
@@ -119,7 +154,8 @@ def build_parser() -> argparse.ArgumentParser:
     audit = commands.add_parser("audit", help="the audit log, newest first")
     audit.add_argument("--client-id")
     audit.add_argument("--action")
-    audit.add_argument("--limit", type=int, default=1000)
+    audit.add_argument("--limit", type=int, default=1000,
+                       help="at most this many events (default: 1000)")
     audit.add_argument("--json", action="store_true")
     return parser
 
@@ -128,7 +164,8 @@ def _iso(value: datetime | None) -> str | None:
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z") if value else None
 
 
-def key_json(key: ApiKey, now: datetime) -> dict:
+def key_json(key: ApiKey, now: datetime, grace: Sequence[KeySecret] = ()) -> dict:
+    """A key for scripts. `grace`: its old secrets still in a roll's grace period."""
     return {
         "client_id": key.client_id,
         "environment": key.environment.value,
@@ -140,7 +177,23 @@ def key_json(key: ApiKey, now: datetime) -> dict:
         "last_used_at": _iso(key.last_used_at),
         "expires_at": _iso(key.expires_at),
         "secret_hint": key.masked_secret,
+        "grace_secrets": [secret_json(s, key.environment) for s in grace],
     }
+
+
+def secret_json(secret: KeySecret, environment: Environment) -> dict:
+    return {
+        "hint": secret.masked(environment),
+        "created_at": _iso(secret.created_at),
+        "expires_at": _iso(secret.expires_at),
+    }
+
+
+def detail_json(detail: KeyDetail, now: datetime) -> dict:
+    payload = key_json(detail.key, now, detail.grace_secrets)
+    payload["secrets"] = [secret_json(s, detail.key.environment) for s in detail.secrets]
+    payload["activity"] = [event_json(e) for e in detail.activity]
+    return payload
 
 
 def event_json(event: AuditEvent) -> dict:
@@ -268,7 +321,7 @@ async def _dispatch(
                      f"{visible(e.action)}  {env}  {visible(e.client_id or '-')}  "
                      f"{visible(e.detail)}")
         return 0
-    action: Callable = getattr(_Keys, args.action)
+    action: Callable = getattr(_Keys, args.action.replace("-", "_"))
     return await action(args, service, now)
 
 
@@ -285,11 +338,30 @@ class _Keys:
                 break
             after = page.next_cursor
         if args.json:
-            _out(to_json([key_json(k, now) for k in keys]))
+            grace: dict[str, tuple[KeySecret, ...]] = {}
+            for start in range(0, len(keys), 1000):
+                grace.update(await service.grace_secrets([k.client_id for k in keys[start:start + 1000]]))
+            _out(to_json([key_json(k, now, grace.get(k.client_id, ())) for k in keys]))
             return 0
-        for k in keys:
-            _out(f"{k.environment.value:4}  {visible(k.client_id)}  {k.state(now):8}  "
-                 f"{_iso(k.created_at)}  {visible(k.masked_secret)}  {visible(k.name, 80)}")
+        for line in key_table(keys, now):
+            _out(line)
+        return 0
+
+    @staticmethod
+    async def show(args, service: KeyService, now: datetime) -> int:
+        detail = await service.detail(args.client_id)
+        if args.json:
+            _out(to_json(detail_json(detail, now)))
+        else:
+            for line in detail_lines(detail, now):
+                _out(line)
+        return 0
+
+    @staticmethod
+    async def end_grace(args, service: KeyService, now: datetime) -> int:
+        key = await service.end_grace(args.client_id)
+        _out(f"ended the grace period of {visible(key.client_id)}: only its newest Secret Key "
+             f"({visible(key.masked_secret)}) works now")
         return 0
 
     @staticmethod
@@ -301,8 +373,14 @@ class _Keys:
 
     @staticmethod
     async def roll(args, service: KeyService, now: datetime) -> int:
-        created = await service.roll(args.client_id, grace_period(args.grace))
-        return _print_secret(args, created, now)
+        grace = grace_period(args.grace)
+        if not grace and not args.yes:
+            key = await service.get(args.client_id)
+            if key.environment is Environment.LIVE and key.status is not KeyStatus.REVOKED:
+                _confirm_live_roll(key)
+        created = await service.roll(args.client_id, grace)
+        old = (await service.grace_secrets([created.key.client_id])).get(created.key.client_id, ())
+        return _print_secret(args, created, now, old)
 
     @staticmethod
     async def revoke(args, service: KeyService, now: datetime) -> int:
@@ -344,9 +422,129 @@ class _Keys:
         return 0
 
 
-def _print_secret(args, created, now: datetime) -> int:
+def _confirm_live_roll(key: ApiKey) -> None:
+    """A Live roll with no grace period breaks every client still on the old secret at once: it
+    goes on only with the key's name typed, exactly, at a terminal (or --yes)."""
+    if not sys.stdin.isatty():
+        raise UsageError(
+            "rolling a Live key with --grace 0 stops its Secret Key at once: add --yes (or type "
+            "its name at a terminal), or give the old secret a grace period"
+        )
+    sys.stderr.write(
+        "With --grace 0 the current Secret Key of this Live key stops at once.\n"
+        f"Type the name of the Live key to roll it ({visible(key.name, 64)}): "
+    )
+    sys.stderr.flush()
+    typed = unicodedata.normalize("NFC", sys.stdin.readline().strip())
+    if typed != key.name:
+        raise UsageError("the name typed is not the key's name: nothing was rolled")
+
+
+def _local(value: datetime | None, *, seconds: bool = False, none: str = "never") -> str:
+    """A time as a person reads it: local time (the zone's name when seconds are shown)."""
+    if value is None:
+        return none
+    local = value.astimezone()
+    return local.strftime("%Y-%m-%d %H:%M:%S %Z" if seconds else "%Y-%m-%d %H:%M")
+
+
+def _cells(text: str) -> int:
+    """How many terminal columns `text` takes (wide East Asian characters take two). Text from
+    `visible` holds no control character, so ASCII text takes one column a character."""
+    if text.isascii():
+        return len(text)
+    return len(text) + sum(  # only the characters beyond ASCII can take other than one column
+        -1 if unicodedata.combining(ch) else 1 if unicodedata.east_asian_width(ch) in "WF" else 0
+        for ch in _NOT_ASCII.findall(text)
+    )
+
+
+_NOT_ASCII = re.compile(r"[^\x00-\x7f]")
+
+
+def _fit(text: str, width: int) -> str:
+    """`text` cut to `width` columns (ending in …) and padded to exactly `width`."""
+    if _cells(text) > width:
+        cut: list[str] = []
+        used = 0
+        for ch in text:
+            size = _cells(ch)
+            if used + size > width - 1:
+                break
+            cut.append(ch)
+            used += size
+        text = "".join(cut) + "…"
+    return text + " " * (width - _cells(text))
+
+
+TABLE_NAME_WIDTH = 40
+"""Names longer than this (in columns) are cut in the table; `keys show` prints them whole."""
+_TABLE_HEADER = ("Name", "Status", "Client ID", "Last used", "Expires", "Secret")
+
+
+def key_table(keys: Sequence[ApiKey], now: datetime) -> list[str]:
+    """The plain listing: a header row and one row per key, columns aligned. Names and every
+    other text from the database go through `visible`, so nothing in them drives the terminal
+    or splits a row."""
+    rows = [
+        (visible(k.name, TABLE_NAME_WIDTH), k.state(now), visible(k.client_id),
+         _local(k.last_used_at), _local(k.expires_at), visible(k.masked_secret))
+        for k in keys
+    ]
+    widths = [max([_cells(h), *(_cells(r[i]) for r in rows)]) for i, h in enumerate(_TABLE_HEADER)]
+    widths[0] = min(widths[0], TABLE_NAME_WIDTH)
+    return [
+        "  ".join(_fit(cell, width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        for row in (_TABLE_HEADER, *rows)
+    ]
+
+
+def detail_lines(detail: KeyDetail, now: datetime) -> list[str]:
+    key = detail.key
+    used = _local(key.last_used_at, seconds=True)
+    lines = [
+        f"Name:        {visible(key.name)}",
+        f"Status:      {key.state(now)}",
+        f"Environment: {key.environment.label}",
+        f"Client ID:   {visible(key.client_id)}",
+        f"Created:     {_local(key.created_at, seconds=True)} by {visible(key.created_by)}",
+        f"Expires:     {_local(key.expires_at, seconds=True)}",
+        f"Last used:   {used}",
+    ]
+    if key.status_changed_at is not None and key.status is not KeyStatus.ACTIVE:
+        label = f"{key.status.value.capitalize()}:"
+        lines.append(f"{label:<13}{_local(key.status_changed_at, seconds=True)}")
+    state = key.state(now)
+    heading = {
+        "active": "Secret Keys that verify:",
+        "disabled": "Secret Keys (none verifies while the key is disabled):",
+        "expired": "Secret Keys (none verifies: the key has expired):",
+    }.get(state, "Secret Keys: none verifies, the key is revoked")
+    lines += ["", heading]
+    if not detail.secrets and state != "revoked":
+        lines.append("  none")
+    for secret in detail.secrets:
+        if secret.expires_at is not None:
+            until = f"until {_local(secret.expires_at, seconds=True)} (grace period of a roll)"
+        elif key.expires_at is not None:
+            until = "newest, until the key expires"
+        else:
+            until = "newest, no end of its own"
+        lines.append(f"  {visible(secret.masked(key.environment))}  {until}")
+    lines += ["", f"Recent activity (latest {len(detail.activity)}, newest first):"]
+    if not detail.activity:
+        lines.append("  none")
+    for e in detail.activity:
+        line = f"  {_local(e.at, seconds=True)}  {visible(e.action)}  {visible(e.actor)}  {visible(e.origin)}"
+        if e.detail:
+            line += f"  {visible(e.detail, 200)}"
+        lines.append(line)
+    return lines
+
+
+def _print_secret(args, created, now: datetime, grace: Sequence[KeySecret] = ()) -> int:
     if args.json:
-        payload = key_json(created.key, now)
+        payload = key_json(created.key, now, grace)
         payload["secret"] = created.secret.reveal()
         _out(to_json(payload))
     else:
@@ -356,6 +554,12 @@ def _print_secret(args, created, now: datetime) -> int:
             "This is the only time the Secret Key is shown: it is not stored and cannot be "
             "retrieved. Store it somewhere safe now.\n"
         )
+        for secret in grace:
+            sys.stderr.write(
+                f"The old Secret Key ({visible(secret.masked(created.key.environment))}) keeps "
+                f"working until {_local(secret.expires_at, seconds=True)}; "
+                f"`{PROG} keys end-grace {created.key.client_id}` stops it sooner.\n"
+            )
     return 0
 
 

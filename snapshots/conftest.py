@@ -42,6 +42,18 @@ KEYS = (
 )
 
 
+@pytest.fixture(autouse=True)
+def isolated_home(tmp_path_factory, monkeypatch) -> Path:
+    """Each snapshot gets its own HOME and XDG folders: the environment an operator chose last is
+    kept in the user's state folder, so one snapshot switching to Live must not open the next one
+    (or the developer's own app) in Live."""
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("HOME", str(home))
+    for name in ("XDG_DATA_HOME", "XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_STATE_HOME"):
+        monkeypatch.setenv(name, str(home / name.lower()))
+    return home
+
+
 async def _seed(path: Path, keys) -> None:
     store = SQLiteStore(path)
     await store.open()

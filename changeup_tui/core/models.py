@@ -112,6 +112,34 @@ class StoredSecret:
 
 
 @dataclass(frozen=True, slots=True)
+class KeySecret:
+    """A secret of a key as a person may see it: its hint and when it stops. Never the hash."""
+
+    hint: str
+    created_at: datetime
+    expires_at: datetime | None = None
+    """None: no end of its own (the newest secret); else the end of a roll's grace period."""
+
+    def masked(self, environment: Environment) -> str:
+        return f"cu_{environment.value}_sk_…{self.hint}"
+
+
+@dataclass(frozen=True, slots=True)
+class KeyDetail:
+    """Everything about one key that a person may see: the key, every secret that verifies
+    (newest first; after a roll with grace, the old one too), and its recent audit events."""
+
+    key: ApiKey
+    secrets: tuple[KeySecret, ...]
+    activity: tuple[AuditEvent, ...]
+
+    @property
+    def grace_secrets(self) -> tuple[KeySecret, ...]:
+        """The secrets that verify until the end of a grace period (all but the newest)."""
+        return tuple(s for s in self.secrets if s.expires_at is not None)
+
+
+@dataclass(frozen=True, slots=True)
 class KeyRecord:
     """A key with the hashes that verify it; only the service sees this."""
 

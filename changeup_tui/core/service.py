@@ -9,7 +9,7 @@ import dataclasses
 import os
 import pwd
 import socket
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Final
 
@@ -38,19 +38,23 @@ from changeup_tui.core.models import (
     CreatedKey,
     Environment,
     KeyCursor,
+    KeyDetail,
     KeyPage,
     KeyQuery,
+    KeySecret,
     KeyStatus,
     Secret,
     SortField,
     VerifyResult,
 )
 from changeup_tui.core.names import name_key, normalize_name
+from changeup_tui.core.operator_state import OperatorState
 from changeup_tui.core.store.base import Store
 from changeup_tui.core.vocabulary import AuditAction, grace_label
 
 LAST_USED_RESOLUTION = timedelta(minutes=1)
-ENVIRONMENT_SETTING = "environment"
+DETAIL_ACTIVITY = 20
+"""How many of a key's audit events its detail carries, newest first."""
 
 _LIVING = frozenset({KeyStatus.ACTIVE, KeyStatus.DISABLED})
 ALLOWED_FROM: Final[Mapping[AuditAction, frozenset[KeyStatus]]] = {
@@ -84,11 +88,14 @@ class KeyService:
         clock: Clock = utc_now,
         keygen: KeyGenerator | None = None,
         actor: Actor | None = None,
+        operator_state: OperatorState | None = None,
     ) -> None:
         self.store = store
         self.clock = clock
         self.keygen = keygen or SecureKeyGenerator()
         self.actor = actor or current_actor()
+        self.operator_state = operator_state or OperatorState()
+        """This operator's own choices (the environment), outside the shared database."""
 
     @property
     def read_only(self) -> bool:
@@ -155,6 +162,27 @@ class KeyService:
         live = sum(1 for s in record.secrets if s.expires_at is None or s.expires_at > now)
         return dataclasses.replace(record.key, secrets_count=live)
 
+    async def detail(self, client_id: str, *, activity: int = DETAIL_ACTIVITY) -> KeyDetail:
+        """The key, every secret that verifies now (newest first: after a roll with grace, the old
+        one too, with its end), and its `activity` latest audit events. A revoked key has no
+        secret that verifies."""
+        record = await self.store.get_key(client_id)
+        if record is None:
+            raise KeyNotFound(f"no key with Client ID {client_id}")
+        now = self.clock()
+        secrets = () if record.key.status is KeyStatus.REVOKED else tuple(
+            KeySecret(hint=s.hint, created_at=s.created_at, expires_at=s.expires_at)
+            for s in record.secrets
+            if s.expires_at is None or s.expires_at > now
+        )
+        events = await self.store.list_audit(AuditQuery(client_id, None, activity))
+        key = dataclasses.replace(record.key, secrets_count=len(secrets))
+        return KeyDetail(key, secrets, tuple(events))
+
+    async def grace_secrets(self, client_ids: Sequence[str]) -> dict[str, tuple[KeySecret, ...]]:
+        """For each key given that has any, its old secrets still in a grace period now."""
+        return await self.store.grace_secrets(client_ids, self.clock())
+
     async def list(
         self,
         environment: Environment | None = None,
@@ -195,6 +223,24 @@ class KeyService:
         ):
             raise await self._refused(client_id, action)
         return CreatedKey(await self.get(client_id), secret)
+
+    async def end_grace(self, client_id: str) -> ApiKey:
+        """Stop at once every secret of the key but the newest: the end of a roll's grace period,
+        brought forward. InvalidTransition when there is none to stop (or the key is revoked)."""
+        key = await self.get(client_id)
+        if key.status is KeyStatus.REVOKED:
+            raise InvalidTransition("the key is revoked: none of its secrets works any more")
+        now = self.clock()
+        stopped = await self.store.end_grace(
+            client_id, now,
+            self._event(AuditAction.KEY_GRACE_ENDED, key.environment, client_id, "old secret stopped", now),
+        )
+        if stopped == 0:
+            key = await self.get(client_id)  # revoked meanwhile, or simply no grace period
+            if key.status is KeyStatus.REVOKED:
+                raise InvalidTransition("the key is revoked: none of its secrets works any more")
+            raise InvalidTransition("the key has no old secret in a grace period: nothing to end")
+        return await self.get(client_id)
 
     async def revoke(self, client_id: str, *, confirm_name: str | None = None) -> ApiKey:
         """Final. A Live key is revoked only when `confirm_name` is its name."""
@@ -339,15 +385,14 @@ class KeyService:
         return clean
 
     async def environment(self) -> Environment:
-        value = await self.store.get_setting(ENVIRONMENT_SETTING)
-        try:
-            return Environment(value) if value else Environment.TEST
-        except ValueError:
-            return Environment.TEST
+        """The environment this operator chose last (their own state file, not the shared
+        database); Test when nothing is remembered."""
+        return self.operator_state.environment() or Environment.TEST
 
     async def set_environment(self, environment: Environment) -> None:
-        if not self.store.read_only:
-            await self.store.set_setting(ENVIRONMENT_SETTING, environment.value)
+        """Remember the operator's choice. OperatorStateError (a StoreError) when the state folder
+        cannot be written; the shared database is not touched, even a read-only one is fine."""
+        self.operator_state.set_environment(environment)
 
 
 def _not_allowed(key: ApiKey, action: AuditAction) -> InvalidTransition:

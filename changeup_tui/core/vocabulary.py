@@ -86,6 +86,7 @@ class AuditAction(enum.StrEnum):
     KEY_DISABLED = "key.disabled"
     KEY_ENABLED = "key.enabled"
     KEY_RENAMED = "key.renamed"
+    KEY_GRACE_ENDED = "key.grace_ended"
     ACCOUNT_CREATED = "account.created"
     ACCOUNT_UPDATED = "account.updated"
 

@@ -351,7 +351,7 @@ def test_roll_with_grace_both_secrets_verify(db):
 
 def test_roll_without_grace_old_secret_stops(db):
     created = create(db, "rolled0", "test")
-    rolled = run("keys", "roll", created["client_id"], "--json", db=db).json()
+    rolled = run("keys", "roll", created["client_id"], "--grace", "0", "--json", db=db).json()
     verify(db, created["client_id"], created["secret"]).assert_one_line_error(1)
     assert verify(db, created["client_id"], rolled["secret"]).code == 0
 

@@ -189,7 +189,7 @@ async def test_cancel_while_begin_waits_for_another_process_leaves_no_transactio
     )
     try:
         assert holder.stdout.readline().strip() == "holding"
-        task = asyncio.ensure_future(service.set_environment(Environment.LIVE))
+        task = asyncio.ensure_future(store.set_setting("probe", "cancelled"))
         await asyncio.sleep(0.3)  # BEGIN IMMEDIATE is now waiting on the busy handler
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
@@ -200,7 +200,7 @@ async def test_cancel_while_begin_waits_for_another_process_leaves_no_transactio
         await asyncio.sleep(0.3)  # the late BEGIN lands on aiosqlite's thread, then the ROLLBACK
         assert not store._conn().in_transaction
         assert other_process_writes(db_path, "after").returncode == 0
-        await service.set_environment(Environment.LIVE)
-        assert await service.environment() is Environment.LIVE
+        await store.set_setting("probe", "written")
+        assert await store.get_setting("probe") == "written"
     finally:
         holder.kill()

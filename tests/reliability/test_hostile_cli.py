@@ -49,7 +49,8 @@ def test_keys_list_plain_output_is_inert_and_visible(hostile_db):
     result = cli("keys", "list", db=hostile_db)
     assert result.code == 0, result.err
     assert_inert(result.stdout)
-    lines = result.out.splitlines()
+    header, *lines = result.out.splitlines()
+    assert header.startswith("Name ")
     # A newline, CR or NUL in a name does not split or hide a row: one line per key.
     assert len(lines) == len(NAMES), lines
     # The injected sequences are shown, escaped, for a person to see.
@@ -72,11 +73,11 @@ def test_keys_list_plain_output_is_inert_and_visible(hostile_db):
         "[link=https://evil.example]x[/link]",
         "[bold red]loud[/bold red]",
     ):
-        assert any(line.endswith(shown) for line in lines), (shown, lines)
+        assert any(line.startswith(shown + " ") for line in lines), (shown, lines)
     # The 10,000-character name is cut, so a row stays readable.
     long_rows = [line for line in lines if "LLLL" in line]
     assert len(long_rows) == 1
-    assert len(long_rows[0]) < 300 and long_rows[0].endswith("…")
+    assert len(long_rows[0]) < 300 and long_rows[0].startswith("L" * 39 + "… ")
 
 
 def test_keys_list_json_is_valid_and_exact(hostile_db):
@@ -98,7 +99,7 @@ def test_keys_list_search_with_hostile_text_is_inert(hostile_db):
     result = cli("keys", "list", "--search", "pwned", db=hostile_db)
     assert result.code == 0, result.err
     assert_inert(result.stdout)
-    assert len(result.out.splitlines()) == 1
+    assert len(result.out.splitlines()) == 1 + 1  # the header and the matching key
 
 
 def _audit_row(path, column: str, text: str) -> None:
@@ -164,7 +165,7 @@ def test_create_and_list_beside_hostile_rows(hostile_db):
     listing = cli("keys", "list", "--env", "test", db=hostile_db)
     assert listing.code == 0, listing.err
     assert_inert(listing.stdout)
-    assert len(listing.out.splitlines()) == len(NAMES) + 1
+    assert len(listing.out.splitlines()) == 1 + len(NAMES) + 1  # the header, the keys
     with raw_db(hostile_db) as db:
         stored = {row[0] for row in db.execute("SELECT name FROM api_keys")}
     assert set(NAMES) <= stored  # nothing rewrote the hostile rows

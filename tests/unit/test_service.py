@@ -330,7 +330,10 @@ async def test_save_account_validates(service):
     assert await service.account() == Account("Ada", "", "")
 
 
-async def test_environment_setting_is_remembered(db_path, clock, keygen):
+async def test_environment_choice_is_remembered_across_restarts(db_path, clock, keygen):
+    """Remembered in the operator's state file (see test_operator_state.py), not the database."""
+    from changeup_tui.core.operator_state import default_state_path
+
     store = SQLiteStore(db_path)
     await store.open()
     try:
@@ -345,7 +348,7 @@ async def test_environment_setting_is_remembered(db_path, clock, keygen):
     try:
         service = KeyService(store, clock=clock, keygen=keygen, actor=Actor("t", "local"))
         assert await service.environment() is Environment.LIVE
-        await store.set_setting("environment", "garbage")
+        default_state_path().write_text("garbage")
         assert await service.environment() is Environment.TEST
     finally:
         await store.close()

@@ -16,6 +16,7 @@ A store holds data and enforces only what one statement can: it knows nothing of
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Protocol
@@ -29,6 +30,7 @@ from changeup_tui.core.models import (
     KeyPage,
     KeyQuery,
     KeyRecord,
+    KeySecret,
     KeyStatus,
 )
 
@@ -63,6 +65,10 @@ class Store(Protocol):
     async def list_keys(self, query: KeyQuery) -> KeyPage:
         """One page in the query's order (keyset pagination on `query.after`)."""
 
+    async def grace_secrets(
+        self, client_ids: Sequence[str], now: datetime
+    ) -> dict[str, tuple[KeySecret, ...]]: ...
+
     async def count_keys(self, query: KeyQuery) -> int: ...
 
     async def list_audit(self, query: AuditQuery) -> list[AuditEvent]:
@@ -90,6 +96,8 @@ class Store(Protocol):
     ) -> bool:
         """Roll, compare-and-set on `allowed_from`: a new secret (newest hint shown), and every
         secret still valid at `old_expire_at` stops then (an earlier end is kept)."""
+
+    async def end_grace(self, client_id: str, at: datetime, event: AuditEvent) -> int: ...
 
     async def set_status(
         self,

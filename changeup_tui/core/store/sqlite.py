@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import re
 import sqlite3
 import stat
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -39,6 +40,7 @@ from changeup_tui.core.models import (
     KeyPage,
     KeyQuery,
     KeyRecord,
+    KeySecret,
     KeyStatus,
     SortField,
     StoredSecret,
@@ -481,6 +483,32 @@ class SQLiteStore:
         stored = tuple(_secret_from_row(row) for row in secrets)
         return KeyRecord(_key_from_row(rows[0], secrets_count=len(stored)), stored)
 
+    async def grace_secrets(
+        self, client_ids: Sequence[str], now: datetime
+    ) -> dict[str, tuple[KeySecret, ...]]:
+        """For each of `client_ids` that has any, its secrets still in a roll's grace period at
+        `now` (newest first). A revoked key has none. One query for a whole page of keys."""
+        if not client_ids:
+            return {}
+        rows = await self._read(
+            "SELECT k.client_id AS client_id, s.hint AS hint, s.created_at AS created_at, "
+            "s.expires_at AS expires_at "
+            "FROM api_keys k JOIN key_secrets s ON s.key_id = k.id "
+            "WHERE k.client_id IN (SELECT value FROM json_each(:client_ids)) "
+            "AND k.status != 'revoked' AND s.expires_at > :now "
+            "ORDER BY k.client_id, s.id DESC",
+            {"client_ids": json.dumps(list(client_ids)), "now": to_db(now)},
+        )
+        found: dict[str, list[KeySecret]] = {}
+        for row in rows:
+            found.setdefault(row["client_id"], []).append(
+                KeySecret(
+                    hint=row["hint"], created_at=from_db(row["created_at"]),
+                    expires_at=from_db(row["expires_at"]),
+                )
+            )
+        return {client_id: tuple(secrets) for client_id, secrets in found.items()}
+
     async def name_taken(
         self, environment: Environment, name_key: str, except_client_id: str | None = None
     ) -> bool:
@@ -671,6 +699,26 @@ class SQLiteStore:
             )
             await self._audit(db, event)
         return True
+
+    async def end_grace(self, client_id: str, at: datetime, event: AuditEvent) -> int:
+        """Stop at `at` every secret of the key but its newest that still verifies then, and
+        append `event`, in one transaction. Compare-and-set: one UPDATE that matches only such
+        secrets of a key that is not revoked; nothing is written (no event either) when it
+        matches none. Returns how many secrets it stopped."""
+        async with self._write() as db:
+            cursor = await db.execute(
+                "UPDATE key_secrets SET expires_at = :at "
+                "WHERE key_id = (SELECT id FROM api_keys "
+                "WHERE client_id = :client_id AND status != 'revoked') "
+                "AND id != (SELECT max(newest.id) FROM key_secrets newest "
+                "WHERE newest.key_id = key_secrets.key_id) "
+                "AND (expires_at IS NULL OR expires_at > :at)",
+                {"at": to_db(at), "client_id": client_id},
+            )
+            stopped = cursor.rowcount
+            if stopped > 0:
+                await self._audit(db, event)
+            return stopped
 
     async def set_status(
         self,
