@@ -90,6 +90,15 @@ def _safe_pyperclip() -> tuple[CopyFn, PasteFn] | None:
     return None
 
 
+def forget_app_clipboard(app: Any) -> None:
+    """Empty the app's own copy of what it last copied (`App.clipboard`), and nothing else.
+
+    The one private Textual use here: `App.copy_to_clipboard` keeps the text in `App._clipboard`,
+    and Textual 8.2 has no public way to empty it without sending an empty OSC 52 copy to the
+    terminal too (which would empty the terminal's clipboard, maybe holding something else now)."""
+    app._clipboard = ""
+
+
 class Copier:
     """Copies text for the app. `copy`/`paste` replace pyperclip's functions (tests); `environ`
     replaces os.environ for the SSH check."""
@@ -158,7 +167,7 @@ class Copier:
         else. Returns the message to show. Never raises."""
         with contextlib.suppress(Exception):
             if hmac.compare_digest(fingerprint(app.clipboard or ""), mark):
-                app._clipboard = ""  # Textual keeps its own copy of what it sent by OSC 52
+                forget_app_clipboard(app)
         if local:
             cleared = await asyncio.to_thread(self._local_clear, mark)
             return {True: CLEARED, False: LEFT_ALONE, None: NOT_CLEARED}[cleared]

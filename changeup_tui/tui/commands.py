@@ -10,11 +10,12 @@ from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.screen import ModalScreen
 
 from changeup_tui.core.models import Environment
+from changeup_tui.tui.typed_app import changeup_app
 
 
 class ChangeupCommands(Provider):
     def _commands(self) -> Iterator[tuple[str, str, Callable]]:
-        app = self.app
+        app = changeup_app(self)
         if isinstance(self.screen, ModalScreen):
             return
         if not app.read_only:

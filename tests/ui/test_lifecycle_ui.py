@@ -335,10 +335,10 @@ async def test_sort_cycles_created_name_last_used(make_app):
         assert await app.service.verify(keys["Bravo"].key.client_id, keys["Bravo"].secret)
         await pilot.press("o")
         await wait_for(pilot, lambda: row_names(app) == ["Alpha", "Bravo", "Charlie"])
-        assert screen.query_state.sort is SortField.NAME
+        assert screen.sort is SortField.NAME
         await pilot.press("o")
         await wait_for(pilot, lambda: row_names(app)[0] == "Bravo")
-        assert screen.query_state.sort is SortField.LAST_USED
+        assert screen.sort is SortField.LAST_USED
         assert cell(app, 0, "last_used") == "just now"
         await pilot.press("o")
         await wait_for(pilot, lambda: row_names(app) == ["Charlie", "Alpha", "Bravo"])

@@ -14,9 +14,16 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Footer, Label, Static
 
 from changeup_tui.core.models import CreatedKey, Environment, Secret
-from changeup_tui.tui.clipboard import NOT_COPIED, Copier, CopyResult, fingerprint
+from changeup_tui.tui.clipboard import (
+    NOT_COPIED,
+    Copier,
+    CopyResult,
+    fingerprint,
+    forget_app_clipboard,
+)
 from changeup_tui.tui.formatting import plain
 from changeup_tui.tui.modals.confirm_close import ConfirmCloseModal
+from changeup_tui.tui.typed_app import changeup_app
 
 WARNING = (
     "This is your only chance to copy the Secret Key. It is not stored anywhere, "
@@ -95,11 +102,12 @@ class RevealModal(ModalScreen[None]):
     def _clear_later(self, value: Secret | str, result: CopyResult) -> str:
         """Ask the app to clear the clipboard after its delay (it outlives this modal); the
         app keeps a fingerprint, never the secret. Returns what to add to the message."""
-        schedule = getattr(self.app, "clear_clipboard_later", None)
-        if not isinstance(value, Secret) or schedule is None:
+        if not isinstance(value, Secret):
             return ""
         try:
-            seconds = schedule(fingerprint(value.reveal()), local=result.local)
+            seconds = changeup_app(self).clear_clipboard_later(
+                fingerprint(value.reveal()), local=result.local
+            )
         except Exception:
             return ""
         return f"; it will be cleared in {seconds} s" if seconds else ""
@@ -121,5 +129,5 @@ class RevealModal(ModalScreen[None]):
     def _drop_secret(self) -> None:
         secret, self._secret = self._secret, None
         if secret is not None and self.app.clipboard == secret.reveal():
-            self.app._clipboard = ""  # Textual keeps its own copy of what it sent by OSC 52
+            forget_app_clipboard(self.app)
         self.query_one("#reveal-secret", Static).update("")

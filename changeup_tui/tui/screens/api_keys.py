@@ -13,7 +13,6 @@ database) or needs a selected key."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
 from textual import on, work
@@ -21,22 +20,24 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.lazy import Lazy
-from textual.message import Message
+from textual.reactive import reactive
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Button, Input, Label, Static
 
-from changeup_tui.core.errors import ChangeupError, StoreError
+from changeup_tui.core.errors import ChangeupError
 from changeup_tui.core.models import ApiKey, Environment, KeyStatus, SortField
 from changeup_tui.core.service import allows
 from changeup_tui.core.text import visible
 from changeup_tui.core.vocabulary import AuditAction, grace_words
+from changeup_tui.tui.paging import Page
+from changeup_tui.tui.typed_app import changeup_app
 from changeup_tui.tui.widgets.action_footer import ActionFooter
 from changeup_tui.tui.widgets.filter_input import FilterInput
 from changeup_tui.tui.widgets.header import AppHeader
 
 if TYPE_CHECKING:
-    from changeup_tui.tui.widgets.keys_table import KeysTable
+    from changeup_tui.tui.widgets.keys_table import KeyCursor, KeysPage, KeysTable
 
 PAGE_SIZE = 100
 FILTER_DELAY = 0.15
@@ -67,15 +68,7 @@ SORT_LABELS = {
 SORT_CYCLE = (SortField.CREATED, SortField.NAME, SortField.LAST_USED)
 
 
-@dataclass
-class _Query:
-    environment: Environment
-    search: str = ""
-    sort: SortField = SortField.CREATED
-    include_revoked: bool = False
-
-
-class ApiKeysScreen(Screen):
+class ApiKeysScreen(Screen[None]):
     BREADCRUMB = "Account Settings › API Key"
     AUTO_FOCUS = ""
     """Nothing until the table is mounted and takes the focus: a key pressed in that instant
@@ -96,27 +89,17 @@ class ApiKeysScreen(Screen):
         Binding("escape", "app.account_settings", "Account Settings"),
     ]
 
-    class KeysLoaded(Message):
-        def __init__(
-            self, generation: int, keys: tuple[ApiKey, ...], next_cursor: tuple | None,
-            total: int | None, reset: bool, select: str | None, any_keys: bool = True,
-        ) -> None:
-            super().__init__()
-            self.generation = generation
-            self.keys = keys
-            self.next_cursor = next_cursor
-            self.total = total
-            self.reset = reset
-            self.select = select
-            self.any_keys = any_keys
+    # The query: each change reads the first page again (the watchers).
+    environment: reactive[Environment] = reactive(Environment.TEST)
+    """The app's, followed (see on_mount)."""
+    search: reactive[str] = reactive("", init=False)
+    sort: reactive[SortField] = reactive(SortField.CREATED, init=False)
+    include_revoked: reactive[bool] = reactive(False, init=False, bindings=True)
 
     def __init__(self) -> None:
         super().__init__()
-        self.query_state = _Query(Environment.TEST)
         self.total: int | None = None
-        self._generation = 0
-        self._next_cursor: tuple | None = None
-        self._loading_more = False
+        """Keys matching the query, once the first page is read."""
         self._filter_timer: Timer | None = None
         self._table: KeysTable | None = None
         """Mounted just after the first frame (see _mount_table)."""
@@ -147,9 +130,10 @@ class ApiKeysScreen(Screen):
             yield ActionFooter(exclude=KEY_ROW, compact=True, id="keys-footer-view")
 
     def on_mount(self) -> None:
-        if self.app.read_only:
+        app = changeup_app(self)
+        if app.read_only:
             self.query_one("#create-key", Button).disabled = True
-        self.watch(self.app, "environment", self._environment_changed)
+        self.watch(app, "environment", self._follow_environment)
         self.call_after_refresh(self._mount_table)
 
     async def _mount_table(self) -> None:
@@ -157,7 +141,7 @@ class ApiKeysScreen(Screen):
         read anyway); the table, its import included, and the first read come right after."""
         from changeup_tui.tui.widgets.keys_table import KeysTable
 
-        table = KeysTable(id="keys-table")
+        table = KeysTable(self._fetch, changeup_app(self).service.clock, id="keys-table")
         table.display = False
         await self.query_one("#keys-body").mount(table, after="#keys-view")
         self._table = table
@@ -170,69 +154,62 @@ class ApiKeysScreen(Screen):
         assert self._table is not None, "the keys table is mounted after the first frame"
         return self._table
 
-    # -- loading, a page at a time -------------------------------------------------------------
+    # -- the query and its pages ---------------------------------------------------------------
 
-    def _environment_changed(self, environment: Environment) -> None:
-        self.query_state.environment = environment
+    def _follow_environment(self, environment: Environment) -> None:
+        self.environment = environment
+
+    def watch_environment(self, environment: Environment) -> None:
         self.set_class(environment is Environment.LIVE, "-live")
         self.query_one("#keys-title", Label).update(f"{environment.label} API Keys")
         self.reload()
 
+    def watch_search(self) -> None:
+        self.reload()
+
+    def watch_sort(self) -> None:
+        self.reload(select=self._selected_id())
+
+    def watch_include_revoked(self) -> None:
+        self.reload(select=self._selected_id())
+
+    def _selected_id(self) -> str | None:
+        key = self.selected_key
+        return key.client_id if key is not None else None
+
     def reload(self, select: str | None = None) -> None:
-        if self._table is None:
-            return  # _mount_table reads the first page
-        self._generation += 1
-        self._next_cursor = None
-        self._load(self._generation, None, reset=True, select=select)
+        """Read the first page again; then move the cursor to `select`, a Client ID."""
+        if self._table is not None:  # else _mount_table reads the first page
+            self._table.reload(lambda page: self._first_page_shown(page, select))
 
-    @work(exclusive=True, group="load-keys")
-    async def _load(
-        self, generation: int, after: tuple | None, *, reset: bool, select: str | None = None
-    ) -> None:
-        q = self.query_state
-        service = self.app.service
-        try:
-            page = await service.list(
-                q.environment, search=q.search, sort=q.sort, include_revoked=q.include_revoked,
-                limit=PAGE_SIZE, after=after,
-            )
-            total = await service.count(
-                q.environment, search=q.search, include_revoked=q.include_revoked
-            ) if reset else None
-            any_keys = bool(total) or q.search != "" or (
-                reset and not q.include_revoked and await service.count(q.environment) > 0
-            )
-        except StoreError as exc:
-            self.notify(str(exc), title="Cannot read the keys", severity="error", markup=False)
-            return
-        finally:
-            self._loading_more = False
-        self.post_message(
-            self.KeysLoaded(generation, page.keys, page.next_cursor, total, reset, select, any_keys)
+    async def _fetch(self, after: KeyCursor | None) -> KeysPage:
+        """One page of the query, counted when it is the first."""
+        service = changeup_app(self).service
+        environment, search = self.environment, self.search
+        include_revoked = self.include_revoked
+        page = await service.list(
+            environment, search=search, sort=self.sort, include_revoked=include_revoked,
+            limit=PAGE_SIZE, after=after,
         )
+        if after is not None:
+            return Page(page.keys, page.next_cursor)
+        total = await service.count(environment, search=search, include_revoked=include_revoked)
+        any_keys = bool(total) or search != "" or (
+            not include_revoked and await service.count(environment) > 0
+        )
+        return Page(page.keys, page.next_cursor, total=total, any_rows=any_keys)
 
-    @on(KeysLoaded)
-    def _loaded(self, message: KeysLoaded) -> None:
-        if message.generation != self._generation:
-            return  # the environment or the query changed meanwhile
+    def _first_page_shown(self, page: KeysPage, select: str | None) -> None:
         table = self.table
-        table.show_keys(message.keys, self.app.service.clock(), reset=message.reset)
-        self._next_cursor = message.next_cursor
-        if message.total is not None:
-            self.total = message.total
-            self._show_count(message.any_keys)
-        if message.select and table.select(message.select):
+        self.total = page.total
+        self._show_count(page.any_rows)
+        if select and table.select(select):
             table.focus()
         self._show_view()
         self._refresh_bindings()
 
-    def on_paged_table_near_end(self) -> None:  # KeysTable.NearEnd
-        if self._next_cursor is not None and not self._loading_more:
-            self._loading_more = True
-            self._load(self._generation, self._next_cursor, reset=False)
-
-    def _show_count(self, any_keys: bool = True) -> None:
-        env = self.query_state.environment
+    def _show_count(self, any_keys: bool) -> None:
+        env = self.environment
         total = self.total or 0
         self.query_one("#keys-count", Label).update(
             f"{total} key" + ("" if total == 1 else "s")
@@ -242,7 +219,7 @@ class ApiKeysScreen(Screen):
         message = self.query_one("#keys-empty", Static)
         message.display = empty
         if empty:
-            if self.app.read_only:
+            if changeup_app(self).read_only:
                 message.update(
                     f"No {env.label} API keys yet, and this database is read-only: "
                     "keys cannot be created here."
@@ -269,11 +246,11 @@ class ApiKeysScreen(Screen):
                 return False
             if action in KEY_CHANGES and not allows(key.status, KEY_CHANGES[action]):
                 return False
-        if action == "show_revoked" and self.query_state.include_revoked:
+        if action == "show_revoked" and self.include_revoked:
             return False
-        if action == "hide_revoked" and not self.query_state.include_revoked:
+        if action == "hide_revoked" and not self.include_revoked:
             return False
-        if action in WRITE_ACTIONS and self.app.read_only:
+        if action in WRITE_ACTIONS and changeup_app(self).read_only:
             return None
         return True
 
@@ -282,7 +259,7 @@ class ApiKeysScreen(Screen):
         self.action_create_key()
 
     def action_create_key(self) -> None:
-        if not self.app.read_only:
+        if not changeup_app(self).read_only:
             self._create_flow()
 
     @work(exclusive=True, group="create-flow")
@@ -291,7 +268,7 @@ class ApiKeysScreen(Screen):
         from changeup_tui.tui.modals.name_modal import NameModal
         from changeup_tui.tui.modals.reveal_modal import RevealModal
 
-        app = self.app
+        app = changeup_app(self)
         environment = app.environment
         created = await app.push_screen_wait(NameModal(app.service, environment))
         if created is None:
@@ -314,20 +291,22 @@ class ApiKeysScreen(Screen):
 
     @work(group="copy")
     async def _copy_client_id(self, client_id: str) -> None:
-        result = await self.app.copier.copy(self.app, client_id)
+        app = changeup_app(self)
+        result = await app.copier.copy(app, client_id)
         self.notify(result.message, title="Client ID", markup=False,
                     severity="information" if result.ok else "error")
 
     def on_data_table_row_highlighted(self) -> None:  # KeysTable.RowHighlighted
-        self._refresh_bindings(always=False)
+        self._refresh_bindings()
 
-    def _refresh_bindings(self, *, always: bool = True) -> None:
-        """Refresh the footers. Their keys are widgets rebuilt on each refresh, so a cursor move
-        refreshes them only when the selected key's status, all the key actions depend on,
-        changed: holding ↓ through the list does not rebuild them on every row."""
+    def _refresh_bindings(self) -> None:
+        """Refresh the footers when the selected key's status, which all the key actions depend
+        on, changed (the view's bindings follow include_revoked by themselves). Their keys are
+        widgets rebuilt on each refresh: holding ↓ through the list does not rebuild them on
+        every row."""
         key = self.selected_key
         status = key.status if key is not None else None
-        if always or status is not self._bindings_status:
+        if status is not self._bindings_status:
             self._bindings_status = status
             self.refresh_bindings()
 
@@ -349,7 +328,7 @@ class ApiKeysScreen(Screen):
         from changeup_tui.tui.modals.grace_picker import GracePicker
         from changeup_tui.tui.modals.reveal_modal import RevealModal
 
-        app = self.app
+        app = changeup_app(self)
         grace = await app.push_screen_wait(GracePicker(key))
         if grace is None:
             return
@@ -377,16 +356,17 @@ class ApiKeysScreen(Screen):
     async def _revoke_flow(self, key: ApiKey) -> None:
         from changeup_tui.tui.modals.revoke_confirm import RevokeConfirm
 
-        typed = await self.app.push_screen_wait(RevokeConfirm(key))
+        app = changeup_app(self)
+        typed = await app.push_screen_wait(RevokeConfirm(key))
         if typed is None:
             return
         try:
-            await self.app.service.revoke(key.client_id, confirm_name=typed or None)
+            await app.service.revoke(key.client_id, confirm_name=typed or None)
         except ChangeupError as exc:
             self.notify(str(exc), title="Not revoked", severity="error", markup=False)
             return
         self.reload(select=key.client_id)
-        hidden = "" if self.query_state.include_revoked else " (v shows revoked keys)"
+        hidden = "" if self.include_revoked else " (v shows revoked keys)"
         self.notify(f"“{visible(key.name, 64)}” is revoked{hidden}.", title="Key revoked",
                     markup=False)
 
@@ -402,13 +382,13 @@ class ApiKeysScreen(Screen):
 
     @work(exclusive=True, group="key-flow")
     async def _set_enabled(self, key: ApiKey, enabled: bool) -> None:
-        service = self.app.service
         try:
+            service = changeup_app(self).service
             changed = await (service.enable if enabled else service.disable)(key.client_id)
         except ChangeupError as exc:
             self.notify(str(exc), title="Not changed", severity="error", markup=False)
             return
-        self.table.update_key(changed, service.clock())
+        self.table.update(changed)
         self._refresh_bindings()
         what = "enabled: it verifies again" if enabled else "disabled: it is refused until enabled"
         self.notify(f"“{visible(key.name, 64)}” {what}.",
@@ -423,7 +403,8 @@ class ApiKeysScreen(Screen):
     async def _rename_flow(self, key: ApiKey) -> None:
         from changeup_tui.tui.modals.rename_modal import RenameModal
 
-        renamed = await self.app.push_screen_wait(RenameModal(self.app.service, key))
+        app = changeup_app(self)
+        renamed = await app.push_screen_wait(RenameModal(app.service, key))
         if renamed is None:
             return
         self.reload(select=key.client_id)
@@ -452,10 +433,7 @@ class ApiKeysScreen(Screen):
 
     def _apply_filter(self) -> None:
         self._filter_timer = None
-        value = self.query_one(FilterInput).value
-        if value.strip() != self.query_state.search:
-            self.query_state.search = value.strip()
-            self.reload()
+        self.search = self.query_one(FilterInput).value.strip()  # the same: no reload
 
     @on(Input.Submitted, "#keys-filter")
     def _filter_submitted(self) -> None:
@@ -473,28 +451,23 @@ class ApiKeysScreen(Screen):
         self.set_focus(self._table)
 
     def action_cycle_sort(self) -> None:
-        q = self.query_state
-        q.sort = SORT_CYCLE[(SORT_CYCLE.index(q.sort) + 1) % len(SORT_CYCLE)]
-        self.reload(select=self.selected_key.client_id if self.selected_key else None)
+        self.sort = SORT_CYCLE[(SORT_CYCLE.index(self.sort) + 1) % len(SORT_CYCLE)]
 
     def action_show_revoked(self) -> None:
-        self.query_state.include_revoked = True
-        self.reload(select=self.selected_key.client_id if self.selected_key else None)
+        self.include_revoked = True
 
     def action_hide_revoked(self) -> None:
-        self.query_state.include_revoked = False
-        self.reload(select=self.selected_key.client_id if self.selected_key else None)
+        self.include_revoked = False
 
     def _show_view(self) -> None:
         """One line on what shapes the list, shown only when it differs from the default."""
-        q = self.query_state
         parts = []
-        if q.search:
-            parts.append(f"matching “{visible(q.search, 40)}”")
-        if q.include_revoked:
+        if self.search:
+            parts.append(f"matching “{visible(self.search, 40)}”")
+        if self.include_revoked:
             parts.append("revoked ones included")
-        if q.sort is not SortField.CREATED:
-            parts.append(f"sorted {SORT_LABELS[q.sort]}")
+        if self.sort is not SortField.CREATED:
+            parts.append(f"sorted {SORT_LABELS[self.sort]}")
         view = self.query_one("#keys-view", Static)
         view.display = bool(parts)
         view.update("Showing keys " + ", ".join(parts) + "." if parts else "")

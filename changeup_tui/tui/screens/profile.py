@@ -15,6 +15,7 @@ from textual.widgets import Button, Footer, Input, Label, Static
 from changeup_tui.core.errors import InvalidName, StoreError
 from changeup_tui.core.models import Account
 from changeup_tui.core.text import visible
+from changeup_tui.tui.typed_app import changeup_app
 from changeup_tui.tui.widgets.header import AppHeader
 
 FIELDS = (
@@ -50,11 +51,11 @@ class ProfileScreen(Screen):
     @work(exclusive=True, group="profile")
     async def _load(self) -> None:
         try:
-            account = await self.app.service.account()
+            account = await changeup_app(self).service.account()
         except StoreError as exc:
             self._say(str(exc), error=True)
             return
-        writable = not self.app.read_only
+        writable = not changeup_app(self).read_only
         for field, _, _ in FIELDS:
             field_input = self.query_one(f"#profile-{field}", Input)
             # Shown as typed text: an Input never parses markup; control characters made visible.
@@ -67,25 +68,25 @@ class ProfileScreen(Screen):
             self._say("This database is read-only: the profile cannot be changed here.", error=False)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "save" and self.app.read_only:
+        if action == "save" and changeup_app(self).read_only:
             return None
         return True
 
     @on(Input.Submitted)
     @on(Button.Pressed, "#profile-save")
     def action_save(self) -> None:
-        if not self.app.read_only:
+        if not changeup_app(self).read_only:
             values = {f: self.query_one(f"#profile-{f}", Input).value for f, _, _ in FIELDS}
             self._save(Account(**values))
 
     @work(exclusive=True, group="profile")
     async def _save(self, account: Account) -> None:
         try:
-            saved = await self.app.service.save_account(account)
+            saved = await changeup_app(self).service.save_account(account)
         except (InvalidName, StoreError) as exc:
             self._say(str(exc), error=True)
             return
-        self.app.account_name = saved.display_name
+        changeup_app(self).account_name = saved.display_name
         self._say("Saved.", error=False)
 
     def _say(self, text: str, *, error: bool) -> None:

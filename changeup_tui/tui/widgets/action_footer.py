@@ -8,10 +8,14 @@ from collections.abc import Iterable
 
 from textual.app import ComposeResult
 from textual.widgets import Footer
-from textual.widgets._footer import FooterKey
+from textual.widgets._footer import FooterKey  # private, see below
 
 
 class ActionFooter(Footer):
+    """The one private Textual use among the widgets: Textual 8.2 exports no FooterKey (the
+    widget Footer.compose yields for each binding) and Footer has no public filter, so the keys
+    are told from the rest of what Footer composes by that class."""
+
     def __init__(self, *, only: Iterable[str] | None = None, exclude: Iterable[str] = (),
                  **kwargs) -> None:
         super().__init__(**kwargs)

@@ -1,4 +1,5 @@
-"""The Activity Log table: time (local), actor, origin, action, environment, key, detail."""
+"""The Activity Log table: time (local), actor, origin, action, environment, key, detail, a page
+at a time (see PagedTable)."""
 
 from __future__ import annotations
 
@@ -9,31 +10,28 @@ from changeup_tui.tui.formatting import local_time, plain
 from changeup_tui.tui.widgets.paged_table import PagedTable
 
 
-class AuditTable(PagedTable):
-    COLUMNS = ("Time", "Actor", "Origin", "Action", "Environment", "Key", "Detail")
+class AuditTable(PagedTable[AuditEvent, int]):
+    COLUMNS = (
+        ("Time", "time"),
+        ("Actor", "actor"),
+        ("Origin", "origin"),
+        ("Action", "action"),
+        ("Environment", "environment"),
+        ("Key", "key"),
+        ("Detail", "detail"),
+    )
+    ERROR_TITLE = "Cannot read the log"
 
-    def __init__(self, **kwargs) -> None:
-        super().__init__(**kwargs)
-        self.oldest_id: int | None = None
+    def row_key(self, row: AuditEvent) -> str:
+        return str(row.id)
 
-    def on_mount(self) -> None:
-        self.add_columns(*self.COLUMNS)
-
-    def show_events(self, events: list[AuditEvent], *, reset: bool) -> None:
-        if reset:
-            self.clear()
-            self.oldest_id = None
-        for event in events:
-            self.add_row(
-                Text(local_time(event.at)),
-                plain(event.actor, 20),
-                plain(event.origin, 40),
-                plain(event.action, 24),
-                Text(event.environment.label if event.environment else "—"),
-                plain(event.client_id or "—", 40),
-                plain(event.detail, 40),
-                key=str(event.id),
-            )
-            if event.id is not None:
-                self.oldest_id = event.id
-        self.pages_reset()
+    def cells(self, row: AuditEvent) -> tuple[Text, ...]:
+        return (
+            Text(local_time(row.at)),
+            plain(row.actor, 20),
+            plain(row.origin, 40),
+            plain(row.action, 24),
+            Text(row.environment.label if row.environment else "—"),
+            plain(row.client_id or "—", 40),
+            plain(row.detail, 40),
+        )

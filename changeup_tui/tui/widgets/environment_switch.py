@@ -9,6 +9,7 @@ from textual.containers import Horizontal
 from textual.widgets import Label
 
 from changeup_tui.core.models import Environment
+from changeup_tui.tui.typed_app import changeup_app
 
 
 class _Segment(Label):
@@ -18,7 +19,7 @@ class _Segment(Label):
 
     def on_click(self, event: events.Click) -> None:
         event.stop()
-        self.app.environment = self.environment
+        changeup_app(self).environment = self.environment
 
 
 class EnvironmentSwitch(Horizontal):

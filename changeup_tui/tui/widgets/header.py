@@ -10,6 +10,7 @@ from textual.widgets import Button, Label
 
 from changeup_tui.core.models import Environment
 from changeup_tui.tui.formatting import plain
+from changeup_tui.tui.typed_app import changeup_app
 from changeup_tui.tui.widgets.environment_switch import EnvironmentSwitch
 
 
@@ -30,8 +31,7 @@ class AppHeader(Horizontal):
         yield profile
 
     def on_mount(self) -> None:
-        read_only = getattr(self.app, "read_only", False)
-        self.query_one("#header-read-only").display = read_only
+        self.query_one("#header-read-only").display = changeup_app(self).read_only
         self.watch(self.app, "environment", self._show_environment)
         self.watch(self.app, "account_name", self._show_account)
 

@@ -1,48 +1,128 @@
-"""A DataTable that asks for more rows when its cursor or scroll position nears the end, so a
-screen can load a page at a time instead of every row."""
+"""A DataTable that loads its rows a page at a time (keyset pages: each page says where the next
+one starts), asking for the next page when its cursor or scroll position nears the end. The API
+Key and Activity Log pages share it: a screen gives it `fetch` (one page from the service) and
+calls `reload()` when its query changes; a subclass says how a row looks.
+
+The loads run in one exclusive worker on the table (an async worker, on the event loop): a reload
+cancels the load before it, and the worker shows what it read in the table directly."""
 
 from __future__ import annotations
 
-from typing import ClassVar
+from collections.abc import Callable, Iterable
+from typing import Any, ClassVar, Generic, TypeVar
 
+from rich.text import Text
+from textual import work
 from textual.binding import Binding, BindingType
-from textual.message import Message
 from textual.widgets import DataTable
+from textual.worker import Worker
+
+from changeup_tui.core.errors import StoreError
+from changeup_tui.tui.paging import Fetch, Page
+
+Row = TypeVar("Row")
+Cursor = TypeVar("Cursor")
 
 
-class PagedTable(DataTable):
+class PagedTable(DataTable[Text], Generic[Row, Cursor]):
     BINDINGS: ClassVar[list[BindingType]] = [
         # A row table: Home and End go to the first and the last row loaded (End loads more).
         Binding("home", "scroll_top", "First row", show=False),
         Binding("end", "scroll_bottom", "Last row", show=False),
     ]
+    COLUMNS: ClassVar[tuple[tuple[str, str], ...]] = ()
+    """(label, key) of each column."""
     NEAR_END = 20
     """Ask for the next page when the cursor is this many rows from the end."""
+    ERROR_TITLE = "Cannot read the rows"
 
-    class NearEnd(Message):
-        def __init__(self, table: PagedTable) -> None:
-            super().__init__()
-            self.table = table
-
-        @property
-        def control(self) -> PagedTable:
-            return self.table
-
-    def __init__(self, **kwargs) -> None:
+    def __init__(self, fetch: Fetch[Row, Cursor], **kwargs: Any) -> None:
         super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
-        self._asked = False
+        self._fetch = fetch
+        self._next_cursor: Cursor | None = None
+        self._loading: Worker[None] | None = None
+        self._shown: dict[str, Row] = {}
+        """The rows loaded so far, by row key."""
 
-    def pages_reset(self) -> None:
-        """Call after rows were added or the table cleared: the next near-end asks again."""
-        self._asked = False
+    def on_mount(self) -> None:
+        for label, key in self.COLUMNS:
+            self.add_column(label, key=key)
+
+    # -- what a subclass says -----------------------------------------------------------------
+
+    def row_key(self, row: Row) -> str:
+        raise NotImplementedError
+
+    def cells(self, row: Row) -> Iterable[Text]:
+        raise NotImplementedError
+
+    # -- loading -------------------------------------------------------------------------------
+
+    def reload(self, then: Callable[[Page[Row, Cursor]], None] | None = None) -> None:
+        """Read the first page again (the query changed) and show it in place of every row;
+        `then(page)` runs once it shows. Cancels any load under way."""
+        self._loading = self._load(None, then)
+
+    @property
+    def loading_page(self) -> bool:
+        return self._loading is not None and not self._loading.is_finished
+
+    @work(exclusive=True, group="page")
+    async def _load(
+        self, after: Cursor | None, then: Callable[[Page[Row, Cursor]], None] | None
+    ) -> None:
+        try:
+            page = await self._fetch(after)
+        except StoreError as exc:
+            self.notify(str(exc), title=self.ERROR_TITLE, severity="error", markup=False)
+            return
+        if after is None:
+            self.clear()
+            self._shown.clear()
+        self.add_page(page.rows)
+        self._next_cursor = page.next_cursor
+        if then is not None:
+            then(page)
+
+    def add_page(self, rows: Iterable[Row]) -> None:
+        for row in rows:
+            key = self.row_key(row)
+            if key not in self._shown:  # a row that moved between pages (sorted by last use)
+                self._shown[key] = row
+                self.add_row(*self.cells(row), key=key)
+
+    def update(self, row: Row) -> None:
+        """Show a loaded row anew, in place."""
+        key = self.row_key(row)
+        if key in self._shown:
+            self._shown[key] = row
+            for (_, column), value in zip(self.COLUMNS, self.cells(row), strict=True):
+                self.update_cell(key, column, value)
+
+    @property
+    def selected(self) -> Row | None:
+        """The row under the cursor."""
+        if not self.row_count:
+            return None
+        try:
+            row_key, _ = self.coordinate_to_cell_key(self.cursor_coordinate)
+        except Exception:
+            return None
+        return self._shown.get(row_key.value) if row_key.value is not None else None
+
+    def select(self, key: str) -> bool:
+        """Move the cursor to a row; False when it is not loaded."""
+        if key not in self._shown:
+            return False
+        self.move_cursor(row=self.get_row_index(key), animate=False, scroll=True)
+        return True
 
     def _check_near_end(self, last_row: int) -> None:
         """`last_row`: the lowest row the reader can see or has reached (rows are 1 line)."""
-        if self._asked or not self.row_count:
+        if self._next_cursor is None or self.loading_page or not self.row_count:
             return
         if last_row >= self.row_count - self.NEAR_END:
-            self._asked = True
-            self.post_message(self.NearEnd(self))
+            self._loading = self._load(self._next_cursor, None)
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         if event.data_table is self:

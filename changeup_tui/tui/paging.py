@@ -1,0 +1,27 @@
+"""A page of rows, as a screen's fetch gives it to a PagedTable (widgets/paged_table.py). Kept
+apart from the table so that a screen can build pages before the table (and DataTable) is
+imported."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+Row = TypeVar("Row")
+Cursor = TypeVar("Cursor")
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[Row, Cursor]):
+    rows: Sequence[Row]
+    next_cursor: Cursor | None
+    """Where the next page starts (passed back to fetch), None on the last page."""
+    total: int | None = None
+    """Rows matching the query, when the first page counted them."""
+    any_rows: bool = True
+    """False when there are none at all, whatever the query (the empty state)."""
+
+
+Fetch = Callable[[Cursor | None], Awaitable[Page[Row, Cursor]]]
+"""Reads one page: the first for None, else the one starting at a `Page.next_cursor`."""
