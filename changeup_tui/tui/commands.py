@@ -43,7 +43,7 @@ class ChangeupCommands(Provider):
         screen = self.screen
         if not isinstance(screen, ApiKeysScreen):
             return
-        include = screen.query_state.include_revoked
+        include = screen.include_revoked
         for action, title, help_text in (
             ("roll_key", "Roll the selected key",
              "A new Secret Key; the old one works for a grace period you choose"),

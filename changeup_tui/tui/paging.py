@@ -4,7 +4,7 @@ imported."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -22,6 +22,3 @@ class Page(Generic[Row, Cursor]):
     any_rows: bool = True
     """False when there are none at all, whatever the query (the empty state)."""
 
-
-Fetch = Callable[[Cursor | None], Awaitable[Page[Row, Cursor]]]
-"""Reads one page: the first for None, else the one starting at a `Page.next_cursor`."""

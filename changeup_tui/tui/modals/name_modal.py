@@ -21,6 +21,7 @@ from changeup_tui.core.errors import InvalidName, StoreError
 from changeup_tui.core.models import CreatedKey, Environment
 from changeup_tui.core.service import KeyService
 from changeup_tui.core.vocabulary import EXPIRY_PRESETS, expires_on, expiry_at
+from changeup_tui.tui.widgets.name_input import NameInput
 
 EXPIRY_CHOICES = (
     *((choice.label, choice.code) for choice in EXPIRY_PRESETS),
@@ -48,7 +49,8 @@ class NameModal(ModalScreen[CreatedKey | None]):
                 id="name-environment",
             )
             yield Label("Name", id="name-label")
-            yield Input(placeholder="e.g. Billing service", id="name-input")
+            yield NameInput(self.service, self.environment, placeholder="e.g. Billing service",
+                            id="name-input")
             yield Static("", id="name-reason", markup=False)
             with Horizontal(id="name-expiry-row"):
                 yield Label("Expires", id="name-expiry-label")
@@ -69,30 +71,14 @@ class NameModal(ModalScreen[CreatedKey | None]):
 
     # -- checking as you type ------------------------------------------------------------------
 
-    @on(Input.Changed, "#name-input")
-    def _changed(self, event: Input.Changed) -> None:
-        self._check(event.value)
-
-    @work(exclusive=True, group="check-name")
-    async def _check(self, value: str) -> None:
-        try:
-            await self.service.check_name(value, self.environment)
-        except InvalidName as exc:
-            reason, valid = str(exc), False
-        except StoreError as exc:
-            reason, valid = str(exc), False
-        else:
-            reason, valid = "", True
-        if self.query_one("#name-input", Input).value != value:
-            return  # a newer keystroke is being checked
-        if not value and not valid:
-            reason = ""  # nothing typed yet: no reproach, just a disabled button
-        self._show(reason, valid)
+    @on(NameInput.Checked)
+    def _checked(self, event: NameInput.Checked) -> None:
+        self._show(event.check.reason, event.check.valid)
 
     def _show(self, reason: str, valid: bool) -> None:
         self._valid = valid
         self.query_one("#name-reason", Static).update(reason)
-        self.query_one("#name-input", Input).set_class(not valid and bool(reason), "-invalid")
+        self.query_one(NameInput).mark(reason, valid)
         self._refresh_create()
 
     def _refresh_create(self) -> None:
@@ -162,11 +148,11 @@ class NameModal(ModalScreen[CreatedKey | None]):
 
     @work(exclusive=True, group="create-key")
     async def _create(self, raw: str) -> None:
-        try:
-            name = await self.service.check_name(raw, self.environment)
-        except (InvalidName, StoreError) as exc:
-            self._show(str(exc), False)
+        check = await self.query_one(NameInput).check(raw)
+        if check.name is None:
+            self._show(check.reason, False)
             return
+        name = check.name
         expires_at, expiry_error = self.expiry()
         if expiry_error is not None:
             self._show_expiry()
@@ -191,8 +177,13 @@ class NameModal(ModalScreen[CreatedKey | None]):
 
     async def _refreshed(self) -> None:
         """Wait until the screen has been laid out and drawn once more."""
-        done = asyncio.get_running_loop().create_future()
-        self.call_after_refresh(lambda: done.done() or done.set_result(None))
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+        def refreshed() -> None:
+            if not done.done():
+                done.set_result(None)
+
+        self.call_after_refresh(refreshed)
         await done
 
     def _set_busy(self, busy: bool) -> None:

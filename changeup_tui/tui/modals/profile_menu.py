@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
@@ -49,7 +49,7 @@ class ProfileMenu(ModalScreen[str | None]):
     def _chosen(self, event: OptionList.OptionSelected) -> None:
         self.dismiss(event.option.id)
 
-    def on_click(self, event) -> None:
+    def on_click(self, event: events.Click) -> None:
         # A click outside the menu closes it, as a drop-down does.
         if self.get_widget_at(event.screen_x, event.screen_y)[0] is self:
             self.dismiss(None)

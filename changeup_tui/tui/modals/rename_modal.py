@@ -13,12 +13,12 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Footer, Input, Label, Static
 
-from changeup_tui.core.errors import ChangeupError, InvalidName, StoreError
+from changeup_tui.core.errors import ChangeupError, InvalidName
 from changeup_tui.core.models import ApiKey, Environment
-from changeup_tui.core.names import name_key
 from changeup_tui.core.service import KeyService
 from changeup_tui.core.text import visible
 from changeup_tui.tui.formatting import plain
+from changeup_tui.tui.widgets.name_input import NameInput
 
 
 class RenameModal(ModalScreen[ApiKey | None]):
@@ -43,7 +43,8 @@ class RenameModal(ModalScreen[ApiKey | None]):
             # Prefilled only when the name reads the same made visible (it always does for a name
             # the core accepted; a backslash would be doubled, so the field starts empty then).
             start = key.name if visible(key.name) == key.name else ""
-            yield Input(value=start, id="rename-input", select_on_focus=True)
+            yield NameInput(self.service, key.environment, renaming=key, value=start,
+                            id="rename-input", select_on_focus=True)
             yield Static("", id="rename-reason", markup=False)
             with Horizontal(id="rename-buttons"):
                 yield Button("Rename", id="rename-ok", variant="primary", disabled=True)
@@ -53,32 +54,14 @@ class RenameModal(ModalScreen[ApiKey | None]):
     def on_mount(self) -> None:
         self.query_one(Input).focus()
 
-    @on(Input.Changed, "#rename-input")
-    def _changed(self, event: Input.Changed) -> None:
-        self._check(event.value)
-
-    @work(exclusive=True, group="check-rename")
-    async def _check(self, value: str) -> None:
-        try:
-            name = await self.service.check_name(
-                value, self.key.environment, except_client_id=self.key.client_id
-            )
-        except (InvalidName, StoreError) as exc:
-            reason, valid = str(exc), False
-        else:
-            same = name == self.key.name
-            reason, valid = ("That is its name now." if same else ""), not same
-        if self.query_one(Input).value != value:
-            return  # a newer keystroke is being checked
-        if not value and not valid:
-            reason = ""
-        self._show(reason, valid)
+    @on(NameInput.Checked)
+    def _checked(self, event: NameInput.Checked) -> None:
+        self._show(event.check.reason, event.check.valid)
 
     def _show(self, reason: str, valid: bool) -> None:
         self._valid = valid
         self.query_one("#rename-reason", Static).update(reason)
-        same = reason and name_key(self.query_one(Input).value.strip()) == name_key(self.key.name)
-        self.query_one(Input).set_class(not valid and bool(reason) and not same, "-invalid")
+        self.query_one(NameInput).mark(reason, valid)
         self.query_one("#rename-ok", Button).disabled = not valid or self.busy
 
     @on(Input.Submitted, "#rename-input")
@@ -89,16 +72,11 @@ class RenameModal(ModalScreen[ApiKey | None]):
 
     @work(exclusive=True, group="rename-key")
     async def _rename(self, raw: str) -> None:
-        try:
-            name = await self.service.check_name(
-                raw, self.key.environment, except_client_id=self.key.client_id
-            )
-        except (InvalidName, StoreError) as exc:
-            self._show(str(exc), False)
+        check = await self.query_one(NameInput).check(raw)
+        if check.name is None:
+            self._show(check.reason, False)
             return
-        if name == self.key.name:
-            self._show("That is its name now.", False)
-            return
+        name = check.name
         self.busy = True
         try:
             renamed = await self.service.rename(self.key.client_id, name)

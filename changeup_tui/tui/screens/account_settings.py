@@ -46,4 +46,5 @@ class AccountSettingsScreen(Screen):
 
     @on(OptionList.OptionSelected, "#settings-sections")
     async def _open(self, event: OptionList.OptionSelected) -> None:
-        await self.app.run_action(event.option.id)
+        if event.option.id is not None:  # each section's id is the app action that opens it
+            await self.app.run_action(event.option.id)

@@ -4,10 +4,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from rich.text import Text
-from textual.app import ComposeResult
+from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.dom import DOMNode
@@ -20,7 +20,7 @@ def bindings_of(kind: type[DOMNode]) -> list[Binding]:
     return list(Binding.make_bindings(kind.__dict__.get("BINDINGS", [])))
 
 
-def rows_for(app, title: str, bindings: Iterable[Binding]) -> list[tuple[str, str, str]]:
+def rows_for(app: App[Any], title: str, bindings: Iterable[Binding]) -> list[tuple[str, str, str]]:
     """(where, keys, what) rows: bindings of one action merged ("x / delete"), those without a
     description (internal aliases) left out."""
     merged: dict[str, tuple[list[str], str]] = {}
@@ -35,7 +35,7 @@ def rows_for(app, title: str, bindings: Iterable[Binding]) -> list[tuple[str, st
     return [(title, " / ".join(keys), what) for keys, what in merged.values()]
 
 
-def help_sections(app) -> list[tuple[str, type[DOMNode]]]:
+def help_sections(app: App[Any]) -> list[tuple[str, type[DOMNode]]]:
     """Where each set of bindings applies, in the order a reader meets them."""
     from changeup_tui.tui.modals.confirm_close import ConfirmCloseModal
     from changeup_tui.tui.modals.grace_picker import GracePicker

@@ -5,6 +5,7 @@ still comes from check_action, as in Textual's Footer."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from textual.app import ComposeResult
 from textual.widgets import Footer
@@ -17,7 +18,7 @@ class ActionFooter(Footer):
     are told from the rest of what Footer composes by that class."""
 
     def __init__(self, *, only: Iterable[str] | None = None, exclude: Iterable[str] = (),
-                 **kwargs) -> None:
+                 **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.only = frozenset(only) if only is not None else None
         self.exclude = frozenset(exclude)

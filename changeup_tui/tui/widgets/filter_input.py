@@ -3,7 +3,7 @@ clears it and hands the focus back to the table, Enter or Down goes to the table
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from textual.binding import Binding, BindingType
 from textual.message import Message
@@ -23,7 +23,7 @@ class FilterInput(Input):
             super().__init__()
             self.cleared = cleared
 
-    def __init__(self, **kwargs) -> None:
+    def __init__(self, **kwargs: Any) -> None:
         super().__init__(placeholder="Filter by name or Client ID", **kwargs)
 
     def action_clear_filter(self) -> None:

@@ -4,7 +4,7 @@ at a time, see PagedTable) and knows the selected one."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -12,7 +12,7 @@ from rich.text import Text
 
 from changeup_tui.core.models import ApiKey
 from changeup_tui.tui.formatting import expiry, local_date, plain, relative
-from changeup_tui.tui.paging import Fetch, Page
+from changeup_tui.tui.paging import Page
 from changeup_tui.tui.widgets.paged_table import PagedTable
 
 STATUS_STYLES = {"active": "green", "disabled": "yellow", "revoked": "red", "expired": "red"}
@@ -37,7 +37,10 @@ class KeysTable(PagedTable[ApiKey, KeyCursor]):
     NAME_LIMIT = 32
     ERROR_TITLE = "Cannot read the keys"
 
-    def __init__(self, fetch: Fetch[ApiKey, KeyCursor], clock: Callable[[], datetime], **kwargs: Any) -> None:
+    def __init__(
+        self, fetch: Callable[[KeyCursor | None], Awaitable[KeysPage]],
+        clock: Callable[[], datetime], **kwargs: Any,
+    ) -> None:
         super().__init__(fetch, **kwargs)
         self.clock = clock
 

@@ -8,7 +8,7 @@ cancels the load before it, and the worker shows what it read in the table direc
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, ClassVar, Generic, TypeVar
 
 from rich.text import Text
@@ -18,7 +18,7 @@ from textual.widgets import DataTable
 from textual.worker import Worker
 
 from changeup_tui.core.errors import StoreError
-from changeup_tui.tui.paging import Fetch, Page
+from changeup_tui.tui.paging import Page
 
 Row = TypeVar("Row")
 Cursor = TypeVar("Cursor")
@@ -36,7 +36,10 @@ class PagedTable(DataTable[Text], Generic[Row, Cursor]):
     """Ask for the next page when the cursor is this many rows from the end."""
     ERROR_TITLE = "Cannot read the rows"
 
-    def __init__(self, fetch: Fetch[Row, Cursor], **kwargs: Any) -> None:
+    def __init__(
+        self, fetch: Callable[[Cursor | None], Awaitable[Page[Row, Cursor]]], **kwargs: Any
+    ) -> None:
+        """`fetch(None)` reads the first page, `fetch(cursor)` the one at a `Page.next_cursor`."""
         super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
         self._fetch = fetch
         self._next_cursor: Cursor | None = None
