@@ -70,18 +70,20 @@ def _safe_pyperclip() -> tuple[CopyFn, PasteFn] | None:
     try:
         copy, paste = pyperclip.determine_clipboard()
     except Exception:
-        copy = paste = None
-    if copy is not None and getattr(copy, "__name__", "") in SAFE_BACKENDS:
-        return copy, paste
+        pass
+    else:
+        if paste is not None and getattr(copy, "__name__", "") in SAFE_BACKENDS:
+            return copy, paste
+    inits: Any = pyperclip  # types-pyperclip leaves out these init_*_clipboard functions
     candidates: list[Callable[[], tuple[CopyFn, PasteFn]]] = []
     if sys.platform == "darwin" and shutil.which("pbcopy"):
-        candidates.append(pyperclip.init_osx_pbcopy_clipboard)
+        candidates.append(inits.init_osx_pbcopy_clipboard)
     if shutil.which("wl-copy"):
-        candidates.append(pyperclip.init_wl_clipboard)
+        candidates.append(inits.init_wl_clipboard)
     if shutil.which("xclip"):
-        candidates.append(pyperclip.init_xclip_clipboard)
+        candidates.append(inits.init_xclip_clipboard)
     if shutil.which("xsel"):
-        candidates.append(pyperclip.init_xsel_clipboard)
+        candidates.append(inits.init_xsel_clipboard)
     for init in candidates:
         try:
             return init()

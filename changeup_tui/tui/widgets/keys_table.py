@@ -10,7 +10,7 @@ from typing import Any
 
 from rich.text import Text
 
-from changeup_tui.core.models import ApiKey
+from changeup_tui.core.models import ApiKey, KeyCursor
 from changeup_tui.tui.formatting import expiry, local_date, plain, relative
 from changeup_tui.tui.paging import Page
 from changeup_tui.tui.widgets.paged_table import PagedTable
@@ -18,8 +18,6 @@ from changeup_tui.tui.widgets.paged_table import PagedTable
 STATUS_STYLES = {"active": "green", "disabled": "yellow", "revoked": "red", "expired": "red"}
 SOON = timedelta(days=7)
 """A key expiring within this is flagged in a warning colour."""
-KeyCursor = tuple[object, ...]
-"""Where the next page of keys starts (KeyPage.next_cursor)."""
 KeysPage = Page[ApiKey, KeyCursor]
 
 
