@@ -5,37 +5,29 @@ Errors are one line on stderr. A secret is never accepted in argv: `verify` read
 
 from __future__ import annotations
 
-import gc
+import asyncio
+import contextlib
+import os
+import re
+import sys
+import unicodedata
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, NoReturn
 
-# Start-up: importing allocates many objects and frees almost none, so the cyclic garbage collector
-# only costs time here (bench/startup.py). It is paused while this module imports and restored
-# after; the TUI keeps it paused until its first frame (see _run_tui).
-_gc_was_enabled = gc.isenabled()
-gc.disable()
-
-import asyncio  # noqa: E402
-import contextlib  # noqa: E402
-import os  # noqa: E402
-import re  # noqa: E402
-import sys  # noqa: E402
-import unicodedata  # noqa: E402
-from collections.abc import Callable, Sequence  # noqa: E402
-from datetime import UTC, datetime  # noqa: E402
-from typing import TYPE_CHECKING, NoReturn  # noqa: E402
-
-from changeup_tui import __version__  # noqa: E402
-from changeup_tui.core.config import (  # noqa: E402
+from changeup_tui import __version__
+from changeup_tui.core.config import (
     Settings,
     resolve_clear_seconds,
     resolve_db_path,
 )
-from changeup_tui.core.credentials import (  # noqa: E402
+from changeup_tui.core.credentials import (
     SCANNER_REGEX,
     parse_client_id,
     parse_secret,
 )
-from changeup_tui.core.errors import ChangeupError, InvalidCredential  # noqa: E402
-from changeup_tui.core.models import (  # noqa: E402
+from changeup_tui.core.errors import ChangeupError, InvalidCredential
+from changeup_tui.core.models import (
     ApiKey,
     AuditEvent,
     Environment,
@@ -44,10 +36,10 @@ from changeup_tui.core.models import (  # noqa: E402
     KeyStatus,
     Secret,
 )
-from changeup_tui.core.service import KeyService  # noqa: E402
-from changeup_tui.core.store.sqlite import SQLiteStore  # noqa: E402
-from changeup_tui.core.text import HIDDEN_CATEGORIES, visible  # noqa: E402
-from changeup_tui.core.vocabulary import (  # noqa: E402
+from changeup_tui.core.service import KeyService
+from changeup_tui.core.store.sqlite import SQLiteStore
+from changeup_tui.core.text import HIDDEN_CATEGORIES, visible
+from changeup_tui.core.vocabulary import (
     DEFAULT_GRACE,
     EXPIRY_PRESETS,
     GRACE_PERIODS,
@@ -57,9 +49,6 @@ from changeup_tui.core.vocabulary import (  # noqa: E402
 
 if TYPE_CHECKING:
     import argparse
-
-if _gc_was_enabled:
-    gc.enable()
 
 PROG = "changeup-tui"
 _EXPIRY_SPANS = ", ".join(p.code for p in EXPIRY_PRESETS if p.span is not None)
@@ -642,15 +631,9 @@ def _launch_tui(db: str | None, clear_clipboard: str | None) -> int:
 
 
 def _run_tui(settings: Settings) -> int:
-    # The garbage collector waits until the first frame is drawn (the app resumes it): start-up
-    # allocates much and frees little, so collecting then only delays the first frame.
-    gc.disable()
-    try:
-        from changeup_tui.tui.app import run_tui
+    from changeup_tui.tui.app import run_tui
 
-        return run_tui(settings, gc_paused=True)
-    finally:
-        gc.enable()
+    return run_tui(settings)
 
 
 if __name__ == "__main__":

@@ -3,7 +3,6 @@ on unmount, styles, bindings and palette commands. Screens do the rest; SQL live
 
 from __future__ import annotations
 
-import gc
 import sys
 from collections.abc import Iterable
 from pathlib import Path
@@ -78,8 +77,6 @@ class ChangeupApp(App[int]):
         self.clipboard_clear_seconds = clipboard_clear_seconds
         self._clipboard_pending: tuple[bytes, bool] | None = None
         self._clipboard_timer: Timer | None = None
-        self.gc_paused = False
-        """True when start-up runs with the garbage collector paused (see run_tui)."""
         self._page: ApiKeysScreen | None = None
         """The first page, once pushed: until then only Quit applies (see check_action)."""
         self._first_frame_done = False
@@ -125,8 +122,6 @@ class ChangeupApp(App[int]):
         if not self._first_frame_done:
             self._first_frame_done = True
             self._load_later_styles()
-            if self.gc_paused:
-                self._resume_gc()
 
     def _load_later_styles(self) -> None:
         """The styles the first frame does not use, parsed after it (only the new sources are
@@ -138,14 +133,6 @@ class ChangeupApp(App[int]):
             self.css_monitor.add_paths(self.LATER_CSS_PATH)
         self.stylesheet.parse()
         self.stylesheet.update(self)
-
-    def _resume_gc(self) -> None:
-        """After the first frame: what start-up built stays for the app's life, so it is moved out
-        of the collector's way (gc.freeze) before collection resumes; later collections, say
-        while a key is hashed, then only look at what was made since."""
-        self.gc_paused = False
-        gc.freeze()
-        gc.enable()
 
     async def on_unmount(self) -> None:
         pending, self._clipboard_pending = self._clipboard_pending, None
@@ -302,11 +289,9 @@ def build_app(
     )
 
 
-def run_tui(settings: Settings, *, gc_paused: bool = False) -> int:
-    """Run the TUI. `gc_paused`: the caller paused the garbage collector for start-up; the app
-    resumes it once its first frame is drawn."""
+def run_tui(settings: Settings) -> int:
+    """Run the TUI; its exit code (2, with one line on stderr, when the database cannot open)."""
     app = build_app(settings)
-    app.gc_paused = gc_paused
     code = app.run()
     if app.startup_error:
         sys.stderr.write(f"{PROG}: {app.startup_error}\n")
