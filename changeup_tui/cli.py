@@ -5,6 +5,7 @@ Errors are one line on stderr. A secret is never accepted in argv: `verify` read
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import os
@@ -13,7 +14,7 @@ import sys
 import unicodedata
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, NoReturn
+from typing import NoReturn
 
 from changeup_tui import __version__
 from changeup_tui.core.config import (
@@ -47,9 +48,6 @@ from changeup_tui.core.vocabulary import (
     grace_period,
 )
 
-if TYPE_CHECKING:
-    import argparse
-
 PROG = "changeup-tui"
 _EXPIRY_SPANS = ", ".join(p.code for p in EXPIRY_PRESETS if p.span is not None)
 
@@ -59,8 +57,6 @@ class UsageError(ChangeupError):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    import argparse  # not needed to launch the TUI (see _tui_options)
-
     class _Parser(argparse.ArgumentParser):
         def error(self, message: str) -> NoReturn:
             raise UsageError(f"{message} (see {PROG} --help)")
@@ -564,9 +560,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         _refuse_secrets_in_argv(argv)
-        options = _tui_options(argv)
-        if options is not None:
-            return _launch_tui(options.get("--db"), options.get("--clear-clipboard"))
         args = build_parser().parse_args(argv)
         if args.command is None:
             return _launch_tui(args.db, args.clear_clipboard)
@@ -598,28 +591,6 @@ def _error(message: str) -> None:
     split the line or drive the terminal."""
     sys.stderr.write(f"{PROG}: {visible(message)}\n")
     sys.stderr.flush()
-
-
-_TUI_OPTIONS = frozenset({"--db", "--clear-clipboard"})
-
-
-def _tui_options(argv: Sequence[str]) -> dict[str, str] | None:
-    """The options of a command line that only launches the TUI (`--db PATH`, `--clear-clipboard
-    SECONDS`, each at most once, as `--name value` or `--name=value`), read without building the
-    argparse parser, which the first frame does not need. None for anything else: argparse reads
-    that (and explains what is wrong with it)."""
-    options: dict[str, str] = {}
-    rest = list(argv)
-    while rest:
-        name, equals, value = rest.pop(0).partition("=")
-        if name not in _TUI_OPTIONS or name in options:
-            return None
-        if not equals:
-            if not rest or rest[0].startswith("-"):
-                return None
-            value = rest.pop(0)
-        options[name] = value
-    return options
 
 
 def _launch_tui(db: str | None, clear_clipboard: str | None) -> int:
