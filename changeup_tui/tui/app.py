@@ -43,19 +43,9 @@ def _palette_commands() -> type[Provider]:
 
 class ChangeupApp(App[int]):
     TITLE = "ChangeUp"
-    # The first frame's styles; the rest (each rule scoped to its own screen or modal) are read
-    # once that frame is drawn, see _load_later_styles.
-    CSS_PATH: ClassVar[list[Path]] = [style("header.tcss"), style("api_keys.tcss")]
-    LATER_CSS_PATH: ClassVar[list[Path]] = [
-        style("account_settings.tcss"),
-        style("profile.tcss"),
-        style("activity_log.tcss"),
-        style("profile_menu.tcss"),
-        style("name_modal.tcss"),
-        style("reveal_modal.tcss"),
-        style("lifecycle_modals.tcss"),
-        style("help.tcss"),
-    ]
+    CSS_PATH: ClassVar[list[Path]] = [style("header.tcss")]
+    """The header, on every screen; each screen and modal names its own (loaded on its first
+    push)."""
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("p", "profile_menu", "Profile Menu"),
         Binding("e", "toggle_environment", "Live/Test"),
@@ -79,7 +69,6 @@ class ChangeupApp(App[int]):
         self._clipboard_timer: Timer | None = None
         self._page: ApiKeysScreen | None = None
         """The first page, once pushed: until then only Quit applies (see check_action)."""
-        self._first_frame_done = False
 
     @property
     def read_only(self) -> bool:
@@ -106,33 +95,9 @@ class ChangeupApp(App[int]):
         self.call_later(self._show_first_page)
 
     async def _show_first_page(self) -> None:
-        """Only the API Key page: Account Settings, under it, is built when Escape goes up to it.
-        What the first frame does not need waits until it is drawn, or until another screen
-        opens on top of the page before that (a key typed during start-up)."""
+        """Only the API Key page: Account Settings, under it, is built when Escape goes up to it."""
         self._page = ApiKeysScreen()
-        self.screen_change_signal.subscribe(self, self._screen_changed)
         await self.push_screen(self._page)
-        self._page.call_after_refresh(self._after_first_frame)
-
-    def _screen_changed(self, screen: Screen) -> None:
-        if screen is not self._page:
-            self._after_first_frame()
-
-    def _after_first_frame(self) -> None:
-        if not self._first_frame_done:
-            self._first_frame_done = True
-            self._load_later_styles()
-
-    def _load_later_styles(self) -> None:
-        """The styles the first frame does not use, parsed after it (only the new sources are
-        parsed; the applied styles are then brought up to date, as a theme change does)."""
-        for path in self.LATER_CSS_PATH:
-            self.stylesheet.read(path)
-        self.css_path.extend(self.LATER_CSS_PATH)
-        if self.css_monitor is not None:  # textual run --dev: live-reload these too
-            self.css_monitor.add_paths(self.LATER_CSS_PATH)
-        self.stylesheet.parse()
-        self.stylesheet.update(self)
 
     async def on_unmount(self) -> None:
         pending, self._clipboard_pending = self._clipboard_pending, None

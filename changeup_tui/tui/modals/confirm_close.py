@@ -12,10 +12,13 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Label
 
+from changeup_tui.tui.paths import style
+
 QUESTION = "The Secret Key will never be shown again. Close anyway?"
 
 
 class ConfirmCloseModal(ModalScreen[bool]):
+    CSS_PATH = style("reveal_modal.tcss")
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "go_back", "Go back")]
 
     def compose(self) -> ComposeResult:

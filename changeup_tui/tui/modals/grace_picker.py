@@ -19,6 +19,7 @@ from textual.widgets.option_list import Option
 from changeup_tui.core.models import ApiKey, Environment
 from changeup_tui.core.vocabulary import DEFAULT_GRACE, GRACE_PERIODS, grace_period
 from changeup_tui.tui.formatting import plain
+from changeup_tui.tui.paths import style
 
 CHOICES = tuple((period.code, period.label, period.description) for period in GRACE_PERIODS)
 DEFAULT = DEFAULT_GRACE
@@ -31,6 +32,7 @@ def _option(code: str, title: str, description: str) -> Option:
 
 
 class GracePicker(ModalScreen[timedelta | None]):
+    CSS_PATH = style("lifecycle_modals.tcss")
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
 
     def __init__(self, key: ApiKey) -> None:

@@ -21,6 +21,7 @@ from changeup_tui.core.errors import InvalidName, StoreError
 from changeup_tui.core.models import CreatedKey, Environment
 from changeup_tui.core.service import KeyService
 from changeup_tui.core.vocabulary import EXPIRY_PRESETS, expires_on, expiry_at
+from changeup_tui.tui.paths import style
 from changeup_tui.tui.widgets.name_input import NameInput
 
 EXPIRY_CHOICES = (
@@ -30,6 +31,7 @@ EXPIRY_CHOICES = (
 
 
 class NameModal(ModalScreen[CreatedKey | None]):
+    CSS_PATH = style("name_modal.tcss")
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
 
     def __init__(self, service: KeyService, environment: Environment) -> None:

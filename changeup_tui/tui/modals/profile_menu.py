@@ -15,6 +15,7 @@ from textual.widgets.option_list import Option
 
 from changeup_tui.core.models import Account
 from changeup_tui.tui.formatting import plain
+from changeup_tui.tui.paths import style
 
 CHOICES = (
     ("account_settings", "Account Settings"),
@@ -24,6 +25,7 @@ CHOICES = (
 
 
 class ProfileMenu(ModalScreen[str | None]):
+    CSS_PATH = style("profile_menu.tcss")
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "dismiss_menu", "Close"),
         Binding("p", "dismiss_menu", show=False),

@@ -18,10 +18,12 @@ from changeup_tui.core.models import ApiKey, Environment
 from changeup_tui.core.service import KeyService
 from changeup_tui.core.text import visible
 from changeup_tui.tui.formatting import plain
+from changeup_tui.tui.paths import style
 from changeup_tui.tui.widgets.name_input import NameInput
 
 
 class RenameModal(ModalScreen[ApiKey | None]):
+    CSS_PATH = style("lifecycle_modals.tcss")
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
 
     def __init__(self, service: KeyService, key: ApiKey) -> None:

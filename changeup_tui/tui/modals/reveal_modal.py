@@ -23,6 +23,7 @@ from changeup_tui.tui.clipboard import (
 )
 from changeup_tui.tui.formatting import plain
 from changeup_tui.tui.modals.confirm_close import ConfirmCloseModal
+from changeup_tui.tui.paths import style
 from changeup_tui.tui.typed_app import changeup_app
 
 WARNING = (
@@ -33,6 +34,7 @@ WARNING = (
 
 
 class RevealModal(ModalScreen[None]):
+    CSS_PATH = style("reveal_modal.tcss")
     SHOWS_SECRET: ClassVar[bool] = True
     """While this screen is on the stack the app refuses screenshots."""
 

@@ -17,9 +17,11 @@ from textual.widgets import Button, Footer, Input, Label, Static
 from changeup_tui.core.models import ApiKey, Environment
 from changeup_tui.core.names import name_key
 from changeup_tui.tui.formatting import plain
+from changeup_tui.tui.paths import style
 
 
 class RevokeConfirm(ModalScreen[str | None]):
+    CSS_PATH = style("lifecycle_modals.tcss")
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
 
     def __init__(self, key: ApiKey) -> None:

@@ -11,6 +11,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Label, OptionList
 from textual.widgets.option_list import Option
 
+from changeup_tui.tui.paths import style
 from changeup_tui.tui.widgets.header import AppHeader
 
 SECTIONS = (
@@ -27,6 +28,7 @@ def _option(action: str, title: str, description: str) -> Option:
 
 
 class AccountSettingsScreen(Screen):
+    CSS_PATH = style("account_settings.tcss")
     BREADCRUMB = "Account Settings"
 
     def compose(self) -> ComposeResult:

@@ -18,6 +18,7 @@ from changeup_tui.core.models import AuditEvent
 from changeup_tui.core.text import visible
 from changeup_tui.core.vocabulary import AuditAction
 from changeup_tui.tui.paging import Page
+from changeup_tui.tui.paths import style
 from changeup_tui.tui.typed_app import changeup_app
 from changeup_tui.tui.widgets.audit_table import AuditTable
 from changeup_tui.tui.widgets.header import AppHeader
@@ -29,6 +30,7 @@ ACTIONS = tuple(action.value for action in AuditAction)
 
 
 class ActivityLogScreen(Screen[None]):
+    CSS_PATH = style("activity_log.tcss")
     BREADCRUMB = "Account Settings › Activity Log"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back"),

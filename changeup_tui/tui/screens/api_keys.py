@@ -31,6 +31,7 @@ from changeup_tui.core.service import allows
 from changeup_tui.core.text import visible
 from changeup_tui.core.vocabulary import AuditAction, grace_words
 from changeup_tui.tui.paging import Page
+from changeup_tui.tui.paths import style
 from changeup_tui.tui.typed_app import changeup_app
 from changeup_tui.tui.widgets.action_footer import ActionFooter
 from changeup_tui.tui.widgets.filter_input import FilterInput
@@ -69,6 +70,7 @@ SORT_CYCLE = (SortField.CREATED, SortField.NAME, SortField.LAST_USED)
 
 
 class ApiKeysScreen(Screen[None]):
+    CSS_PATH = style("api_keys.tcss")
     BREADCRUMB = "Account Settings › API Key"
     AUTO_FOCUS = ""
     """Nothing until the table is mounted and takes the focus: a key pressed in that instant

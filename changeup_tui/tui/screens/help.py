@@ -14,6 +14,8 @@ from textual.dom import DOMNode
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Footer, Label, Static
 
+from changeup_tui.tui.paths import style
+
 
 def bindings_of(kind: type[DOMNode]) -> list[Binding]:
     """The bindings a class declares itself (not those it inherits from Textual)."""
@@ -69,6 +71,7 @@ def help_sections(app: App[Any]) -> list[tuple[str, type[DOMNode]]]:
 
 
 class HelpScreen(ModalScreen[None]):
+    CSS_PATH = style("help.tcss")
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "close", "Close"),
         Binding("question_mark", "close", "Close", show=False),

@@ -15,6 +15,7 @@ from textual.widgets import Button, Footer, Input, Label, Static
 from changeup_tui.core.errors import InvalidName, StoreError
 from changeup_tui.core.models import Account
 from changeup_tui.core.text import visible
+from changeup_tui.tui.paths import style
 from changeup_tui.tui.typed_app import changeup_app
 from changeup_tui.tui.widgets.header import AppHeader
 
@@ -26,6 +27,7 @@ FIELDS = (
 
 
 class ProfileScreen(Screen):
+    CSS_PATH = style("profile.tcss")
     BREADCRUMB = "Account Settings › Profile"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "app.account_settings", "Account Settings"),
