@@ -67,8 +67,6 @@ class ChangeupApp(App[int]):
         self.clipboard_clear_seconds = clipboard_clear_seconds
         self._clipboard_pending: tuple[bytes, bool] | None = None
         self._clipboard_timer: Timer | None = None
-        self._page: ApiKeysScreen | None = None
-        """The first page, once pushed: until then only Quit applies (see check_action)."""
 
     @property
     def read_only(self) -> bool:
@@ -89,15 +87,8 @@ class ChangeupApp(App[int]):
         self.account_name = account.display_name
         if self.read_only:
             self.sub_title = "read-only"
-        # Pushed once mount is over: Textual holds every repaint until the app's Mount event is
-        # handled, so a page pushed (and awaited) here would be laid out and drawn for nothing,
-        # then again; pushed after, its first layout is its first frame (bench/startup.py).
-        self.call_later(self._show_first_page)
-
-    async def _show_first_page(self) -> None:
-        """Only the API Key page: Account Settings, under it, is built when Escape goes up to it."""
-        self._page = ApiKeysScreen()
-        await self.push_screen(self._page)
+        # Only the API Key page: Account Settings, under it, is built when Escape goes up to it.
+        self.push_screen(ApiKeysScreen())
 
     async def on_unmount(self) -> None:
         pending, self._clipboard_pending = self._clipboard_pending, None
@@ -141,8 +132,6 @@ class ChangeupApp(App[int]):
     # -- what applies where ---------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if self._page is None:  # start-up: a screen opened now would end up under the page
-            return action == "quit"
         if action in {"toggle_environment", "profile_menu", "help"} and isinstance(
             self.screen, ModalScreen
         ):
