@@ -76,9 +76,25 @@ def app_argv(db: Path, *, module: bool) -> list[str]:
     return [sys.executable, "-m", "changeup_tui", "--db", str(db)]
 
 
-def time_to_screen(program: Program) -> float:
-    """Seconds from spawn until the screen shows `program.shown`; the process is then made to
-    quit."""
+@dataclass(frozen=True)
+class Run:
+    wall: float
+    """Seconds from spawn until the screen showed what is waited for."""
+    cpu: float | None
+    """CPU seconds the process (all its threads) had used by then (Linux /proc; else None): less
+    sensitive than `wall` to other work on the machine, for A/B comparisons."""
+
+
+def _cpu_seconds(pid: int) -> float | None:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+
+def time_to_screen(program: Program) -> Run:
+    """From spawn until the screen shows `program.shown`; the process is then made to quit."""
     screen = pyte.Screen(COLUMNS, LINES)
     stream = pyte.ByteStream(screen)
     t0 = _common.now()
@@ -100,7 +116,8 @@ def time_to_screen(program: Program) -> float:
                 ) from None
             stream.feed(data)
             if any(program.shown.search(line) for line in screen.display):
-                return _common.now() - t0
+                wall = _common.now() - t0
+                return Run(wall, _cpu_seconds(child.pid))
     finally:
         _quit(child)
 
@@ -175,15 +192,18 @@ def main() -> int:
                                         {**env, "PYTHONPATH": str(path)}))
         for program in programs:  # one unmeasured run each: OS cache, .pyc, first-run write
             time_to_screen(program)
-        times: dict[str, list[float]] = {program.name: [] for program in programs}
+        results: dict[str, list[Run]] = {program.name: [] for program in programs}
         for _ in range(runs):
             for program in programs:
-                times[program.name].append(time_to_screen(program))
-    med = {name: _common.median(values) for name, values in times.items()}
-    for name, values in times.items():
-        shown = ", ".join(f"{v * 1000:.0f}" for v in values)
+                results[program.name].append(time_to_screen(program))
+    med = {name: _common.median([r.wall for r in rs]) for name, rs in results.items()}
+    for name, rs in results.items():
+        shown = ", ".join(f"{r.wall * 1000:.0f}" for r in rs)
         ratio = f"{med[name] / med['bare']:.2f}x" if name != "bare" else "     "
-        report.line(f"{name:<16} median {_common.ms(med[name]):>9}  {ratio}  (runs, ms: {shown})")
+        cpus = [r.cpu for r in rs if r.cpu is not None]
+        cpu = f"cpu {_common.median(cpus) * 1000:4.0f} ms" if cpus else ""
+        report.line(f"{name:<16} median {_common.ms(med[name]):>9}  {ratio}  min "
+                    f"{min(r.wall for r in rs) * 1000:4.0f} ms  {cpu}  (runs, ms: {shown})")
     report.line(f"app command: {' '.join(programs[1].argv[:-1])} DB")
     for n in sizes:
         ratio = med[f"app {n:,}"] / med["bare"]
