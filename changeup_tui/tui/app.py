@@ -14,7 +14,6 @@ from textual.binding import Binding, BindingType
 from textual.command import Provider
 from textual.reactive import reactive
 from textual.screen import ModalScreen, Screen
-from textual.timer import Timer
 
 from changeup_tui.core import hashing
 from changeup_tui.core.config import Settings
@@ -24,15 +23,14 @@ from changeup_tui.core.errors import StoreError
 from changeup_tui.core.models import Actor, ApiKey, Environment
 from changeup_tui.core.service import KeyService
 from changeup_tui.core.store.sqlite import SQLiteStore
+from changeup_tui.tui import navigation
 from changeup_tui.tui.clipboard import Copier
+from changeup_tui.tui.clipboard_clear import ClipboardClearer
 from changeup_tui.tui.paths import style
 from changeup_tui.tui.screens.api_keys import ApiKeysScreen
 
-# Start-up does nothing before the first frame that can wait: the first frame is the API Key
-# page, so only it is imported here. The other screens, the modals and the palette provider are
-# imported where they are first used (bench/startup.py).
-
 PROG = "changeup-tui"
+NOT_OVER_MODALS = frozenset({"toggle_environment", "profile_menu", "help"})
 
 
 def _palette_commands() -> type[Provider]:
@@ -64,9 +62,7 @@ class ChangeupApp(App[int]):
         self.service = service
         self.copier = copier or Copier()
         self.startup_error: str | None = None
-        self.clipboard_clear_seconds = clipboard_clear_seconds
-        self._clipboard_pending: tuple[bytes, bool] | None = None
-        self._clipboard_timer: Timer | None = None
+        self.clipboard_clearer = ClipboardClearer(self, self.copier, clipboard_clear_seconds)
 
     @property
     def read_only(self) -> bool:
@@ -91,32 +87,12 @@ class ChangeupApp(App[int]):
         self.push_screen(ApiKeysScreen())
 
     async def on_unmount(self) -> None:
-        pending, self._clipboard_pending = self._clipboard_pending, None
-        if pending is not None:  # quitting before the delay: clear now, on the same terms
-            await self.copier.clear_if_unchanged(self, pending[0], local=pending[1])
+        await self.clipboard_clearer.clear_now()  # quitting before the delay: clear now
         await self.service.store.close()
 
-    # -- the clipboard, cleared after a delay (--clear-clipboard) -----------------------------
-
     def clear_clipboard_later(self, mark: bytes, *, local: bool) -> int:
-        """After a Secret Key was copied (`mark`: its fingerprint, never the secret), clear the
-        clipboard in `clipboard_clear_seconds`, only where it still holds the secret. Returns
-        the delay, 0 when clearing is off."""
-        seconds = self.clipboard_clear_seconds
-        if seconds <= 0:
-            return 0
-        if self._clipboard_timer is not None:
-            self._clipboard_timer.stop()
-        self._clipboard_pending = (mark, local)
-        self._clipboard_timer = self.set_timer(seconds, self._clear_clipboard)
-        return seconds
-
-    @work(exclusive=True, group="clipboard-clear")
-    async def _clear_clipboard(self) -> None:
-        pending, self._clipboard_pending = self._clipboard_pending, None
-        if pending is not None:
-            message = await self.copier.clear_if_unchanged(self, pending[0], local=pending[1])
-            self.notify(message, title="Clipboard", markup=False)
+        """After a Secret Key was copied (`mark`: its fingerprint), see ClipboardClearer."""
+        return self.clipboard_clearer.schedule(mark, local=local)
 
     def watch_environment(self, environment: Environment) -> None:
         self._remember_environment(environment)
@@ -132,9 +108,7 @@ class ChangeupApp(App[int]):
     # -- what applies where ---------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in {"toggle_environment", "profile_menu", "help"} and isinstance(
-            self.screen, ModalScreen
-        ):
+        if action in NOT_OVER_MODALS and isinstance(self.screen, ModalScreen):
             return False
         if action == "screenshot" and self._secret_on_screen():
             return False
@@ -151,15 +125,12 @@ class ChangeupApp(App[int]):
                 continue
             yield command
 
-    def selected_key(self) -> ApiKey | None:
-        keys = self._find(ApiKeysScreen)
-        return keys.selected_key if keys is not None else None
+    def _keys_page(self) -> ApiKeysScreen | None:
+        return next((s for s in reversed(self.screen_stack) if isinstance(s, ApiKeysScreen)), None)
 
-    def _find(self, kind: type[Screen]) -> Screen | None:
-        for screen in reversed(self.screen_stack):
-            if isinstance(screen, kind):
-                return screen
-        return None
+    def selected_key(self) -> ApiKey | None:
+        page = self._keys_page()
+        return page.selected_key if page is not None else None
 
     # -- actions -------------------------------------------------------------------------------
 
@@ -169,51 +140,23 @@ class ChangeupApp(App[int]):
         )
 
     def action_profile_menu(self) -> None:
-        self._open_profile_menu()
-
-    @work(exclusive=True, group="profile-menu")
-    async def _open_profile_menu(self) -> None:
-        try:
-            account = await self.service.account()
-        except StoreError:
-            account = None
-        from changeup_tui.tui.modals.profile_menu import ProfileMenu
-
-        choice = await self.push_screen_wait(ProfileMenu(account))
-        if choice:
-            await self.run_action(choice)
+        self.run_worker(navigation.profile_menu(self), exclusive=True, group="profile-menu")
 
     async def action_account_settings(self) -> None:
-        from changeup_tui.tui.screens.account_settings import AccountSettingsScreen
-
-        while len(self.screen_stack) > 1 and not isinstance(self.screen, AccountSettingsScreen):
-            await self.pop_screen()
-        if not isinstance(self.screen, AccountSettingsScreen):
-            await self.push_screen(AccountSettingsScreen())
-
-    async def _open_section(self, kind: type[Screen]) -> Screen:
-        if not isinstance(self.screen, kind):
-            await self.action_account_settings()
-            await self.push_screen(kind())
-        return self.screen
+        await navigation.account_settings(self)
 
     async def action_api_keys(self) -> None:
-        await self._open_section(ApiKeysScreen)
+        await navigation.open_section(self, ApiKeysScreen)
 
     async def action_activity_log(self) -> None:
-        from changeup_tui.tui.screens.activity_log import ActivityLogScreen
-
-        await self._open_section(ActivityLogScreen)
+        await navigation.activity_log(self)
 
     async def action_profile(self) -> None:
-        from changeup_tui.tui.screens.profile import ProfileScreen
-
-        await self._open_section(ProfileScreen)
+        await navigation.profile(self)
 
     async def action_create_key(self) -> None:
         if not self.read_only:
-            screen = await self._open_section(ApiKeysScreen)
-            screen.action_create_key()
+            (await navigation.open_section(self, ApiKeysScreen)).action_create_key()
 
     def action_help(self) -> None:
         if not isinstance(self.screen, ModalScreen):
@@ -222,25 +165,17 @@ class ChangeupApp(App[int]):
             self.push_screen(HelpScreen())
 
     async def action_copy_client_id(self) -> None:
-        screen = self._find(ApiKeysScreen)
-        if screen is not None:
-            screen.action_copy_client_id()
+        page = self._keys_page()
+        if page is not None:
+            page.action_copy_client_id()
 
 
-def build_app(
-    settings: Settings,
-    *,
-    clock: Clock = utc_now,
-    keygen: KeyGenerator | None = None,
-    actor: Actor | None = None,
-    copier: Copier | None = None,
-) -> ChangeupApp:
+def build_app(settings: Settings, *, clock: Clock = utc_now, keygen: KeyGenerator | None = None,
+              actor: Actor | None = None, copier: Copier | None = None) -> ChangeupApp:
     """The one way to build the app: for the CLI, the tests and the snapshots."""
     hashing.use_low_priority_threads()  # the interface gets the CPU first while argon2 runs
     service = KeyService(SQLiteStore(settings.db_path), clock=clock, keygen=keygen, actor=actor)
-    return ChangeupApp(
-        service, copier=copier, clipboard_clear_seconds=settings.clipboard_clear_seconds
-    )
+    return ChangeupApp(service, copier, clipboard_clear_seconds=settings.clipboard_clear_seconds)
 
 
 def run_tui(settings: Settings) -> int:

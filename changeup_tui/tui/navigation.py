@@ -1,0 +1,61 @@
+"""Where Escape, the palette and the profile menu lead: Account Settings, with its sections (API Key,
+Activity Log, Profile) each opened on top of it, as the breadcrumb says. The screens are imported
+when first opened: start-up builds only the API Key page."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, TypeVar
+
+from textual.screen import Screen
+
+from changeup_tui.core.errors import StoreError
+
+if TYPE_CHECKING:
+    from changeup_tui.tui.app import ChangeupApp
+
+S = TypeVar("S", bound=Screen)
+
+
+async def account_settings(app: ChangeupApp) -> None:
+    """Back down the stack to Account Settings, or to it built over the first screen."""
+    from changeup_tui.tui.screens.account_settings import AccountSettingsScreen
+
+    while len(app.screen_stack) > 1 and not isinstance(app.screen, AccountSettingsScreen):
+        await app.pop_screen()
+    if not isinstance(app.screen, AccountSettingsScreen):
+        await app.push_screen(AccountSettingsScreen())
+
+
+async def open_section(app: ChangeupApp, kind: type[S]) -> S:
+    """The section `kind`: the current screen if it is one, else opened over Account Settings."""
+    if not isinstance(app.screen, kind):
+        await account_settings(app)
+        await app.push_screen(kind())
+    screen = app.screen
+    assert isinstance(screen, kind)
+    return screen
+
+
+async def activity_log(app: ChangeupApp) -> None:
+    from changeup_tui.tui.screens.activity_log import ActivityLogScreen
+
+    await open_section(app, ActivityLogScreen)
+
+
+async def profile(app: ChangeupApp) -> None:
+    from changeup_tui.tui.screens.profile import ProfileScreen
+
+    await open_section(app, ProfileScreen)
+
+
+async def profile_menu(app: ChangeupApp) -> None:
+    """The profile menu (the account's name when it can be read); then the action chosen."""
+    from changeup_tui.tui.modals.profile_menu import ProfileMenu
+
+    try:
+        account = await app.service.account()
+    except StoreError:
+        account = None
+    choice = await app.push_screen_wait(ProfileMenu(account))
+    if choice:
+        await app.run_action(choice)
