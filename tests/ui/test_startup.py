@@ -1,5 +1,8 @@
 """Starting up: a database that cannot be opened ends the app with one line on stderr and exit
-code 2; a read-only one opens, says so in the header, and refuses writes."""
+code 2; a read-only one opens, says so in the header, and refuses writes. Keys typed while the app
+starts go to the page and do what they do there: a key pressed as the page appears reaches the
+page's bindings; `/` then typing before the table mounts types into the filter; a screen asked for
+during start-up ends on top of the page, styled."""
 
 from __future__ import annotations
 
@@ -22,6 +25,7 @@ from changeup_tui.tui.modals.name_modal import NameModal
 from changeup_tui.tui.screens.api_keys import ApiKeysScreen
 from changeup_tui.tui.widgets.filter_input import FilterInput
 from changeup_tui.tui.widgets.header import AppHeader
+from changeup_tui.tui.widgets.keys_table import KeysTable
 
 CLI = Path(sys.executable).with_name("changeup-tui")
 ANSI = re.compile(r"\x1b(\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)|[=>()][0-9A-Za-z]?)")
@@ -112,7 +116,7 @@ async def test_the_filter_keeps_the_focus_it_took_before_the_table_mounted(make_
             await pilot.pause(0.01)
         page = app.screen
         app.post_message(events.Key("slash", "/"))
-        await wait_for(pilot, lambda: page._table is not None and page.total is not None)
+        await wait_for(pilot, lambda: page.query(KeysTable) and page.total is not None)
         await pilot.press(*"dev")
         field = page.query_one(FilterInput)
         await wait_for(pilot, lambda: field.value == "dev")
@@ -122,11 +126,14 @@ async def test_the_filter_keeps_the_focus_it_took_before_the_table_mounted(make_
         assert key.status.value == "active"
 
 
+OPENS = {"question_mark": "HelpScreen", "p": "ProfileMenu", "ctrl+p": "CommandPalette"}
+
+
 @pytest.mark.parametrize("key", [("question_mark", "?"), ("p", "p"), ("ctrl+p", None)])
 @pytest.mark.parametrize("when", ["database opening", "page pushed, not drawn"])
-async def test_a_screen_asked_for_during_start_up_is_styled_or_not_opened(make_app, key, when):
-    """Keys typed during start-up: no screen they open ends up under the page, and one opened
-    on top of it before the page's first frame gets at once the styles parsed after that frame."""
+async def test_a_screen_asked_for_during_start_up_opens_on_top_with_its_styles(make_app, key, when):
+    """Keys typed during start-up are kept: the screen they open ends on top of the page, never
+    under it, and styled (its CSS_PATH read when it was pushed)."""
     app = make_app()
     opening = app.service.store.open
 
@@ -141,8 +148,9 @@ async def test_a_screen_asked_for_during_start_up_is_styled_or_not_opened(make_a
             await asyncio.sleep(0)  # must land before the page's first frame
         if when == "page pushed, not drawn":
             app.post_message(events.Key(*key))
-        await pilot.pause(0.3)
+        await wait_for(pilot, lambda: len(app.screen_stack) == 3)
         kinds = [type(screen).__name__ for screen in app.screen_stack]
-        assert kinds[:2] == ["Screen", "ApiKeysScreen"], kinds
-        if len(kinds) > 2:  # it opened on top of the page: with its styles
-            assert all(path in app.css_path for path in app.LATER_CSS_PATH)
+        assert kinds == ["Screen", "ApiKeysScreen", OPENS[key[0]]], kinds
+        assert all(app.stylesheet.has_source(str(path), "") for path in app.screen.css_path)
+        if key[0] == "question_mark":
+            assert app.screen.css_path, "HelpScreen names its styles"
