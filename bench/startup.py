@@ -199,10 +199,10 @@ def main() -> int:
     med = {name: _common.median([r.wall for r in rs]) for name, rs in results.items()}
     for name, rs in results.items():
         shown = ", ".join(f"{r.wall * 1000:.0f}" for r in rs)
-        ratio = f"{med[name] / med['bare']:.2f}x" if name != "bare" else "     "
+        vs_bare = f"{med[name] / med['bare']:.2f}x" if name != "bare" else "     "
         cpus = [r.cpu for r in rs if r.cpu is not None]
         cpu = f"cpu {_common.median(cpus) * 1000:4.0f} ms" if cpus else ""
-        report.line(f"{name:<16} median {_common.ms(med[name]):>9}  {ratio}  min "
+        report.line(f"{name:<16} median {_common.ms(med[name]):>9}  {vs_bare}  min "
                     f"{min(r.wall for r in rs) * 1000:4.0f} ms  {cpu}  (runs, ms: {shown})")
     report.line(f"app command: {' '.join(programs[1].argv[:-1])} DB")
     for n in sizes:

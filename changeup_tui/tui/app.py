@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterable
-from pathlib import Path
 from typing import ClassVar
 
 from textual import work
@@ -41,7 +40,7 @@ def _palette_commands() -> type[Provider]:
 
 class ChangeupApp(App[int]):
     TITLE = "ChangeUp"
-    CSS_PATH: ClassVar[list[Path]] = [style("header.tcss")]
+    CSS_PATH = style("header.tcss")
     """The header, on every screen; each screen and modal names its own (loaded on its first
     push)."""
     BINDINGS: ClassVar[list[BindingType]] = [

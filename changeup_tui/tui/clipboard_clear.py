@@ -6,7 +6,7 @@ Only the secret's fingerprint is kept (`clipboard.fingerprint`), never the secre
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from changeup_tui.tui.clipboard import Copier
 
@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 class ClipboardClearer:
     """One pending clear at a time: a newer copy replaces the older one's."""
 
-    def __init__(self, app: App[object], copier: Copier, seconds: int) -> None:
+    def __init__(self, app: App[Any], copier: Copier, seconds: int) -> None:
         self.app = app
         self.copier = copier
         self.seconds = seconds
