@@ -503,7 +503,7 @@ class SQLiteStore:
         for row in rows:
             found.setdefault(row["client_id"], []).append(
                 KeySecret(
-                    hint=row["hint"], created_at=from_db(row["created_at"]),
+                    hint=row["hint"], created_at=_datetime(row["created_at"]),
                     expires_at=from_db(row["expires_at"]),
                 )
             )
