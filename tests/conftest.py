@@ -1,7 +1,11 @@
 """Shared fixtures. Every test gets its own HOME and XDG folders and no SSH variables, so nothing
-reads or writes the developer's real data and the clipboard path is predictable."""
+reads or writes the developer's real data and the clipboard path is predictable. The services
+get the fixed clock and the seeded key generator; `make_app` builds the app over `db_path`."""
 
 from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Mapping
+from pathlib import Path
 
 import pytest
 
@@ -9,10 +13,14 @@ from changeup_tui.core.models import Actor
 from changeup_tui.core.service import KeyService
 from changeup_tui.core.store.sqlite import SQLiteStore
 from changeup_tui.testing import FixedClock, SeededKeyGenerator
+from changeup_tui.tui.app import ChangeupApp
+from changeup_tui.tui.clipboard import Copier
+from tests.helpers.apps import build_test_app
+from tests.helpers.clipboard import FakeClipboard
 
 
 @pytest.fixture(autouse=True)
-def isolated_env(tmp_path_factory, monkeypatch):
+def isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
     home = tmp_path_factory.mktemp("home")
     monkeypatch.setenv("HOME", str(home))
     for name in ("XDG_DATA_HOME", "XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_STATE_HOME"):
@@ -23,22 +31,22 @@ def isolated_env(tmp_path_factory, monkeypatch):
 
 
 @pytest.fixture
-def db_path(tmp_path):
+def db_path(tmp_path: Path) -> Path:
     return tmp_path / "data" / "changeup.db"
 
 
 @pytest.fixture
-def clock():
+def clock() -> FixedClock:
     return FixedClock()
 
 
 @pytest.fixture
-def keygen():
+def keygen() -> SeededKeyGenerator:
     return SeededKeyGenerator(7)
 
 
 @pytest.fixture
-async def store(db_path):
+async def store(db_path: Path) -> AsyncIterator[SQLiteStore]:
     store = SQLiteStore(db_path)
     await store.open()
     yield store
@@ -46,5 +54,31 @@ async def store(db_path):
 
 
 @pytest.fixture
-async def service(store, clock, keygen):
+async def service(store: SQLiteStore, clock: FixedClock, keygen: SeededKeyGenerator) -> KeyService:
     return KeyService(store, clock=clock, keygen=keygen, actor=Actor("tester", "local"))
+
+
+@pytest.fixture
+def fake_clipboard() -> FakeClipboard:
+    return FakeClipboard()
+
+
+@pytest.fixture
+def make_app(
+    db_path: Path, clock: FixedClock, keygen: SeededKeyGenerator, fake_clipboard: FakeClipboard
+) -> Callable[..., ChangeupApp]:
+    """Builds the app over `db_path` with this test's clock, key generator and fake clipboard
+    (every call shares them: a restart sees the same clipboard and time)."""
+
+    def make(
+        *,
+        copier: Copier | None = None,
+        environ: Mapping[str, str] | None = None,
+        clipboard_clear_seconds: int = 0,
+    ) -> ChangeupApp:
+        return build_test_app(
+            db_path, clipboard=fake_clipboard, environ=environ, copier=copier, clock=clock,
+            keygen=keygen, clipboard_clear_seconds=clipboard_clear_seconds,
+        )
+
+    return make

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from ui_helpers import SIZE, keys_table, started, wait_for
-
 from changeup_tui.core.models import Actor, ApiKey, AuditEvent, Environment
 from changeup_tui.core.names import name_key
 from changeup_tui.core.service import KeyService
@@ -14,6 +12,9 @@ from changeup_tui.core.store.sqlite import SQLiteStore
 from changeup_tui.testing import FIXED_NOW, SeededKeyGenerator
 from changeup_tui.tui.screens.api_keys import PAGE_SIZE
 from changeup_tui.tui.widgets.header import AppHeader
+from tests.helpers.pilot import SIZE, search_palette, started, wait_for
+
+from .ui_helpers import keys_table
 
 
 async def test_environment_is_remembered_across_restarts(make_app):
@@ -93,23 +94,17 @@ async def test_palette_switches_environment_and_copies_the_client_id(make_app, f
     async with app.run_test(size=SIZE) as pilot:
         await started(pilot)
         await wait_for(pilot, lambda: keys_table(app).selected_key is not None)
-        await pilot.press("ctrl+p")
-        await pilot.press(*"copy client id")
-        await pilot.pause(0.3)
+        await search_palette(pilot, "copy client id")
         await pilot.press("enter")
         await wait_for(pilot, lambda: fake_clipboard.text == created.key.client_id)
 
-        await pilot.press("ctrl+p")
-        await pilot.press(*"switch to live")
-        await pilot.pause(0.3)
+        await search_palette(pilot, "switch to live")
         await pilot.press("enter")
         await wait_for(pilot, lambda: app.environment is Environment.LIVE)
         await wait_for(pilot, lambda: keys_table(app).row_count == 0
                        and app.screen.query_one("#keys-empty").display)
 
-        await pilot.press("ctrl+p")
-        await pilot.press(*"activity log")
-        await pilot.pause(0.3)
+        await search_palette(pilot, "activity log")
         await pilot.press("enter")
         await wait_for(pilot, lambda: type(app.screen).__name__ == "ActivityLogScreen")
         table = app.screen.query_one("#log-table")

@@ -4,10 +4,10 @@ message; never a crash, never a backend that puts the text in argv."""
 from __future__ import annotations
 
 import pytest
-from ui_helpers import FakeClipboard
 
 from changeup_tui.tui import clipboard
 from changeup_tui.tui.clipboard import COPIED, NOT_COPIED, SENT_OSC52, Copier
+from tests.helpers.clipboard import FakeClipboard
 
 
 class FakeApp:

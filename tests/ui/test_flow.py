@@ -10,7 +10,6 @@ import sys
 from pathlib import Path
 
 import pytest
-from ui_helpers import SIZE, keys_table, notifications, open_reveal, started, wait_for
 
 from changeup_tui.core.models import Actor, Environment
 from changeup_tui.core.service import KeyService
@@ -21,6 +20,9 @@ from changeup_tui.tui.screens.account_settings import AccountSettingsScreen
 from changeup_tui.tui.screens.api_keys import ApiKeysScreen
 from changeup_tui.tui.widgets.header import AppHeader
 from changeup_tui.tui.widgets.keys_table import KeysTable
+from tests.helpers.pilot import SIZE, notifications, started, wait_for
+
+from .ui_helpers import keys_table, open_reveal
 
 CLI = Path(sys.executable).with_name("changeup-tui")
 

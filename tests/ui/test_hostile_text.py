@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 from textual.widgets import Button
-from ui_helpers import SIZE, keys_table, started
 
 from changeup_tui.core.models import Account, ApiKey, AuditEvent, Environment
 from changeup_tui.core.names import name_key
@@ -14,6 +13,9 @@ from changeup_tui.core.store.sqlite import SQLiteStore
 from changeup_tui.testing import FIXED_NOW, SeededKeyGenerator
 from changeup_tui.tui import paths
 from changeup_tui.tui.widgets.header import AppHeader
+from tests.helpers.pilot import SIZE, started
+
+from .ui_helpers import keys_table
 
 MARKUP = "[bold red]x[/] [link=a]y[/link]"
 ESCAPE = "bad\x1b]52;c;aGk=\x07name\u202e"  # OSC 52 clipboard write + a right-to-left override

@@ -7,7 +7,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 from textual.widgets import Button, DataTable, Input, Select, Static
-from ui_helpers import SIZE, cell, keys_table, open_name_modal, started, wait_for
 
 from changeup_tui.core.models import Environment, KeyStatus, SortField
 from changeup_tui.tui.modals.grace_picker import GracePicker
@@ -19,6 +18,9 @@ from changeup_tui.tui.screens.api_keys import ApiKeysScreen
 from changeup_tui.tui.screens.help import HelpScreen
 from changeup_tui.tui.widgets.audit_table import AuditTable
 from changeup_tui.tui.widgets.filter_input import FilterInput
+from tests.helpers.pilot import SIZE, notifications, settle, started, wait_for
+
+from .ui_helpers import cell, keys_table, open_name_modal
 
 
 async def seeded(pilot, *names: str, environment: Environment = Environment.TEST) -> dict:
@@ -113,11 +115,9 @@ async def test_live_revoke_needs_the_typed_name(make_app):
         assert button.disabled
         await pilot.press("enter")  # nothing typed: Enter does nothing
         await pilot.press(*"Production")  # not the whole name
-        await pilot.press("enter")
-        await pilot.pause(0.1)
+        await settle(pilot, pilot.press("enter"))
         assert app.screen is confirm and button.disabled
-        await pilot.click(button)
-        await pilot.pause(0.1)
+        await settle(pilot, pilot.click(button))
         assert app.screen is confirm
         assert (await app.service.get(client_id)).status is KeyStatus.ACTIVE
         await pilot.press("escape")
@@ -132,8 +132,7 @@ async def test_live_revoke_needs_the_typed_name(make_app):
         assert not app.screen.query_one("#revoke-ok", Button).disabled
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, ApiKeysScreen))
-        await wait_for(pilot, lambda: len(app._notifications) and any(
-            "revoked" in n.message for n in app._notifications))
+        await wait_for(pilot, lambda: any("revoked" in m for m in notifications(app)))
         assert (await app.service.get(client_id)).status is KeyStatus.REVOKED
         result = await app.service.verify(client_id, live.secret)
         assert not result and result.reason == "revoked"
@@ -234,8 +233,7 @@ async def test_rename_checks_as_you_type_and_renames(make_app):
         await wait_for(pilot, lambda: "already exists" in str(
             modal.query_one("#rename-reason", Static).content))
         assert modal.query_one("#rename-ok", Button).disabled
-        await pilot.press("enter")
-        await pilot.pause(0.1)
+        await settle(pilot, pilot.press("enter"))
         assert app.screen is modal
         field.value = ""
         await pilot.press(*"Build pipeline", "enter")

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 
 from textual.widgets import Button, Input, Static
-from ui_helpers import SIZE, open_name_modal, seed_keys, started, wait_for
 
 from changeup_tui.core import hashing
 from changeup_tui.core.service import KeyService
@@ -15,6 +14,9 @@ from changeup_tui.tui.modals.name_modal import NameModal
 from changeup_tui.tui.modals.reveal_modal import RevealModal
 from changeup_tui.tui.screens.profile import ProfileScreen
 from changeup_tui.tui.widgets.header import AppHeader
+from tests.helpers.pilot import SIZE, settle, started, wait_for
+
+from .ui_helpers import open_name_modal, seed_keys
 
 
 async def test_name_is_checked_as_you_type(make_app, db_path):
@@ -30,8 +32,7 @@ async def test_name_is_checked_as_you_type(make_app, db_path):
         await pilot.press(*"billing")  # the same name, other case
         await wait_for(pilot, lambda: "already exists" in str(reason.content))
         assert create.disabled
-        await pilot.press("enter")  # Enter on a bad name explains, never crashes
-        await pilot.pause(0.2)
+        await settle(pilot, pilot.press("enter"))  # Enter on a bad name explains, never crashes
         assert app.screen is modal and "already exists" in str(reason.content)
 
         modal.query_one(Input).value = "bad\x1b[31mname"
@@ -66,8 +67,7 @@ async def test_while_the_key_is_hashed_nothing_in_the_modal_can_change(make_app,
         await wait_for(pilot, lambda: modal.busy)
         for selector in ("#name-input", "#name-expiry", "#cancel", "#create"):
             assert modal.query_one(selector).disabled, selector
-        await pilot.press("escape")
-        await pilot.pause(0.1)
+        await settle(pilot, pilot.press("escape"))
         assert app.screen is modal
         release.set()
         await wait_for(pilot, lambda: isinstance(app.screen, RevealModal))

@@ -4,13 +4,15 @@ included), the SSH copy path, and no screenshot command while the secret is on s
 from __future__ import annotations
 
 from textual.widgets import Static
-from ui_helpers import SIZE, notifications, open_reveal, started, wait_for
 
 from changeup_tui.core.models import Environment
 from changeup_tui.tui.clipboard import SENT_OSC52
 from changeup_tui.tui.modals.confirm_close import QUESTION, ConfirmCloseModal
 from changeup_tui.tui.modals.reveal_modal import RevealModal
 from changeup_tui.tui.screens.api_keys import ApiKeysScreen
+from tests.helpers.pilot import SIZE, notifications, settle, started, wait_for
+
+from .ui_helpers import open_reveal
 
 
 async def test_escape_before_copying_asks_and_go_back_keeps_the_secret(make_app):
@@ -72,8 +74,7 @@ async def test_no_screenshot_and_no_environment_switch_while_the_secret_shows(ma
         titles = [c.title for c in app.get_system_commands(app.screen)]
         assert "Screenshot" not in titles
         assert app.check_action("screenshot", ()) is False
-        await pilot.press("e", "p")
-        await pilot.pause()
+        await settle(pilot, pilot.press("e", "p"))
         assert app.environment is Environment.TEST
         assert isinstance(app.screen, RevealModal)
         await pilot.press("s")

@@ -18,7 +18,6 @@ import pexpect
 import pytest
 from textual import events
 from textual.widgets import Input
-from ui_helpers import SIZE, seed_keys, started, wait_for
 
 from changeup_tui.core.models import Environment
 from changeup_tui.tui.modals.name_modal import NameModal
@@ -26,6 +25,8 @@ from changeup_tui.tui.screens.api_keys import ApiKeysScreen
 from changeup_tui.tui.widgets.filter_input import FilterInput
 from changeup_tui.tui.widgets.header import AppHeader
 from changeup_tui.tui.widgets.keys_table import KeysTable
+
+from .ui_helpers import SIZE, seed_keys, started, wait_for
 
 CLI = Path(sys.executable).with_name("changeup-tui")
 ANSI = re.compile(r"\x1b(\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)|[=>()][0-9A-Za-z]?)")
