@@ -14,18 +14,19 @@ from pathlib import Path
 
 import pytest
 
-from changeup_tui.core.config import Settings
 from changeup_tui.core.models import Account, Actor, Environment
 from changeup_tui.core.service import KeyService
 from changeup_tui.core.store.sqlite import SQLiteStore
 from changeup_tui.testing import FIXED_NOW, FixedClock, SeededKeyGenerator
-from changeup_tui.tui.app import ChangeupApp, build_app
-from changeup_tui.tui.clipboard import Copier
+from changeup_tui.tui.app import ChangeupApp
+from tests.helpers.apps import build_test_app
+from tests.helpers.isolation import isolated_env
+
+__all__ = ["isolated_env"]  # each snapshot gets its own HOME: see tests/helpers/isolation.py
 
 os.environ["TZ"] = "UTC"
 time.tzset()
 
-SIZE = (120, 35)
 THEME = "textual-dark"
 ACCOUNT = Account("Dana Whitfield", "dana@example.com", "Example Ltd")
 ACTOR = Actor("dana", "203.0.113.7")
@@ -42,19 +43,7 @@ KEYS = (
 )
 
 
-@pytest.fixture(autouse=True)
-def isolated_home(tmp_path_factory, monkeypatch) -> Path:
-    """Each snapshot gets its own HOME and XDG folders: the environment an operator chose last is
-    kept in the user's state folder, so one snapshot switching to Live must not open the next one
-    (or the developer's own app) in Live."""
-    home = tmp_path_factory.mktemp("home")
-    monkeypatch.setenv("HOME", str(home))
-    for name in ("XDG_DATA_HOME", "XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_STATE_HOME"):
-        monkeypatch.setenv(name, str(home / name.lower()))
-    return home
-
-
-async def _seed(path: Path, keys) -> None:
+async def _seed(path: Path, keys: tuple[tuple[Environment, str, int, int | None], ...]) -> None:
     store = SQLiteStore(path)
     await store.open()
     try:
@@ -72,45 +61,27 @@ async def _seed(path: Path, keys) -> None:
 
 
 @pytest.fixture(scope="session")
-def seeded_template(tmp_path_factory) -> Path:
+def seeded_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("template") / "seeded.db"
     asyncio.run(_seed(path, KEYS))
     return path
 
 
 @pytest.fixture(scope="session")
-def empty_template(tmp_path_factory) -> Path:
+def empty_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("template") / "empty.db"
     asyncio.run(_seed(path, ()))
     return path
 
 
-class FakeClipboard:
-    def __init__(self) -> None:
-        self.text = ""
-
-    def copy(self, text: str) -> None:
-        self.text = text
-
-    def paste(self) -> str:
-        return self.text
-
-
 @pytest.fixture
-def make_app(tmp_path, seeded_template, empty_template) -> Callable[..., ChangeupApp]:
+def make_app(tmp_path: Path, seeded_template: Path, empty_template: Path) -> Callable[..., ChangeupApp]:
     def make(*, empty: bool = False, ssh: bool = False) -> ChangeupApp:
         db = tmp_path / "changeup.db"
         shutil.copyfile(empty_template if empty else seeded_template, db)
-        local = FakeClipboard()
-        app = build_app(
-            Settings(db),
-            clock=FixedClock(),
-            keygen=SeededKeyGenerator(2),
-            actor=ACTOR,
-            copier=Copier(local.copy, local.paste, environ=SSH_ENVIRON if ssh else {}),
+        return build_test_app(
+            db, clock=FixedClock(), keygen=SeededKeyGenerator(2), actor=ACTOR,
+            environ=SSH_ENVIRON if ssh else {}, theme=THEME,
         )
-        app.animation_level = "none"
-        app.theme = THEME
-        return app
 
     return make

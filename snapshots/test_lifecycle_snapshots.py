@@ -7,8 +7,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from test_walkthrough import SIZE, idle, keys_loaded, until
-
 from changeup_tui.core.models import Environment
 from changeup_tui.testing import FIXED_NOW
 from changeup_tui.tui.modals.grace_picker import GracePicker
@@ -16,6 +14,9 @@ from changeup_tui.tui.modals.revoke_confirm import RevokeConfirm
 from changeup_tui.tui.screens.help import HelpScreen
 from changeup_tui.tui.widgets.filter_input import FilterInput
 from changeup_tui.tui.widgets.keys_table import KeysTable
+from tests.helpers.pilot import SIZE
+
+from .test_walkthrough import idle, keys_loaded, until
 
 
 def test_10_roll_grace_picker(snap_compare, make_app):

@@ -4,8 +4,11 @@ Each test's docstring says what the SVG should show. Regenerate with
 
 from __future__ import annotations
 
-import time
+from collections.abc import Callable
+from typing import Any
 
+from textual.app import App
+from textual.pilot import Pilot
 from textual.widgets import Input
 
 from changeup_tui.tui.modals.confirm_close import ConfirmCloseModal
@@ -15,32 +18,29 @@ from changeup_tui.tui.modals.reveal_modal import RevealModal
 from changeup_tui.tui.screens.account_settings import AccountSettingsScreen
 from changeup_tui.tui.screens.activity_log import ActivityLogScreen
 from changeup_tui.tui.screens.api_keys import ApiKeysScreen
+from tests.helpers.pilot import SIZE, wait_for
 
-SIZE = (120, 35)
-
-
-async def until(pilot, predicate, limit: float = 15.0) -> None:
-    deadline = time.monotonic() + limit
-    while not predicate():
-        assert time.monotonic() < deadline, "the app did not get there in time"
-        await pilot.pause(0.02)
-    await pilot.pause()
+LIMIT_S = 15.0
 
 
-def idle(app, *groups: str) -> bool:
+async def until(pilot: Pilot[Any], predicate: Callable[[], object]) -> None:
+    await wait_for(pilot, predicate, LIMIT_S, what="the app to get there")
+
+
+def idle(app: App[Any], *groups: str) -> bool:
     """No worker of these groups is running (the create flow's worker waits on its modals, so
     `workers.wait_for_complete()` would wait for ever)."""
     return not any(w.group in groups and w.is_running for w in app.workers)
 
 
-async def keys_loaded(pilot) -> None:
+async def keys_loaded(pilot: Pilot[Any]) -> None:
     app = pilot.app
     await until(pilot, lambda: isinstance(app.screen, ApiKeysScreen) and app.screen.total is not None
                 and idle(app, "load-keys", "remember-environment"))
     await pilot.pause()
 
 
-async def name_modal(pilot, text: str = "") -> None:
+async def name_modal(pilot: Pilot[Any], text: str = "") -> None:
     await keys_loaded(pilot)
     await pilot.press("n")
     await until(pilot, lambda: isinstance(pilot.app.screen, NameModal))
@@ -51,7 +51,7 @@ async def name_modal(pilot, text: str = "") -> None:
     await until(pilot, lambda: idle(pilot.app, "check-name"))
 
 
-async def reveal(pilot) -> None:
+async def reveal(pilot: Pilot[Any]) -> None:
     await name_modal(pilot, "Reporting job")
     await pilot.press("enter")
     await until(pilot, lambda: isinstance(pilot.app.screen, RevealModal))

@@ -1,6 +1,7 @@
-"""Shared fixtures. Every test gets its own HOME and XDG folders and no SSH variables, so nothing
-reads or writes the developer's real data and the clipboard path is predictable. The services
-get the fixed clock and the seeded key generator; `make_app` builds the app over `db_path`."""
+"""Shared fixtures. Every test gets its own HOME and XDG folders and no SSH variables
+(`isolated_env`, tests/helpers/isolation.py), so nothing reads or writes the developer's real
+data. The services get the fixed clock and the seeded key generator; `make_app` builds the app
+over `db_path`."""
 
 from __future__ import annotations
 
@@ -17,17 +18,9 @@ from changeup_tui.tui.app import ChangeupApp
 from changeup_tui.tui.clipboard import Copier
 from tests.helpers.apps import build_test_app
 from tests.helpers.clipboard import FakeClipboard
+from tests.helpers.isolation import isolated_env
 
-
-@pytest.fixture(autouse=True)
-def isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
-    home = tmp_path_factory.mktemp("home")
-    monkeypatch.setenv("HOME", str(home))
-    for name in ("XDG_DATA_HOME", "XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_STATE_HOME"):
-        monkeypatch.setenv(name, str(home / name.lower()))
-    for name in ("CHANGEUP_TUI_DB", "SSH_CONNECTION", "SSH_TTY", "SSH_CLIENT"):
-        monkeypatch.delenv(name, raising=False)
-    return home
+__all__ = ["isolated_env"]  # provided to every test from here
 
 
 @pytest.fixture

@@ -1,78 +1,31 @@
-"""Running the command line in a subprocess, as a script or an operator would."""
+"""The command line's own walks for its subprocess tests: create, verify and list keys, a folder's
+bytes, running without root's permission override. Running it at all is `run_cli`
+(tests/helpers/processes.py)."""
 
 from __future__ import annotations
 
 import functools
-import json
 import os
 import shutil
 import subprocess
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
-from changeup_tui.testing import child_env
-
-
-@dataclass
-class Result:
-    code: int
-    stdout: str
-    stderr: str
-
-    def json(self):
-        return json.loads(self.stdout)
-
-    def assert_one_line_error(self, code: int) -> str:
-        """Exit `code`, exactly one line on stderr, no traceback. Returns that line."""
-        assert self.code == code, (self.code, self.stdout, self.stderr)
-        assert "Traceback" not in self.stderr, self.stderr
-        assert len(self.stderr.splitlines()) == 1, self.stderr
-        assert self.stderr.startswith("changeup-tui: "), self.stderr
-        return self.stderr.strip()
-
-
-cli_env = child_env
-
-
-def run(
-    *args: str | Path,
-    db: Path | None = None,
-    stdin: str | None = None,
-    env: dict[str, str] | None = None,
-    prefix: list[str] | None = None,
-    cwd: Path | None = None,
-    timeout: float = 60,
-) -> Result:
-    argv = [*(prefix or []), sys.executable, "-m", "changeup_tui"]
-    if db is not None:
-        argv += ["--db", str(db)]
-    argv += [str(a) for a in args]
-    proc = subprocess.run(
-        argv,
-        input=stdin,
-        stdin=None if stdin is not None else subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        env=env if env is not None else cli_env(),
-        cwd=cwd,
-        timeout=timeout,
-    )
-    return Result(proc.returncode, proc.stdout, proc.stderr)
+from tests.helpers.processes import Result, run_cli
 
 
 def create(db: Path, name: str, env: str = "test", *extra: str) -> dict:
-    result = run("keys", "create", "--name", name, "--env", env, "--json", *extra, db=db)
+    result = run_cli("keys", "create", "--name", name, "--env", env, "--json", *extra, db=db)
     assert result.code == 0, result.stderr
     return result.json()
 
 
 def verify(db: Path, client_id: str, secret: str, **kwargs) -> Result:
-    return run("verify", "--client-id", client_id, db=db, stdin=secret + "\n", **kwargs)
+    return run_cli("verify", "--client-id", client_id, db=db, stdin=secret + "\n", **kwargs)
 
 
 def list_keys(db: Path, *extra: str, **kwargs) -> list[dict]:
-    result = run("keys", "list", "--json", *extra, db=db, **kwargs)
+    result = run_cli("keys", "list", "--json", *extra, db=db, **kwargs)
     assert result.code == 0, result.stderr
     return result.json()
 

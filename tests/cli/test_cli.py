@@ -12,12 +12,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from cli_subprocess import cli_env, create, list_keys, run, snapshot_files, verify
 
 import changeup_tui
 from changeup_tui.core.credentials import checksum, parse_secret
 from changeup_tui.core.models import Environment
 from changeup_tui.testing import SeededKeyGenerator
+from tests.helpers.processes import child_env, run_cli
+
+from .cli_subprocess import create, list_keys, snapshot_files, verify
 
 UNKNOWN_TEST_ID = "cu_test_ci_" + "A" * 24
 
@@ -43,7 +45,7 @@ def _other_checksum(secret: str) -> str:
 
 
 def test_version():
-    result = run("--version")
+    result = run_cli("--version")
     assert result.code == 0
     assert result.stdout.strip() == f"changeup-tui {changeup_tui.__version__}"
 
@@ -67,7 +69,7 @@ def test_create_json_then_verify(db):
 
 
 def test_create_plain_output_shows_secret_once_and_warns(db):
-    result = run("keys", "create", "--name", "plain", "--env", "live", db=db)
+    result = run_cli("keys", "create", "--name", "plain", "--env", "live", db=db)
     assert result.code == 0, result.stderr
     client_id = re.search(r"Client ID:\s+(cu_live_ci_\S+)", result.stdout).group(1)
     secret = re.search(r"Secret Key:\s+(cu_live_sk_\S+)", result.stdout).group(1)
@@ -141,13 +143,13 @@ def test_unknown_client_id_is_no(db):
     result = verify(db, UNKNOWN_TEST_ID, created["secret"])
     line = result.assert_one_line_error(1)
     assert "unknown" in line
-    result = run("keys", "disable", UNKNOWN_TEST_ID, db=db)
+    result = run_cli("keys", "disable", UNKNOWN_TEST_ID, db=db)
     result.assert_one_line_error(1)
 
 
 def test_empty_stdin_is_a_usage_error(db):
     create(db, "svc")
-    result = run("verify", "--client-id", UNKNOWN_TEST_ID, db=db)  # stdin: /dev/null
+    result = run_cli("verify", "--client-id", UNKNOWN_TEST_ID, db=db)  # stdin: /dev/null
     line = result.assert_one_line_error(2)
     assert "stdin" in line
 
@@ -164,7 +166,7 @@ def test_non_ascii_stdin_is_malformed_not_a_crash(tmp_path):
 def test_list_json_has_no_secret_and_no_hash(db):
     test_key = create(db, "alpha", "test")
     live_key = create(db, "beta", "live")
-    result = run("keys", "list", "--json", db=db)
+    result = run_cli("keys", "list", "--json", db=db)
     assert result.code == 0, result.stderr
     out = result.stdout
     with sqlite3.connect(db) as conn:
@@ -185,7 +187,7 @@ def test_list_json_has_no_secret_and_no_hash(db):
         assert not {"secret", "hash", "phc", "secret_hash"} & row.keys()
         assert {"client_id", "environment", "name", "created_at", "status"} <= row.keys()
     # The plain listing neither.
-    plain = run("keys", "list", db=db)
+    plain = run_cli("keys", "list", db=db)
     assert plain.code == 0
     assert "$argon2" not in plain.stdout
     assert test_key["secret"] not in plain.stdout and live_key["secret"] not in plain.stdout
@@ -201,7 +203,7 @@ def test_list_env_filtering(db):
         test_key["client_id"], live_key["client_id"]
     }
     assert len(list_keys(db)) == 2
-    run("keys", "list", "--env", "prod", db=db).assert_one_line_error(2)
+    run_cli("keys", "list", "--env", "prod", db=db).assert_one_line_error(2)
 
 
 def test_list_empty_database_is_an_empty_array(db):
@@ -223,11 +225,11 @@ def test_list_empty_database_is_an_empty_array(db):
 
 def test_env_var_is_used_when_no_db_flag(tmp_path):
     from_env = tmp_path / "env" / "changeup.db"
-    env = cli_env(CHANGEUP_TUI_DB=str(from_env))
-    result = run("keys", "create", "--name", "via env", "--env", "test", "--json", env=env)
+    env = child_env(CHANGEUP_TUI_DB=str(from_env))
+    result = run_cli("keys", "create", "--name", "via env", "--env", "test", "--json", env=env)
     assert result.code == 0, result.stderr
     assert from_env.exists()
-    listed = run("keys", "list", "--json", db=from_env).json()
+    listed = run_cli("keys", "list", "--json", db=from_env).json()
     assert [k["client_id"] for k in listed] == [result.json()["client_id"]]
     default = Path(os.environ["XDG_DATA_HOME"]) / "changeup-tui" / "changeup.db"
     assert not default.exists()
@@ -236,8 +238,8 @@ def test_env_var_is_used_when_no_db_flag(tmp_path):
 def test_db_flag_wins_over_env_var(tmp_path):
     from_env = tmp_path / "env" / "changeup.db"
     from_flag = tmp_path / "flag" / "changeup.db"
-    env = cli_env(CHANGEUP_TUI_DB=str(from_env))
-    result = run("keys", "create", "--name", "via flag", "--env", "test", "--json",
+    env = child_env(CHANGEUP_TUI_DB=str(from_env))
+    result = run_cli("keys", "create", "--name", "via flag", "--env", "test", "--json",
                  db=from_flag, env=env)
     assert result.code == 0, result.stderr
     assert from_flag.exists()
@@ -247,14 +249,14 @@ def test_db_flag_wins_over_env_var(tmp_path):
 def test_default_path_is_the_user_data_folder(tmp_path):
     xdg_data = Path(os.environ["XDG_DATA_HOME"])
     assert str(xdg_data).startswith(os.environ["HOME"])  # the test's own HOME
-    result = run("keys", "create", "--name", "default", "--env", "test", "--json", cwd=tmp_path)
+    result = run_cli("keys", "create", "--name", "default", "--env", "test", "--json", cwd=tmp_path)
     assert result.code == 0, result.stderr
     expected = xdg_data / "changeup-tui" / "changeup.db"
     assert expected.exists()
     assert stat.S_IMODE(expected.parent.stat().st_mode) == 0o700
     assert stat.S_IMODE(expected.stat().st_mode) == 0o600
     assert not (tmp_path / "changeup.db").exists()
-    listed = run("keys", "list", "--json", cwd=tmp_path).json()
+    listed = run_cli("keys", "list", "--json", cwd=tmp_path).json()
     assert [k["client_id"] for k in listed] == [result.json()["client_id"]]
 
 
@@ -272,7 +274,7 @@ def test_secret_in_argv_is_refused_and_not_echoed(tmp_path):
         ["keys", "rename", "cu_live_ci_" + "B" * 24, "--name", secret],
         ["audit", "--client-id", secret],
     ):
-        result = run(*argv, db=db, stdin=secret + "\n")
+        result = run_cli(*argv, db=db, stdin=secret + "\n")
         line = result.assert_one_line_error(2)
         assert secret not in result.stderr and secret not in result.stdout
         assert secret[11:30] not in result.stderr
@@ -289,17 +291,17 @@ def test_usage_errors_are_one_line_exit_2(db):
         ["nonsense"],
         ["keys", "roll", UNKNOWN_TEST_ID, "--grace", "2h"],
     ):
-        line = run(*argv, db=db).assert_one_line_error(2)
+        line = run_cli(*argv, db=db).assert_one_line_error(2)
         assert "Traceback" not in line
 
 
 def test_bad_names_are_exit_2_with_one_line(db):
     create(db, "taken", "test")
     for name in ("", "   ", "x" * 65, "evil\x1b]52;c;AAAA\x07", "line\nbreak", "bidi\u202e"):
-        result = run("keys", "create", "--name", name, "--env", "test", db=db)
+        result = run_cli("keys", "create", "--name", name, "--env", "test", db=db)
         result.assert_one_line_error(2)
         assert "\x1b" not in result.stderr and "\u202e" not in result.stderr
-    run("keys", "create", "--name", "TAKEN", "--env", "test", db=db).assert_one_line_error(2)
+    run_cli("keys", "create", "--name", "TAKEN", "--env", "test", db=db).assert_one_line_error(2)
     # The same name in the other environment is fine.
     create(db, "taken", "live")
     assert len(list_keys(db)) == 2
@@ -311,7 +313,7 @@ def test_bad_names_are_exit_2_with_one_line(db):
 def test_audit_json(db):
     created = create(db, "audited", "live")
     assert verify(db, created["client_id"], created["secret"]).code == 0
-    result = run("audit", "--json", db=db)
+    result = run_cli("audit", "--json", db=db)
     assert result.code == 0, result.stderr
     events = result.json()
     mine = [e for e in events if e["client_id"] == created["client_id"]]
@@ -325,9 +327,9 @@ def test_audit_json(db):
     )
     assert created["secret"] not in result.stdout
     assert "$argon2" not in result.stdout
-    filtered = run("audit", "--json", "--client-id", created["client_id"], db=db).json()
+    filtered = run_cli("audit", "--json", "--client-id", created["client_id"], db=db).json()
     assert [e["action"] for e in filtered] == ["key.created"]
-    plain = run("audit", db=db)
+    plain = run_cli("audit", db=db)
     assert plain.code == 0 and "key.created" in plain.stdout
 
 
@@ -336,7 +338,7 @@ def test_audit_json(db):
 
 def test_roll_with_grace_both_secrets_verify(db):
     created = create(db, "rolled", "test")
-    result = run("keys", "roll", created["client_id"], "--grace", "1h", "--json", db=db)
+    result = run_cli("keys", "roll", created["client_id"], "--grace", "1h", "--json", db=db)
     assert result.code == 0, result.stderr
     rolled = result.json()
     assert rolled["client_id"] == created["client_id"]
@@ -344,14 +346,14 @@ def test_roll_with_grace_both_secrets_verify(db):
     parse_secret(rolled["secret"])  # well formed, or InvalidCredential
     assert verify(db, created["client_id"], created["secret"]).code == 0
     assert verify(db, created["client_id"], rolled["secret"]).code == 0
-    actions = [e["action"] for e in run("audit", "--json", db=db).json()]
+    actions = [e["action"] for e in run_cli("audit", "--json", db=db).json()]
     assert "key.rolled" in actions
-    assert rolled["secret"] not in run("audit", "--json", db=db).stdout
+    assert rolled["secret"] not in run_cli("audit", "--json", db=db).stdout
 
 
 def test_roll_without_grace_old_secret_stops(db):
     created = create(db, "rolled0", "test")
-    rolled = run("keys", "roll", created["client_id"], "--grace", "0", "--json", db=db).json()
+    rolled = run_cli("keys", "roll", created["client_id"], "--grace", "0", "--json", db=db).json()
     verify(db, created["client_id"], created["secret"]).assert_one_line_error(1)
     assert verify(db, created["client_id"], rolled["secret"]).code == 0
 
@@ -359,38 +361,38 @@ def test_roll_without_grace_old_secret_stops(db):
 def test_revoke_live_key_needs_confirmation(db):
     created = create(db, "production", "live")
     before = list_keys(db)
-    result = run("keys", "revoke", created["client_id"], db=db)  # stdin is not a tty
+    result = run_cli("keys", "revoke", created["client_id"], db=db)  # stdin is not a tty
     line = result.assert_one_line_error(2)
     assert "--yes" in line
     assert list_keys(db) == before
     assert verify(db, created["client_id"], created["secret"]).code == 0
-    assert "key.revoked" not in run("audit", "--json", db=db).stdout
+    assert "key.revoked" not in run_cli("audit", "--json", db=db).stdout
 
-    result = run("keys", "revoke", created["client_id"], "--yes", db=db)
+    result = run_cli("keys", "revoke", created["client_id"], "--yes", db=db)
     assert result.code == 0, result.stderr
     [row] = list_keys(db)
     assert row["status"] == "revoked"
     verify(db, created["client_id"], created["secret"]).assert_one_line_error(1)
     # Final: it cannot be enabled, rolled or revoked again.
-    run("keys", "enable", created["client_id"], db=db).assert_one_line_error(1)
-    run("keys", "roll", created["client_id"], db=db).assert_one_line_error(1)
-    run("keys", "revoke", created["client_id"], "--yes", db=db).assert_one_line_error(1)
+    run_cli("keys", "enable", created["client_id"], db=db).assert_one_line_error(1)
+    run_cli("keys", "roll", created["client_id"], db=db).assert_one_line_error(1)
+    run_cli("keys", "revoke", created["client_id"], "--yes", db=db).assert_one_line_error(1)
 
 
 def test_revoke_test_key_needs_no_confirmation(db):
     created = create(db, "scratch", "test")
-    assert run("keys", "revoke", created["client_id"], db=db).code == 0
+    assert run_cli("keys", "revoke", created["client_id"], db=db).code == 0
     verify(db, created["client_id"], created["secret"]).assert_one_line_error(1)
 
 
 def test_disable_and_enable(db):
     created = create(db, "toggled", "test")
-    assert run("keys", "disable", created["client_id"], db=db).code == 0
+    assert run_cli("keys", "disable", created["client_id"], db=db).code == 0
     assert list_keys(db)[0]["status"] == "disabled"
     line = verify(db, created["client_id"], created["secret"]).assert_one_line_error(1)
     assert "disabled" in line
-    run("keys", "disable", created["client_id"], db=db).assert_one_line_error(1)
-    assert run("keys", "enable", created["client_id"], db=db).code == 0
+    run_cli("keys", "disable", created["client_id"], db=db).assert_one_line_error(1)
+    assert run_cli("keys", "enable", created["client_id"], db=db).code == 0
     assert list_keys(db)[0]["status"] == "active"
     assert verify(db, created["client_id"], created["secret"]).code == 0
 
@@ -398,12 +400,12 @@ def test_disable_and_enable(db):
 def test_rename(db):
     created = create(db, "old name", "test")
     create(db, "other", "test")
-    result = run("keys", "rename", created["client_id"], "--name", "new name", db=db)
+    result = run_cli("keys", "rename", created["client_id"], "--name", "new name", db=db)
     assert result.code == 0, result.stderr
     names = {k["client_id"]: k["name"] for k in list_keys(db)}
     assert names[created["client_id"]] == "new name"
-    run("keys", "rename", created["client_id"], "--name", "OTHER", db=db).assert_one_line_error(2)
-    run("keys", "rename", created["client_id"], "--name", "\x07", db=db).assert_one_line_error(2)
+    run_cli("keys", "rename", created["client_id"], "--name", "OTHER", db=db).assert_one_line_error(2)
+    run_cli("keys", "rename", created["client_id"], "--name", "\x07", db=db).assert_one_line_error(2)
     assert {k["client_id"]: k["name"] for k in list_keys(db)} == names
     assert verify(db, created["client_id"], created["secret"]).code == 0
 
@@ -426,7 +428,7 @@ def test_create_with_expiry(db):
 
     count = len(list_keys(db))
     for bad in ("tomorrow", "30", "2099-13-01", "2000-01-01"):
-        result = run("keys", "create", "--name", f"bad {bad}", "--env", "test",
+        result = run_cli("keys", "create", "--name", f"bad {bad}", "--env", "test",
                      "--expires", bad, db=db)
         result.assert_one_line_error(2)
     assert len(list_keys(db)) == count
@@ -435,20 +437,20 @@ def test_create_with_expiry(db):
 def test_opening_tightens_permissions_but_never_adds_write(db):
     create(db, "perm", "test")
     db.chmod(0o644)
-    assert run("keys", "list", db=db).code == 0
+    assert run_cli("keys", "list", db=db).code == 0
     assert stat.S_IMODE(db.stat().st_mode) == 0o600  # group and others lose read
     if os.geteuid() != 0:  # as root a 0400 file is still writable: the bad-database tests cover it
         db.chmod(0o400)
-        assert run("keys", "list", db=db).code == 0
+        assert run_cli("keys", "list", db=db).code == 0
         assert stat.S_IMODE(db.stat().st_mode) == 0o400
 
 
 def test_json_keeps_printable_non_ascii_readable(db):
-    created = run("keys", "create", "--name", "Café ☕ 日本", "--env", "test", "--json", db=db)
+    created = run_cli("keys", "create", "--name", "Café ☕ 日本", "--env", "test", "--json", db=db)
     assert created.code == 0, created.stderr
     assert "Café ☕ 日本" in created.stdout  # readable, not \u-escaped
     assert created.json()["name"] == "Café ☕ 日本"
-    listed = run("keys", "list", "--json", db=db)
+    listed = run_cli("keys", "list", "--json", db=db)
     assert "Café ☕ 日本" in listed.stdout
     assert listed.json()[0]["name"] == "Café ☕ 日本"
 
@@ -465,7 +467,7 @@ def test_reader_leaving_early_is_quiet(db):
         proc = subprocess.run(
             [sys.executable, "-m", "changeup_tui", "--db", str(db), "keys", "list", "--json"],
             stdout=write_end, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
-            env=cli_env(), text=True, timeout=60,
+            env=child_env(), text=True, timeout=60,
         )
     finally:
         os.close(write_end)
@@ -481,7 +483,7 @@ def test_verify_at_a_terminal_prompts_without_echo(db):
     child = pexpect.spawn(
         sys.executable, ["-m", "changeup_tui", "--db", str(db), "verify", "--client-id",
                          created["client_id"]],
-        env=cli_env(), encoding="utf-8", timeout=30,
+        env=child_env(), encoding="utf-8", timeout=30,
     )
     try:
         child.expect("Secret Key: ")
@@ -505,7 +507,7 @@ def test_revoke_live_key_at_a_terminal_needs_its_name_typed(db):
         child = pexpect.spawn(
             sys.executable, ["-m", "changeup_tui", "--db", str(db), "keys", "revoke",
                              created["client_id"]],
-            env=cli_env(), encoding="utf-8", timeout=30,
+            env=child_env(), encoding="utf-8", timeout=30,
         )
         try:
             child.expect("Type the name of the Live key")
@@ -529,10 +531,10 @@ def test_a_missing_database_is_an_error_except_for_create(tmp_path):
     """`verify` or `keys list` against a path with no database exits 2 with one line and
     creates nothing; `keys create` starts the database."""
     missing = tmp_path / "typo" / "changeup.db"
-    assert "no database" in run("keys", "list", db=missing).assert_one_line_error(2)
+    assert "no database" in run_cli("keys", "list", db=missing).assert_one_line_error(2)
     secret = SeededKeyGenerator(3).secret(Environment.TEST).reveal()
-    verified = run("verify", "--client-id", "cu_test_ci_" + "A" * 24, db=missing, stdin=secret + "\n")
+    verified = run_cli("verify", "--client-id", "cu_test_ci_" + "A" * 24, db=missing, stdin=secret + "\n")
     assert "no database" in verified.assert_one_line_error(2)
     assert not missing.exists() and not missing.parent.exists()
-    created = run("keys", "create", "--name", "first", "--env", "test", db=missing)
+    created = run_cli("keys", "create", "--name", "first", "--env", "test", db=missing)
     assert created.code == 0 and missing.exists()

@@ -12,18 +12,19 @@ import time
 from pathlib import Path
 
 import pytest
-from cli_subprocess import (
+
+from changeup_tui.core.credentials import checksum
+from changeup_tui.core.store.migrations import LATEST_VERSION
+from tests.helpers.processes import run_cli
+
+from .cli_subprocess import (
     create,
     list_keys,
-    run,
     set_immutable,
     snapshot_files,
     unprivileged_prefix,
     verify,
 )
-
-from changeup_tui.core.credentials import checksum
-from changeup_tui.core.store.migrations import LATEST_VERSION
 
 UNKNOWN_TEST_ID = "cu_test_ci_" + "A" * 24
 
@@ -38,13 +39,13 @@ def _every_command_fails(db: Path, *, prefix: list[str] | None = None,
     """Run the write commands (and the read commands when `reads_fail`) and check each exits 2
     with one line. Returns the lines."""
     lines = [
-        run("keys", "create", "--name", "new", "--env", "test", db=db, prefix=prefix)
+        run_cli("keys", "create", "--name", "new", "--env", "test", db=db, prefix=prefix)
         .assert_one_line_error(2)
     ]
     if reads_fail:
-        lines.append(run("keys", "list", db=db, prefix=prefix).assert_one_line_error(2))
-        lines.append(run("keys", "list", "--json", db=db, prefix=prefix).assert_one_line_error(2))
-        lines.append(run("audit", "--json", db=db, prefix=prefix).assert_one_line_error(2))
+        lines.append(run_cli("keys", "list", db=db, prefix=prefix).assert_one_line_error(2))
+        lines.append(run_cli("keys", "list", "--json", db=db, prefix=prefix).assert_one_line_error(2))
+        lines.append(run_cli("audit", "--json", db=db, prefix=prefix).assert_one_line_error(2))
         lines.append(
             verify(db, UNKNOWN_TEST_ID, _well_formed_secret(), prefix=prefix)
             .assert_one_line_error(2)
@@ -104,17 +105,17 @@ def test_file_is_empty_text(tmp_path):
 def _read_only_checks(db: Path, key: dict, prefix: list[str]) -> None:
     before = db.read_bytes()
     mode = stat.S_IMODE(os.stat(db).st_mode)
-    line = run("keys", "create", "--name", "new", "--env", "test", db=db, prefix=prefix)\
+    line = run_cli("keys", "create", "--name", "new", "--env", "test", db=db, prefix=prefix)\
         .assert_one_line_error(2)
     assert "read-only" in line
     for verb in ("disable", "enable"):
-        run("keys", verb, key["client_id"], db=db, prefix=prefix).assert_one_line_error(2)
+        run_cli("keys", verb, key["client_id"], db=db, prefix=prefix).assert_one_line_error(2)
     # Reading still works: list, audit and verify.
-    listed = run("keys", "list", "--json", db=db, prefix=prefix)
+    listed = run_cli("keys", "list", "--json", db=db, prefix=prefix)
     assert listed.code == 0, listed.stderr
     assert [k["client_id"] for k in listed.json()] == [key["client_id"]]
     assert listed.json()[0]["status"] == "active"
-    assert run("audit", db=db, prefix=prefix).code == 0
+    assert run_cli("audit", db=db, prefix=prefix).code == 0
     result = verify(db, key["client_id"], key["secret"], prefix=prefix)
     assert result.code == 0, result.stderr
     assert db.read_bytes() == before
@@ -162,18 +163,18 @@ def test_folder_is_not_writable(tmp_path):
     before = snapshot_files(folder)
     folder.chmod(0o500)
     try:
-        line = run("keys", "create", "--name", "new", "--env", "test", db=db, prefix=prefix)\
+        line = run_cli("keys", "create", "--name", "new", "--env", "test", db=db, prefix=prefix)\
             .assert_one_line_error(2)
         assert "writable" in line or "read-only" in line
         # Reading a WAL database needs its -shm file: either it works, or one clear line says
         # what to fix.
-        listed = run("keys", "list", "--json", db=db, prefix=prefix)
+        listed = run_cli("keys", "list", "--json", db=db, prefix=prefix)
         if listed.code == 0:
             assert [k["client_id"] for k in listed.json()] == [key["client_id"]]
         else:
             assert "folder is not writable" in listed.assert_one_line_error(2)
         # A new database cannot be made there.
-        line = run("keys", "create", "--name", "n", "--env", "test", db=folder / "new.db",
+        line = run_cli("keys", "create", "--name", "n", "--env", "test", db=folder / "new.db",
                    prefix=prefix).assert_one_line_error(2)
         assert "not writable" in line
         assert snapshot_files(folder) == before
@@ -204,12 +205,12 @@ def test_database_stays_locked_past_the_timeout(tmp_path):
         assert holder.stdout.readline().strip() == "held"
         held_since = time.monotonic()
         started = time.monotonic()
-        result = run("keys", "create", "--name", "blocked", "--env", "test", db=db)
+        result = run_cli("keys", "create", "--name", "blocked", "--env", "test", db=db)
         elapsed = time.monotonic() - started
         line = result.assert_one_line_error(2)
         assert "locked" in line
         assert 4.5 <= elapsed < 30, elapsed  # it waited the 5 s busy timeout, then gave up
-        run("keys", "disable", key["client_id"], db=db).assert_one_line_error(2)
+        run_cli("keys", "disable", key["client_id"], db=db).assert_one_line_error(2)
         # In WAL mode a writer does not block readers: listing still works meanwhile.
         assert [k["client_id"] for k in list_keys(db)] == [key["client_id"]]
         assert time.monotonic() - held_since > 6  # the lock outlived the timeout

@@ -177,6 +177,7 @@ conn.execute("ROLLBACK")
 """
 
 
+@pytest.mark.slow
 async def test_cancel_while_begin_waits_for_another_process_leaves_no_transaction(
     store, service, db_path
 ):

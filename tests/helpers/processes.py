@@ -73,7 +73,7 @@ def run_cli(
     db: Path | None = None,
     stdin: str | bytes | None = None,
     env: dict[str, str] | None = None,
-    prefix: Sequence[str] = (),
+    prefix: Sequence[str] | None = None,
     cwd: Path | None = None,
     preexec_fn: Callable[[], None] | None = None,
     timeout: float = 60,
@@ -81,7 +81,7 @@ def run_cli(
     """Run `python -m changeup_tui [--db DB] ARGS...` and wait for it. `stdin` is what it reads
     (nothing: /dev/null); `env` defaults to `child_env()`; `prefix` (say, ['unshare', '--user'])
     goes before the interpreter."""
-    argv = [*prefix, sys.executable, "-m", "changeup_tui"]
+    argv = [*(prefix or ()), sys.executable, "-m", "changeup_tui"]
     if db is not None:
         argv += ["--db", str(db)]
     argv += [str(a) for a in args]

@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 import pexpect
 import pyte
 
-from .support import child_env
+from tests.helpers.processes import child_env
 
 COLUMNS, ROWS = 120, 35
 

@@ -1,67 +1,17 @@
-"""Small helpers for the reliability tests: run the real command line in a subprocess, read a
-database with plain sqlite3, and check it is whole."""
+"""Small helpers for the reliability tests: read a database with plain sqlite3 and check it is
+whole. Running the command line is `run_cli` (tests/helpers/processes.py)."""
 
 from __future__ import annotations
 
 import contextlib
 import sqlite3
-import subprocess
-import sys
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
-from changeup_tui.testing import child_env
+from tests.helpers.processes import child_env
 
-PROG_PREFIX = "changeup-tui: "
-
-
-@dataclass
-class Result:
-    code: int
-    stdout: bytes
-    stderr: bytes
-
-    @property
-    def out(self) -> str:
-        return self.stdout.decode("utf-8", errors="surrogateescape")
-
-    @property
-    def err(self) -> str:
-        return self.stderr.decode("utf-8", errors="surrogateescape")
-
-    def one_line_error(self, code: int = 2) -> str:
-        """Assert exit `code`, exactly one line on stderr, no traceback; return the line."""
-        assert self.code == code, (self.code, self.out, self.err)
-        assert "Traceback" not in self.err, self.err
-        lines = self.err.splitlines()
-        assert len(lines) == 1, self.err
-        assert lines[0].startswith(PROG_PREFIX), self.err
-        return lines[0]
-
-
-
-
-def cli(
-    *args: str | Path,
-    db: Path | None = None,
-    prefix: Sequence[str] = (),
-    stdin: bytes | None = None,
-    preexec_fn: Callable[[], None] | None = None,
-    timeout: float = 60,
-) -> Result:
-    """Run `python -m changeup_tui [--db DB] ARGS...`; `prefix` (say, ['unshare', '--user'])
-    goes before the interpreter."""
-    argv = [*prefix, sys.executable, "-m", "changeup_tui"]
-    if db is not None:
-        argv += ["--db", str(db)]
-    argv += [str(a) for a in args]
-    proc = subprocess.run(
-        argv, input=stdin if stdin is not None else b"", capture_output=True,
-        env=child_env(), timeout=timeout, preexec_fn=preexec_fn,
-    )
-    return Result(proc.returncode, proc.stdout, proc.stderr)
-
+__all__ = [  # child_env too: test_fast_start.py imports it from here
+    "child_env", "client_ids", "integrity", "no_orphans", "orphans", "raw_db",
+]
 
 @contextlib.contextmanager
 def raw_db(path: Path, *, readonly: bool = False):

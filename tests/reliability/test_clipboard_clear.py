@@ -19,7 +19,8 @@ import time
 
 import pytest
 
-from .support import cli
+from tests.helpers.processes import run_cli
+
 from .test_clipboard_argv import FAKE_XCLIP, fake_bin
 
 pytestmark = pytest.mark.slow
@@ -150,8 +151,8 @@ def test_no_delay_no_clearing(db_path):
 def test_bad_delay_is_a_one_line_usage_error(db_path, monkeypatch, args, env):
     for name, value in env.items():
         monkeypatch.setenv(name, value)
-    result = cli(*args, db=db_path)
-    line = result.one_line_error(2)
+    result = run_cli(*args, db=db_path)
+    line = result.assert_one_line_error(2)
     assert "seconds" in line
     assert not db_path.exists()  # refused before anything was opened
 

@@ -25,9 +25,10 @@ import pytest
 from changeup_tui.core.models import Actor
 from changeup_tui.core.service import KeyService
 from changeup_tui.core.store.sqlite import SQLiteStore
+from tests.helpers.processes import child_env, run_cli
 
 from .hostile import migrate
-from .support import child_env, cli, client_ids, integrity, no_orphans, orphans
+from .support import client_ids, integrity, no_orphans, orphans
 
 pytestmark = pytest.mark.slow
 
@@ -129,29 +130,29 @@ async def test_file_size_limit_while_creating_keys(db_path):
     await assert_whole(db_path, shown, before=set())
 
     # Room again: the same database takes new keys.
-    again = cli("keys", "create", "--name", "after the disk freed up", "--env", "test", "--json",
+    again = run_cli("keys", "create", "--name", "after the disk freed up", "--env", "test", "--json",
                 db=db_path)
-    assert again.code == 0, again.err
+    assert again.code == 0, again.stderr
     assert integrity(db_path) == "ok"
 
 
 def test_cli_create_on_full_disk_is_one_line_exit_2(db_path):
-    first = cli("keys", "create", "--name", "before", "--env", "test", "--json", db=db_path)
-    assert first.code == 0, first.err
+    first = run_cli("keys", "create", "--name", "before", "--env", "test", "--json", db=db_path)
+    assert first.code == 0, first.stderr
     before = client_ids(db_path)
     # Room for the 32 KiB -shm file, none for the first WAL frames of a create.
-    result = cli("keys", "create", "--name", "no room", "--env", "test",
+    result = run_cli("keys", "create", "--name", "no room", "--env", "test",
                  db=db_path, preexec_fn=limit_file_size(32 * 1024))
-    line = result.one_line_error(2)
+    line = result.assert_one_line_error(2)
     assert "disk is full" in line, line
-    assert "Secret Key" not in result.out and "cu_test_sk_" not in result.out
+    assert "Secret Key" not in result.stdout and "cu_test_sk_" not in result.stdout
     assert client_ids(db_path) == before
     assert integrity(db_path) == "ok"
     assert no_orphans(db_path)
     # Reading under the same limit still works.
-    listing = cli("keys", "list", db=db_path, preexec_fn=limit_file_size(32 * 1024))
-    assert listing.code == 0, listing.err
-    assert "before" in listing.out
+    listing = run_cli("keys", "list", db=db_path, preexec_fn=limit_file_size(32 * 1024))
+    assert listing.code == 0, listing.stderr
+    assert "before" in listing.stdout
 
 
 @pytest.fixture
@@ -194,22 +195,22 @@ async def test_real_full_filesystem_while_creating_keys(small_tmpfs):
     # Verifying and closing checkpointed the WAL and freed its space: fill what is left.
     fill_up(small_tmpfs / "filler")
     # The command line on the full filesystem: one clear line, exit 2; listing still works.
-    result = cli("keys", "create", "--name", "one more", "--env", "live", db=db_path)
-    line = result.one_line_error(2)
+    result = run_cli("keys", "create", "--name", "one more", "--env", "live", db=db_path)
+    line = result.assert_one_line_error(2)
     assert "disk is full" in line, line
-    assert "cu_live_sk_" not in result.out
+    assert "cu_live_sk_" not in result.stdout
     # Reading on a filesystem with not one free block: SQLite must create the 32 KiB -shm file
     # to read a WAL database, so a listing may fail too, but only with the same clean line.
-    listing = cli("keys", "list", "--json", db=db_path)
+    listing = run_cli("keys", "list", "--json", db=db_path)
     if listing.code != 0:
-        assert "disk is full" in listing.one_line_error(2)
+        assert "disk is full" in listing.assert_one_line_error(2)
     else:
         assert {k["client_id"] for k in json.loads(listing.stdout)} == {c for c, _ in shown}
     # Space again: everything is there, and creating works.
     (small_tmpfs / "filler").unlink()
-    listing = cli("keys", "list", "--json", db=db_path)
-    assert listing.code == 0, listing.err
+    listing = run_cli("keys", "list", "--json", db=db_path)
+    assert listing.code == 0, listing.stderr
     assert {k["client_id"] for k in json.loads(listing.stdout)} == {c for c, _ in shown}
-    assert cli("keys", "create", "--name", "room again", "--env", "live", db=db_path).code == 0
+    assert run_cli("keys", "create", "--name", "room again", "--env", "live", db=db_path).code == 0
     assert integrity(db_path) == "ok"
     assert no_orphans(db_path)

@@ -10,9 +10,10 @@ import sqlite3
 import pytest
 
 from changeup_tui.core.models import Environment
+from tests.helpers.processes import run_cli
 
 from .hostile import HOSTILE, NAMES, insert_hostile, migrate
-from .support import cli, raw_db
+from .support import raw_db
 
 pytestmark = pytest.mark.slow
 
@@ -46,10 +47,10 @@ def hostile_db(db_path):
 
 
 def test_keys_list_plain_output_is_inert_and_visible(hostile_db):
-    result = cli("keys", "list", db=hostile_db)
-    assert result.code == 0, result.err
-    assert_inert(result.stdout)
-    header, *lines = result.out.splitlines()
+    result = run_cli("keys", "list", db=hostile_db)
+    assert result.code == 0, result.stderr
+    assert_inert(result.stdout_bytes)
+    header, *lines = result.stdout.splitlines()
     assert header.startswith("Name ")
     # A newline, CR or NUL in a name does not split or hide a row: one line per key.
     assert len(lines) == len(NAMES), lines
@@ -81,25 +82,25 @@ def test_keys_list_plain_output_is_inert_and_visible(hostile_db):
 
 
 def test_keys_list_json_is_valid_and_exact(hostile_db):
-    result = cli("keys", "list", "--json", db=hostile_db)
-    assert result.code == 0, result.err
-    assert b"\x1b" not in result.stdout and b"\x07" not in result.stdout
+    result = run_cli("keys", "list", "--json", db=hostile_db)
+    assert result.code == 0, result.stderr
+    assert b"\x1b" not in result.stdout_bytes and b"\x07" not in result.stdout_bytes
     keys = json.loads(result.stdout)
     assert sorted(k["name"] for k in keys) == sorted(NAMES)
     assert all(k["environment"] == "test" for k in keys)
 
 
 def test_keys_list_json_carries_no_raw_c1_or_bidi(hostile_db):
-    result = cli("keys", "list", "--json", db=hostile_db)
-    assert result.code == 0, result.err
-    assert_inert(result.stdout)
+    result = run_cli("keys", "list", "--json", db=hostile_db)
+    assert result.code == 0, result.stderr
+    assert_inert(result.stdout_bytes)
 
 
 def test_keys_list_search_with_hostile_text_is_inert(hostile_db):
-    result = cli("keys", "list", "--search", "pwned", db=hostile_db)
-    assert result.code == 0, result.err
-    assert_inert(result.stdout)
-    assert len(result.out.splitlines()) == 1 + 1  # the header and the matching key
+    result = run_cli("keys", "list", "--search", "pwned", db=hostile_db)
+    assert result.code == 0, result.stderr
+    assert_inert(result.stdout_bytes)
+    assert len(result.stdout.splitlines()) == 1 + 1  # the header and the matching key
 
 
 def _audit_row(path, column: str, text: str) -> None:
@@ -133,17 +134,17 @@ def test_audit_plain_output_is_inert(db_path, column):
                 )
         else:
             _audit_row(db_path, column, name)
-    result = cli("audit", db=db_path)
-    assert result.code == 0, result.err
-    assert_inert(result.stdout)
-    assert len(result.out.splitlines()) == len(NAMES)
-    assert r"\x1b]52;c;cHduZWQ=\x07" in result.out
+    result = run_cli("audit", db=db_path)
+    assert result.code == 0, result.stderr
+    assert_inert(result.stdout_bytes)
+    assert len(result.stdout.splitlines()) == len(NAMES)
+    assert r"\x1b]52;c;cHduZWQ=\x07" in result.stdout
 
 
 def test_audit_json_is_valid_and_exact(hostile_db):
-    result = cli("audit", "--json", db=hostile_db)
-    assert result.code == 0, result.err
-    assert_inert(result.stdout)  # ensure_ascii: every non-ASCII character is escaped
+    result = run_cli("audit", "--json", db=hostile_db)
+    assert result.code == 0, result.stderr
+    assert_inert(result.stdout_bytes)  # ensure_ascii: every non-ASCII character is escaped
     events = json.loads(result.stdout)
     assert sorted(e["detail"] for e in events) == sorted(NAMES)
     assert sorted(e["actor"] for e in events) == sorted(n[:200] for n in NAMES)
@@ -151,21 +152,21 @@ def test_audit_json_is_valid_and_exact(hostile_db):
 
 def test_error_message_echoing_hostile_client_id_is_one_inert_line(db_path):
     migrate(db_path)
-    result = cli("keys", "disable", "cu_test_ci_\x1b]0;pwned\x07\nsecond line", db=db_path)
-    line = result.one_line_error(1)
-    assert_inert(result.stderr)
+    result = run_cli("keys", "disable", "cu_test_ci_\x1b]0;pwned\x07\nsecond line", db=db_path)
+    line = result.assert_one_line_error(1)
+    assert_inert(result.stderr_bytes)
     assert "pwned" in line
 
 
 def test_create_and_list_beside_hostile_rows(hostile_db):
     """Writes beside hostile rows work: create a clean key and list everything."""
-    created = cli("keys", "create", "--name", "clean key", "--env", "test", "--json",
+    created = run_cli("keys", "create", "--name", "clean key", "--env", "test", "--json",
                   db=hostile_db)
-    assert created.code == 0, created.err
-    listing = cli("keys", "list", "--env", "test", db=hostile_db)
-    assert listing.code == 0, listing.err
-    assert_inert(listing.stdout)
-    assert len(listing.out.splitlines()) == 1 + len(NAMES) + 1  # the header, the keys
+    assert created.code == 0, created.stderr
+    listing = run_cli("keys", "list", "--env", "test", db=hostile_db)
+    assert listing.code == 0, listing.stderr
+    assert_inert(listing.stdout_bytes)
+    assert len(listing.stdout.splitlines()) == 1 + len(NAMES) + 1  # the header, the keys
     with raw_db(hostile_db) as db:
         stored = {row[0] for row in db.execute("SELECT name FROM api_keys")}
     assert set(NAMES) <= stored  # nothing rewrote the hostile rows

@@ -31,8 +31,9 @@ from changeup_tui.core import hashing
 from changeup_tui.core.models import Actor
 from changeup_tui.core.service import KeyService
 from changeup_tui.core.store.sqlite import SQLiteStore
+from tests.helpers.processes import child_env
 
-from .support import child_env, client_ids, integrity, no_orphans, orphans
+from .support import client_ids, integrity, no_orphans, orphans
 
 pytestmark = pytest.mark.slow
 

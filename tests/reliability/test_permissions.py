@@ -20,7 +20,9 @@ import textwrap
 
 import pytest
 
-from .support import child_env, cli, client_ids, integrity
+from tests.helpers.processes import child_env, run_cli
+
+from .support import client_ids, integrity
 
 pytestmark = pytest.mark.slow
 
@@ -102,8 +104,8 @@ def test_unreadable_database_is_one_clear_line(tmp_path):
     try:
         for args in (("keys", "list"), ("keys", "create", "--name", "x", "--env", "test"),
                      ("audit",)):
-            result = cli(*args, db=db_path, prefix=["unshare", "--user"])
-            line = result.one_line_error(2)
+            result = run_cli(*args, db=db_path, prefix=["unshare", "--user"])
+            line = result.assert_one_line_error(2)
             assert "cannot read" in line and "permission denied" in line, line
             assert str(db_path) in line
     finally:
@@ -116,10 +118,10 @@ def test_unreadable_folder_is_one_clear_line(tmp_path):
     open_and_create(db_path, 0o077)
     os.chmod(db_path.parent, 0o000)
     try:
-        result = cli("keys", "list", db=db_path, prefix=["unshare", "--user"])
+        result = run_cli("keys", "list", db=db_path, prefix=["unshare", "--user"])
     finally:
         os.chmod(db_path.parent, 0o700)
-    line = result.one_line_error(2)
+    line = result.assert_one_line_error(2)
     assert "unexpected" not in line, line
     assert "permission denied" in line.lower(), line
     assert integrity(db_path) == "ok"
@@ -144,15 +146,15 @@ def immutable(path):
 
 def assert_read_only_behaviour(db_path, prefix=()) -> None:
     keys_before = client_ids(db_path)
-    listing = cli("keys", "list", "--json", db=db_path, prefix=prefix)
-    assert listing.code == 0, listing.err
+    listing = run_cli("keys", "list", "--json", db=db_path, prefix=prefix)
+    assert listing.code == 0, listing.stderr
     assert {k["client_id"] for k in json.loads(listing.stdout)} == keys_before
     for args in (("keys", "create", "--name", "nope", "--env", "test"),
                  ("keys", "disable", sorted(keys_before)[0])):
-        result = cli(*args, db=db_path, prefix=prefix)
-        line = result.one_line_error(2)
+        result = run_cli(*args, db=db_path, prefix=prefix)
+        line = result.assert_one_line_error(2)
         assert "read-only" in line, line
-        assert "cu_test_sk_" not in result.out
+        assert "cu_test_sk_" not in result.stdout
     assert client_ids(db_path) == keys_before
 
 
@@ -189,13 +191,13 @@ def test_read_only_folder_is_one_clear_line(tmp_path):
     before = digest(db_path)
     os.chmod(db_path.parent, 0o500)
     try:
-        result = cli("keys", "create", "--name", "nope", "--env", "test", db=db_path,
+        result = run_cli("keys", "create", "--name", "nope", "--env", "test", db=db_path,
                      prefix=["unshare", "--user"])
-        line = result.one_line_error(2)
+        line = result.assert_one_line_error(2)
         assert "folder" in line, line
-        listing = cli("keys", "list", db=db_path, prefix=["unshare", "--user"])
+        listing = run_cli("keys", "list", db=db_path, prefix=["unshare", "--user"])
         if listing.code != 0:
-            assert "folder" in listing.one_line_error(2)
+            assert "folder" in listing.assert_one_line_error(2)
     finally:
         os.chmod(db_path.parent, 0o700)
     assert digest(db_path) == before

@@ -22,8 +22,9 @@ from changeup_tui.core.service import KeyService
 from changeup_tui.core.store import sqlite as sqlite_store
 from changeup_tui.core.store.sqlite import SQLiteStore
 from changeup_tui.testing import FixedClock, SeededKeyGenerator
+from tests.helpers.processes import run_cli
 
-from .support import cli, raw_db
+from .support import raw_db
 
 
 def fragments(secret: Secret | str) -> list[bytes]:
@@ -265,13 +266,14 @@ def test_secret_repr_in_a_frame_is_redacted():
         pickle.dumps(secret)
 
 
+@pytest.mark.slow
 def test_cli_never_echoes_a_secret_given_in_argv(db_path):
     secret = SeededKeyGenerator(8).secret(Environment.TEST).reveal()
     for args in (("keys", "create", "--name", secret, "--env", "test"),
                  ("keys", "rename", "cu_test_ci_xxxxxxxxxxxxxxxxxxxxxxxx", "--name", secret),
                  ("verify", "--client-id", secret)):
-        result = cli(*args, db=db_path)
-        line = result.one_line_error(2)
-        assert not leaks(result.stdout + result.stderr, [Secret(secret)]), line
+        result = run_cli(*args, db=db_path)
+        line = result.assert_one_line_error(2)
+        assert not leaks(result.stdout_bytes + result.stderr_bytes, [Secret(secret)]), line
         assert "command line" in line
     assert not db_path.exists()  # refused before any database was opened

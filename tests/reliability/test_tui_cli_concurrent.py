@@ -16,18 +16,24 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from textual.widgets import Input, Static
 
-from changeup_tui.core.config import Settings
+from changeup_tui.core.context import utc_now
 from changeup_tui.core.models import Actor
 from changeup_tui.core.service import KeyService
 from changeup_tui.core.store.sqlite import SQLiteStore
 from changeup_tui.testing import SeededKeyGenerator
-from changeup_tui.tui.app import build_app
-from changeup_tui.tui.clipboard import Copier
 from changeup_tui.tui.modals.name_modal import NameModal
 from changeup_tui.tui.modals.reveal_modal import RevealModal
 from changeup_tui.tui.screens.api_keys import ApiKeysScreen
+from tests.helpers.apps import build_test_app
+from tests.helpers.clipboard import FakeClipboard
+from tests.helpers.pilot import wait_for
+
+pytestmark = pytest.mark.slow
+
+LIMIT_S = 30.0  # for each step of the TUI side, under the load of the CLI side
 
 DURATION_S = float(os.environ.get("CHANGEUP_CONCURRENT_SECONDS", "60"))
 
@@ -51,24 +57,6 @@ while time.monotonic() < deadline:
 """
 
 
-class _Clipboard:
-    def __init__(self) -> None:
-        self.text = ""
-
-    def copy(self, text: str) -> None:
-        self.text = text
-
-    def paste(self) -> str:
-        return self.text
-
-
-async def _until(pilot, predicate, limit: float = 30.0) -> None:
-    deadline = time.monotonic() + limit
-    while not predicate():
-        assert time.monotonic() < deadline, "the app did not get there in time"
-        await pilot.pause(0.02)
-
-
 async def test_tui_and_cli_write_at_once_for_a_minute(db_path: Path):
     store = SQLiteStore(db_path)
     await store.open()  # migrate first, so both sides start on the same schema
@@ -78,31 +66,28 @@ async def test_tui_and_cli_write_at_once_for_a_minute(db_path: Path):
         sys.executable, "-c", CLI_LOOP, str(db_path), str(DURATION_S),
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )
-    clipboard = _Clipboard()
-    app = build_app(
-        Settings(db_path), keygen=SeededKeyGenerator(4242), actor=Actor("tui", "local"),
-        copier=Copier(clipboard.copy, clipboard.paste, environ={}),
-    )
-    app.animation_level = "none"
+    clipboard = FakeClipboard()
+    app = build_test_app(db_path, clipboard=clipboard, clock=utc_now,
+                         keygen=SeededKeyGenerator(4242), actor=Actor("tui", "local"))
     tui_keys: dict[str, str] = {}
     deadline = time.monotonic() + DURATION_S
     async with app.run_test(size=(120, 35)) as pilot:
-        await _until(pilot, lambda: isinstance(app.screen, ApiKeysScreen))
+        await wait_for(pilot, lambda: isinstance(app.screen, ApiKeysScreen), LIMIT_S)
         i = 0
         while time.monotonic() < deadline:
             await pilot.press("n")
-            await _until(pilot, lambda: isinstance(app.screen, NameModal)
-                         and isinstance(app.focused, Input))
+            await wait_for(pilot, lambda: isinstance(app.screen, NameModal)
+                           and isinstance(app.focused, Input), LIMIT_S)
             await pilot.press(*f"tui-{i}")
             await pilot.press("enter")
-            await _until(pilot, lambda: isinstance(app.screen, RevealModal))
+            await wait_for(pilot, lambda: isinstance(app.screen, RevealModal), LIMIT_S)
             modal = app.screen
             client_id = str(modal.query_one("#reveal-client-id", Static).content)
             secret = str(modal.query_one("#reveal-secret", Static).content)
             await pilot.press("s")
-            await _until(pilot, lambda shown=secret: clipboard.text == shown)
+            await wait_for(pilot, lambda shown=secret: clipboard.text == shown, LIMIT_S)
             await pilot.press("escape")
-            await _until(pilot, lambda: isinstance(app.screen, ApiKeysScreen))
+            await wait_for(pilot, lambda: isinstance(app.screen, ApiKeysScreen), LIMIT_S)
             tui_keys[client_id] = secret
             i += 1
         await app.workers.wait_for_complete()

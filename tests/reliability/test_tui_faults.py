@@ -10,66 +10,20 @@ import hashlib
 import shutil
 import sqlite3
 import subprocess
-import time
 
 import pytest
 
-from changeup_tui.core.config import Settings
 from changeup_tui.core.models import Actor, Environment
 from changeup_tui.core.service import KeyService
 from changeup_tui.core.store import sqlite as sqlite_store
 from changeup_tui.core.store.sqlite import SQLiteStore
-from changeup_tui.testing import FixedClock, SeededKeyGenerator
+from changeup_tui.testing import SeededKeyGenerator
+from changeup_tui.tui.clipboard import CLEARED, LEFT_ALONE
+from tests.helpers.pilot import SIZE, notifications, search_palette, settle, started, wait_for
 
 from .support import client_ids, integrity, no_orphans
 
 pytestmark = pytest.mark.slow
-
-SIZE = (120, 35)
-
-
-class FakeClipboard:
-    def __init__(self) -> None:
-        self.text = ""
-
-    def copy(self, text: str) -> None:
-        self.text = text
-
-    def paste(self) -> str:
-        return self.text
-
-
-def make_app(db_path, clipboard: FakeClipboard | None = None, **settings):
-    from changeup_tui.tui.app import build_app
-    from changeup_tui.tui.clipboard import Copier
-
-    clipboard = clipboard or FakeClipboard()
-    app = build_app(
-        Settings(db_path, **settings), clock=FixedClock(), keygen=SeededKeyGenerator(21),
-        actor=Actor("tester", "local"), copier=Copier(clipboard.copy, clipboard.paste, environ={}),
-    )
-    app.animation_level = "none"
-    return app
-
-
-async def wait_for(pilot, predicate, seconds: float = 10.0, what: str = "") -> None:
-    deadline = time.monotonic() + seconds
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what or predicate}")
-        await pilot.pause(0.02)
-    await pilot.pause()
-
-
-async def started(pilot):
-    from changeup_tui.tui.screens.api_keys import ApiKeysScreen
-
-    app = pilot.app
-    await wait_for(pilot, lambda: isinstance(app.screen, ApiKeysScreen), what="API Key page")
-    screen = app.screen
-    await wait_for(pilot, lambda: screen.total is not None, what="the first page")
-    return screen
-
 
 @contextlib.contextmanager
 def write_lock(db_path):
@@ -89,14 +43,14 @@ def reason_text(modal) -> str:
     return str(modal.query_one("#name-reason", Static).content)
 
 
-async def test_locked_database_during_create_says_so_and_retry_works(db_path, monkeypatch):
+async def test_locked_database_during_create_says_so_and_retry_works(make_app, db_path, monkeypatch):
     from textual.widgets import Button, Input
 
     from changeup_tui.tui.modals.name_modal import NameModal
     from changeup_tui.tui.modals.reveal_modal import RevealModal
 
     monkeypatch.setattr(sqlite_store, "BUSY_TIMEOUT_MS", 300)
-    app = make_app(db_path)
+    app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await started(pilot)
         before = client_ids(db_path)
@@ -108,7 +62,7 @@ async def test_locked_database_during_create_says_so_and_retry_works(db_path, mo
             await wait_for(pilot, lambda: not modal.query_one("#create", Button).disabled,
                            what="the name accepted")
             await pilot.press("enter")
-            await wait_for(pilot, lambda: "locked" in reason_text(modal), seconds=15,
+            await wait_for(pilot, lambda: "locked" in reason_text(modal), limit=15,
                            what="the locked message")
             # A clear message, the modal still open with the name kept, nothing created.
             assert app.screen is modal
@@ -117,15 +71,14 @@ async def test_locked_database_during_create_says_so_and_retry_works(db_path, mo
             assert not modal.busy
             assert client_ids(db_path) == before
             # While the lock holds, a second try fails the same clean way.
-            await pilot.press("enter")
-            await pilot.pause(0.1)
+            await settle(pilot, pilot.press("enter"), limit=15)  # the second create has ended
             await wait_for(pilot, lambda: not modal.busy and "locked" in reason_text(modal),
-                           seconds=15, what="the second locked message")
+                           what="the second locked message")
         # The lock is gone: the same action, retried (Enter, the focus is back in the field),
         # creates the key.
         assert isinstance(app.focused, Input)
         await pilot.press("enter")
-        await wait_for(pilot, lambda: isinstance(app.screen, RevealModal), seconds=15,
+        await wait_for(pilot, lambda: isinstance(app.screen, RevealModal), limit=15,
                        what="the reveal modal after the retry")
         created = app.screen.key
         assert created.name == "locked out"
@@ -133,13 +86,13 @@ async def test_locked_database_during_create_says_so_and_retry_works(db_path, mo
     assert integrity(db_path) == "ok" and no_orphans(db_path)
 
 
-async def test_locked_database_create_button_stays_usable_for_a_retry(db_path, monkeypatch):
+async def test_locked_database_create_button_stays_usable_for_a_retry(make_app, db_path, monkeypatch):
     from textual.widgets import Button
 
     from changeup_tui.tui.modals.name_modal import NameModal
 
     monkeypatch.setattr(sqlite_store, "BUSY_TIMEOUT_MS", 300)
-    app = make_app(db_path)
+    app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await started(pilot)
         with write_lock(db_path):
@@ -149,17 +102,17 @@ async def test_locked_database_create_button_stays_usable_for_a_retry(db_path, m
             await pilot.press(*"button retry")
             await wait_for(pilot, lambda: not modal.query_one("#create", Button).disabled)
             await pilot.press("enter")
-            await wait_for(pilot, lambda: "locked" in reason_text(modal), seconds=15)
+            await wait_for(pilot, lambda: "locked" in reason_text(modal), limit=15)
         assert not modal.query_one("#create", Button).disabled
 
 
-async def test_locked_database_keeps_focus_in_the_name_field(db_path, monkeypatch):
+async def test_locked_database_keeps_focus_in_the_name_field(make_app, db_path, monkeypatch):
     from textual.widgets import Button, Input
 
     from changeup_tui.tui.modals.name_modal import NameModal
 
     monkeypatch.setattr(sqlite_store, "BUSY_TIMEOUT_MS", 300)
-    app = make_app(db_path)
+    app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await started(pilot)
         with write_lock(db_path):
@@ -169,7 +122,7 @@ async def test_locked_database_keeps_focus_in_the_name_field(db_path, monkeypatc
             await pilot.press(*"focus retry")
             await wait_for(pilot, lambda: not modal.query_one("#create", Button).disabled)
             await pilot.press("enter")
-            await wait_for(pilot, lambda: "locked" in reason_text(modal), seconds=15)
+            await wait_for(pilot, lambda: "locked" in reason_text(modal), limit=15)
         assert isinstance(app.focused, Input)
 
 
@@ -189,21 +142,16 @@ async def _seed_one_key(db_path) -> None:
 
 
 async def palette_titles(pilot, query: str) -> list[str]:
-    from textual.command import CommandList, CommandPalette
+    from textual.command import CommandPalette
 
     app = pilot.app
-    await pilot.press("ctrl+p")
-    await wait_for(pilot, lambda: isinstance(app.screen, CommandPalette), what="the palette")
-    await pilot.press(*query)
-    await pilot.pause(0.5)
-    options = app.screen.query_one(CommandList)
-    titles = [str(options.get_option_at_index(i).prompt) for i in range(options.option_count)]
+    titles = await search_palette(pilot, query)
     await pilot.press("escape")
     await wait_for(pilot, lambda: not isinstance(app.screen, CommandPalette))
     return titles
 
 
-async def test_read_only_database_opens_says_so_and_disables_create(db_path):
+async def test_read_only_database_opens_says_so_and_disables_create(make_app, db_path):
     from changeup_tui.tui.modals.name_modal import NameModal
     from changeup_tui.tui.widgets.header import AppHeader
 
@@ -212,7 +160,7 @@ async def test_read_only_database_opens_says_so_and_disables_create(db_path):
     if not _chattr("+i", db_path):
         pytest.skip("needs root and chattr +i to make the file read-only for root")
     try:
-        app = make_app(db_path)
+        app = make_app()
         async with app.run_test(size=SIZE) as pilot:
             screen = await started(pilot)
             assert app.read_only
@@ -221,14 +169,11 @@ async def test_read_only_database_opens_says_so_and_disables_create(db_path):
             # Disabled everywhere: the button, the binding, the palette, the action itself.
             assert screen.query_one("#create-key").disabled
             assert screen.check_action("create_key", ()) is None
-            await pilot.press("n")
-            await pilot.pause(0.2)
+            await settle(pilot, pilot.press("n"))
             assert app.screen is screen
-            await pilot.click("#create-key")
-            await pilot.pause(0.2)
+            await settle(pilot, pilot.click("#create-key"))
             assert app.screen is screen
-            await app.run_action("create_key")
-            await pilot.pause(0.2)
+            await settle(pilot, app.run_action("create_key"))
             assert not isinstance(app.screen, NameModal)
             titles = await palette_titles(pilot, "create")
             assert not any("Create" in t for t in titles), titles
@@ -242,23 +187,25 @@ async def test_read_only_database_opens_says_so_and_disables_create(db_path):
     assert hashlib.sha256(db_path.read_bytes()).hexdigest() == digest
 
 
-async def test_palette_offers_create_on_a_writable_database(db_path):
+async def test_palette_offers_create_on_a_writable_database(make_app):
     """The other side of the read-only palette check: the search does find the command."""
-    app = make_app(db_path)
+    app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await started(pilot)
         titles = await palette_titles(pilot, "create")
     assert any("Create New API Key" in t for t in titles), titles
 
 
-async def test_clipboard_cleared_after_n_seconds_only_if_it_still_holds_the_secret(db_path):
+async def test_clipboard_cleared_after_n_seconds_only_if_it_still_holds_the_secret(
+    make_app, fake_clipboard
+):
     from textual.widgets import Input
 
     from changeup_tui.tui.modals.name_modal import NameModal
     from changeup_tui.tui.modals.reveal_modal import RevealModal
 
-    clipboard = FakeClipboard()
-    app = make_app(db_path, clipboard, clipboard_clear_seconds=1)
+    clipboard = fake_clipboard
+    app = make_app(clipboard_clear_seconds=1)
     async with app.run_test(size=SIZE) as pilot:
         await started(pilot)
         for round_, replace in enumerate((False, True)):
@@ -266,13 +213,17 @@ async def test_clipboard_cleared_after_n_seconds_only_if_it_still_holds_the_secr
             await wait_for(pilot, lambda: isinstance(app.screen, NameModal))
             assert isinstance(app.focused, Input)
             await pilot.press(*f"clear {round_}", "enter")
-            await wait_for(pilot, lambda: isinstance(app.screen, RevealModal), seconds=15)
+            await wait_for(pilot, lambda: isinstance(app.screen, RevealModal), limit=15)
             secret = str(app.screen.query_one("#reveal-secret").content)
             await pilot.press("s")
             await wait_for(pilot, lambda s=secret: clipboard.text == s, what="the copy")
             if replace:
                 clipboard.copy("something the operator copied since")
-            await pilot.pause(1.5)
+            # the delay is up when the app says what it did with the clipboard
+            said = LEFT_ALONE if replace else CLEARED
+            await wait_for(pilot, lambda said=said: any(said in m for m in notifications(app)),
+                           limit=15,
+                           what="the clipboard cleared or left alone")
             if replace:
                 assert clipboard.text == "something the operator copied since"
             else:
