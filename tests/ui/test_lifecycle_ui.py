@@ -256,7 +256,7 @@ async def test_expiry_chosen_at_creation_shows_the_badge(make_app):
         await pilot.press("tab")  # to the expiry choice
         assert isinstance(app.focused, Select)
         modal.query_one("#name-expiry", Select).value = "30d"
-        await pilot.pause()
+        await pilot.pause()  # one turn: the Select.Changed message reaches the modal
         modal.query_one("#name-input", Input).focus()
         await wait_for(pilot, lambda: not modal.query_one("#create", Button).disabled)
         await pilot.press("enter")
