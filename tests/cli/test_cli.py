@@ -240,7 +240,7 @@ def test_db_flag_wins_over_env_var(tmp_path):
     from_flag = tmp_path / "flag" / "changeup.db"
     env = child_env(CHANGEUP_TUI_DB=str(from_env))
     result = run_cli("keys", "create", "--name", "via flag", "--env", "test", "--json",
-                 db=from_flag, env=env)
+                     db=from_flag, env=env)
     assert result.code == 0, result.stderr
     assert from_flag.exists()
     assert not from_env.exists() and not from_env.parent.exists()
@@ -429,7 +429,7 @@ def test_create_with_expiry(db):
     count = len(list_keys(db))
     for bad in ("tomorrow", "30", "2099-13-01", "2000-01-01"):
         result = run_cli("keys", "create", "--name", f"bad {bad}", "--env", "test",
-                     "--expires", bad, db=db)
+                         "--expires", bad, db=db)
         result.assert_one_line_error(2)
     assert len(list_keys(db)) == count
 

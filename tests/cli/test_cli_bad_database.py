@@ -175,7 +175,7 @@ def test_folder_is_not_writable(tmp_path):
             assert "folder is not writable" in listed.assert_one_line_error(2)
         # A new database cannot be made there.
         line = run_cli("keys", "create", "--name", "n", "--env", "test", db=folder / "new.db",
-                   prefix=prefix).assert_one_line_error(2)
+                       prefix=prefix).assert_one_line_error(2)
         assert "not writable" in line
         assert snapshot_files(folder) == before
     finally:

@@ -131,7 +131,7 @@ async def test_file_size_limit_while_creating_keys(db_path):
 
     # Room again: the same database takes new keys.
     again = run_cli("keys", "create", "--name", "after the disk freed up", "--env", "test", "--json",
-                db=db_path)
+                    db=db_path)
     assert again.code == 0, again.stderr
     assert integrity(db_path) == "ok"
 
@@ -142,7 +142,7 @@ def test_cli_create_on_full_disk_is_one_line_exit_2(db_path):
     before = client_ids(db_path)
     # Room for the 32 KiB -shm file, none for the first WAL frames of a create.
     result = run_cli("keys", "create", "--name", "no room", "--env", "test",
-                 db=db_path, preexec_fn=limit_file_size(32 * 1024))
+                     db=db_path, preexec_fn=limit_file_size(32 * 1024))
     line = result.assert_one_line_error(2)
     assert "disk is full" in line, line
     assert "Secret Key" not in result.stdout and "cu_test_sk_" not in result.stdout

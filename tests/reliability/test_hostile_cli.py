@@ -161,7 +161,7 @@ def test_error_message_echoing_hostile_client_id_is_one_inert_line(db_path):
 def test_create_and_list_beside_hostile_rows(hostile_db):
     """Writes beside hostile rows work: create a clean key and list everything."""
     created = run_cli("keys", "create", "--name", "clean key", "--env", "test", "--json",
-                  db=hostile_db)
+                      db=hostile_db)
     assert created.code == 0, created.stderr
     listing = run_cli("keys", "list", "--env", "test", db=hostile_db)
     assert listing.code == 0, listing.stderr

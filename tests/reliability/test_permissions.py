@@ -192,7 +192,7 @@ def test_read_only_folder_is_one_clear_line(tmp_path):
     os.chmod(db_path.parent, 0o500)
     try:
         result = run_cli("keys", "create", "--name", "nope", "--env", "test", db=db_path,
-                     prefix=["unshare", "--user"])
+                         prefix=["unshare", "--user"])
         line = result.assert_one_line_error(2)
         assert "folder" in line, line
         listing = run_cli("keys", "list", db=db_path, prefix=["unshare", "--user"])
