@@ -11,7 +11,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from cli_subprocess import cli_env, create, list_keys, run, verify
+
+from tests.helpers.processes import child_env, run_cli
+
+from .cli_subprocess import create, list_keys, verify
 
 UNKNOWN_TEST_ID = "cu_test_ci_" + "A" * 24
 
@@ -26,13 +29,13 @@ def _time(text: str) -> datetime:
 
 
 def _audit(db: Path, client_id: str, action: str) -> list[dict]:
-    result = run("audit", "--client-id", client_id, "--action", action, "--json", db=db)
+    result = run_cli("audit", "--client-id", client_id, "--action", action, "--json", db=db)
     assert result.code == 0, result.stderr
     return result.json()
 
 
 def _roll(db: Path, client_id: str, *extra: str) -> dict:
-    result = run("keys", "roll", client_id, "--json", *extra, db=db)
+    result = run_cli("keys", "roll", client_id, "--json", *extra, db=db)
     assert result.code == 0, result.stderr
     return result.json()
 
@@ -61,7 +64,7 @@ def test_roll_keeps_the_old_secret_24_hours_by_default(db):
 
 def test_roll_plain_output_says_until_when_the_old_secret_works(db):
     created = create(db, "Billing", "test")
-    result = run("keys", "roll", created["client_id"], db=db, env=cli_env(TZ="UTC"))
+    result = run_cli("keys", "roll", created["client_id"], db=db, env=child_env(TZ="UTC"))
     assert result.code == 0, result.stderr
     secret = re.search(r"Secret Key:\s+(cu_test_sk_\S+)", result.stdout).group(1)
     assert secret not in result.stderr
@@ -71,7 +74,7 @@ def test_roll_plain_output_says_until_when_the_old_secret_works(db):
 
 def test_live_roll_with_no_grace_needs_yes_without_a_terminal(db):
     created = create(db, "Payments", "live")
-    line = run("keys", "roll", created["client_id"], "--grace", "0", db=db).assert_one_line_error(2)
+    line = run_cli("keys", "roll", created["client_id"], "--grace", "0", db=db).assert_one_line_error(2)
     assert "--yes" in line
     assert created["secret"] not in line
     assert verify(db, created["client_id"], created["secret"]).code == 0  # nothing was rolled
@@ -97,7 +100,7 @@ def test_live_roll_with_no_grace_at_a_terminal_needs_the_exact_name(db):
         child = pexpect.spawn(
             sys.executable, ["-m", "changeup_tui", "--db", str(db), "keys", "roll",
                              created["client_id"], "--grace", "0"],
-            env=cli_env(), encoding="utf-8", timeout=30,
+            env=child_env(), encoding="utf-8", timeout=30,
         )
         try:
             child.expect("Type the name of the Live key")
@@ -131,7 +134,7 @@ def test_end_grace_stops_the_old_secret_at_once(db):
     assert [g["hint"] for g in listed[created["client_id"]]["grace_secrets"]] == [
         "cu_live_sk_…" + created["secret"][-4:]
     ]
-    result = run("keys", "end-grace", created["client_id"], db=db)
+    result = run_cli("keys", "end-grace", created["client_id"], db=db)
     assert result.code == 0, result.stderr
     assert created["client_id"] in result.stdout and rolled["secret"][-4:] in result.stdout
     verify(db, created["client_id"], created["secret"]).assert_one_line_error(1)
@@ -143,17 +146,17 @@ def test_end_grace_stops_the_old_secret_at_once(db):
     [event] = _audit(db, created["client_id"], "key.grace_ended")
     assert event["environment"] == "live" and created["secret"] not in str(event)
     # Nothing left to end: a "no", one line, and no second event.
-    line = run("keys", "end-grace", created["client_id"], db=db).assert_one_line_error(1)
+    line = run_cli("keys", "end-grace", created["client_id"], db=db).assert_one_line_error(1)
     assert "grace" in line
     assert len(_audit(db, created["client_id"], "key.grace_ended")) == 1
 
 
 def test_end_grace_of_unknown_and_revoked_keys(db):
     created = create(db, "Billing", "test")
-    run("keys", "end-grace", UNKNOWN_TEST_ID, db=db).assert_one_line_error(1)
+    run_cli("keys", "end-grace", UNKNOWN_TEST_ID, db=db).assert_one_line_error(1)
     _roll(db, created["client_id"])
-    assert run("keys", "revoke", created["client_id"], db=db).code == 0
-    assert "revoked" in run("keys", "end-grace", created["client_id"], db=db).assert_one_line_error(1)
+    assert run_cli("keys", "revoke", created["client_id"], db=db).code == 0
+    assert "revoked" in run_cli("keys", "end-grace", created["client_id"], db=db).assert_one_line_error(1)
     assert list_keys(db)[0]["grace_secrets"] == []
 
 
@@ -166,7 +169,7 @@ def test_show_json_has_the_whole_detail(db):
     created = create(db, name, "live", "--expires", "2099-01-02")
     rolled = _roll(db, created["client_id"], "--grace", "1h")
     assert verify(db, created["client_id"], rolled["secret"]).code == 0
-    result = run("keys", "show", created["client_id"], "--json", db=db)
+    result = run_cli("keys", "show", created["client_id"], "--json", db=db)
     assert result.code == 0, result.stderr
     shown = result.json()
     assert shown["name"] == name
@@ -190,7 +193,7 @@ def test_show_plain_reads_as_a_page(db):
     name = "Billing worker with a long name that the table cuts at forty columns"[:64]
     created = create(db, name, "test", "--expires", "2099-01-02")
     _roll(db, created["client_id"], "--grace", "7d")
-    result = run("keys", "show", created["client_id"], db=db, env=cli_env(TZ="UTC"))
+    result = run_cli("keys", "show", created["client_id"], db=db, env=child_env(TZ="UTC"))
     assert result.code == 0, result.stderr
     out = result.stdout
     assert f"Name:        {name}\n" in out  # whole, not cut
@@ -206,7 +209,7 @@ def test_show_plain_reads_as_a_page(db):
 
 def test_show_unknown_key_is_a_no(db):
     create(db, "Billing", "test")
-    line = run("keys", "show", UNKNOWN_TEST_ID, db=db).assert_one_line_error(1)
+    line = run_cli("keys", "show", UNKNOWN_TEST_ID, db=db).assert_one_line_error(1)
     assert UNKNOWN_TEST_ID in line
 
 
@@ -218,7 +221,7 @@ def test_show_hostile_name_is_inert(db):
         conn.execute("UPDATE api_keys SET name = ? WHERE client_id = ?",
                      ("evil \x1b]0;pwned\x07 \u202e end", created["client_id"]))
     conn.close()
-    out = run("keys", "show", created["client_id"], db=db).stdout
+    out = run_cli("keys", "show", created["client_id"], db=db).stdout
     assert "\x1b" not in out and "\u202e" not in out and "\x07" not in out
     assert r"evil \x1b]0;pwned\x07 \u202e end" in out
 
@@ -233,7 +236,7 @@ def test_list_prints_an_aligned_table_with_a_header(db):
             (("Billing", "live"), (long_name, "test"), (wide_name, "test"))]
     dated = create(db, "Dated", "test", "--expires", "2099-01-02")
     assert verify(db, keys[0]["client_id"], keys[0]["secret"]).code == 0
-    result = run("keys", "list", db=db, env=cli_env(TZ="UTC"))
+    result = run_cli("keys", "list", db=db, env=child_env(TZ="UTC"))
     assert result.code == 0, result.stderr
     lines = result.stdout.splitlines()
     assert len(lines) == 1 + 4  # the header, one row per key
@@ -264,13 +267,13 @@ def test_list_prints_an_aligned_table_with_a_header(db):
 def test_list_table_shows_status_and_filters(db):
     kept = create(db, "kept", "test")
     gone = create(db, "gone", "test")
-    assert run("keys", "revoke", gone["client_id"], db=db).code == 0
-    lines = run("keys", "list", db=db).stdout.splitlines()
+    assert run_cli("keys", "revoke", gone["client_id"], db=db).code == 0
+    lines = run_cli("keys", "list", db=db).stdout.splitlines()
     statuses = {line.split()[0]: line.split()[1] for line in lines[1:]}
     assert statuses == {"kept": "active", "gone": "revoked"}
-    only = run("keys", "list", "--search", "kep", db=db).stdout.splitlines()
+    only = run_cli("keys", "list", "--search", "kep", db=db).stdout.splitlines()
     assert len(only) == 2 and kept["client_id"] in only[1]
-    empty = run("keys", "list", "--env", "live", db=db)
+    empty = run_cli("keys", "list", "--env", "live", db=db)
     assert empty.code == 0 and empty.stdout.splitlines() == [
         "Name  Status  Client ID  Last used  Expires  Secret"
     ]  # the header alone
@@ -289,7 +292,7 @@ def test_list_table_shows_status_and_filters(db):
     (["keys", "--help"], ["show", "end-grace"]),
 ])
 def test_help_says_every_default(argv, expected):
-    result = run(*argv)
+    result = run_cli(*argv)
     assert result.code == 0, result.stderr
     text = " ".join(result.stdout.split())  # argparse wraps lines anywhere
     for part in expected:
@@ -298,13 +301,13 @@ def test_help_says_every_default(argv, expected):
 
 def test_show_says_when_no_secret_verifies(db):
     created = create(db, "Billing", "live")
-    assert "Secret Keys that verify:" in run("keys", "show", created["client_id"], db=db).stdout
-    assert run("keys", "disable", created["client_id"], db=db).code == 0
-    out = run("keys", "show", created["client_id"], db=db).stdout
+    assert "Secret Keys that verify:" in run_cli("keys", "show", created["client_id"], db=db).stdout
+    assert run_cli("keys", "disable", created["client_id"], db=db).code == 0
+    out = run_cli("keys", "show", created["client_id"], db=db).stdout
     assert "none verifies while the key is disabled" in out and "Status:      disabled" in out
-    assert run("keys", "revoke", created["client_id"], "--yes", db=db).code == 0
-    out = run("keys", "show", created["client_id"], db=db).stdout
+    assert run_cli("keys", "revoke", created["client_id"], "--yes", db=db).code == 0
+    out = run_cli("keys", "show", created["client_id"], db=db).stdout
     assert "none verifies, the key is revoked" in out and "…" + created["secret"][-4:] not in out
     # A revoked Live key is not asked for its name before a roll: it cannot be rolled at all.
-    line = run("keys", "roll", created["client_id"], "--grace", "0", db=db).assert_one_line_error(1)
+    line = run_cli("keys", "roll", created["client_id"], "--grace", "0", db=db).assert_one_line_error(1)
     assert "revoked" in line

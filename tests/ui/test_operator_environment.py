@@ -6,10 +6,9 @@ from __future__ import annotations
 import os
 import stat
 
-from ui_helpers import SIZE, started, wait_for
-
 from changeup_tui.core.models import Environment
 from changeup_tui.core.operator_state import default_state_path
+from tests.helpers.pilot import SIZE, started, wait_for
 
 
 async def _switch_to_live(make_app) -> None:
