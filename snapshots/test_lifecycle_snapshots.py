@@ -63,7 +63,7 @@ def test_12_filtered_table(snap_compare, make_app):
         pilot.app.focused.cursor_blink = False
         await pilot.press(*"bill")
         await until(pilot, lambda: pilot.app.screen.query_one(KeysTable).row_count == 1
-                    and idle(pilot.app, "load-keys"))
+                    and idle(pilot.app, "page"))
 
     assert snap_compare(make_app(), terminal_size=SIZE, run_before=run_before)
 
@@ -82,7 +82,7 @@ def test_13_expiring_badges(snap_compare, make_app):
                              expires_at=FIXED_NOW + timedelta(days=5))
         pilot.app.screen.reload()
         await until(pilot, lambda: pilot.app.screen.query_one(KeysTable).row_count == 5
-                    and idle(pilot.app, "load-keys"))
+                    and idle(pilot.app, "page"))
 
     assert snap_compare(make_app(), terminal_size=SIZE, run_before=run_before)
 

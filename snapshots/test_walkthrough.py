@@ -29,14 +29,15 @@ async def until(pilot: Pilot[Any], predicate: Callable[[], object]) -> None:
 
 def idle(app: App[Any], *groups: str) -> bool:
     """No worker of these groups is running (the create flow's worker waits on its modals, so
-    `workers.wait_for_complete()` would wait for ever)."""
+    `workers.wait_for_complete()` would wait for ever). "page" is the tables' loader
+    (widgets/paged_table.py)."""
     return not any(w.group in groups and w.is_running for w in app.workers)
 
 
 async def keys_loaded(pilot: Pilot[Any]) -> None:
     app = pilot.app
     await until(pilot, lambda: isinstance(app.screen, ApiKeysScreen) and app.screen.total is not None
-                and idle(app, "load-keys", "remember-environment"))
+                and idle(app, "page", "remember-environment"))
     await pilot.pause()
 
 
@@ -209,7 +210,7 @@ def test_09_activity_log(snap_compare, make_app):
         await until(pilot, lambda: isinstance(pilot.app.screen, ProfileMenu))
         await pilot.press("down", "enter")
         await until(pilot, lambda: isinstance(pilot.app.screen, ActivityLogScreen))
-        await until(pilot, lambda: idle(pilot.app, "load-audit")
+        await until(pilot, lambda: idle(pilot.app, "page")
                     and pilot.app.screen.query_one("#log-table").row_count > 0)
 
     assert snap_compare(make_app(), terminal_size=SIZE, run_before=run_before)
