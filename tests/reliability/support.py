@@ -7,11 +7,6 @@ import contextlib
 import sqlite3
 from pathlib import Path
 
-from tests.helpers.processes import child_env
-
-__all__ = [  # child_env too: test_fast_start.py imports it from here
-    "child_env", "client_ids", "integrity", "no_orphans", "orphans", "raw_db",
-]
 
 @contextlib.contextmanager
 def raw_db(path: Path, *, readonly: bool = False):
