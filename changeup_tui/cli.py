@@ -136,6 +136,11 @@ def build_parser() -> argparse.ArgumentParser:
         "verify", help="check a Client ID and the Secret Key read from stdin (one line)"
     )
     verify.add_argument("--client-id", required=True)
+    verify.add_argument(
+        "--env", choices=["live", "test"],
+        help="the environment to accept (as a service would); left out, either is accepted and "
+        "the answer says which",
+    )
 
     audit = commands.add_parser("audit", help="the audit log, newest first")
     audit.add_argument("--client-id")
@@ -255,12 +260,22 @@ def read_secret_line() -> Secret:
     return Secret(text)
 
 
-def precheck_credentials(client_id: str, secret: Secret) -> None:
-    """Format, checksum and environment of the pair, before any database is opened: a typo
+def precheck_credentials(
+    client_id: str, secret: Secret, accepted: Environment | None = None
+) -> None:
+    """Environment, format and checksum of the pair, before any database is opened: a typo
     never touches (or creates) the database. Messages never repeat the secret."""
     try:
-        parsed = parse_secret(secret.reveal())
         environment = parse_client_id(client_id)
+    except InvalidCredential as exc:
+        raise NotVerified(f"not verified: {exc}") from None
+    if accepted is not None and environment is not accepted:
+        raise NotVerified(
+            f"not verified: environment mismatch (a {environment.value} Client ID, "
+            f"--env {accepted.value})"
+        )
+    try:
+        parsed = parse_secret(secret.reveal())
     except InvalidCredential as exc:
         raise NotVerified(f"not verified: {exc}") from None
     if parsed.environment is not environment:
@@ -288,9 +303,11 @@ async def _dispatch(
     now = service.clock()
     if args.command == "verify":
         assert secret is not None
-        result = await service.verify(args.client_id, secret)
+        accepted = Environment(args.env) if args.env else None
+        result = await service.verify(args.client_id, secret, environment=accepted)
         if result:
-            _out("ok")
+            # Without --env either environment passes: say which one this key is.
+            _out("ok" if accepted else f"ok ({result.key.environment.value} key)")
             return 0
         sys.stderr.write(f"{PROG}: not verified: {result.reason.replace('_', ' ')}\n")
         return 1
@@ -568,7 +585,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         secret = None
         if args.command == "verify":
             secret = read_secret_line()
-            precheck_credentials(args.client_id, secret)
+            precheck_credentials(
+                args.client_id, secret, Environment(args.env) if args.env else None
+            )
         return asyncio.run(run_command(args, settings, secret))
     except ChangeupError as exc:
         _error(str(exc))

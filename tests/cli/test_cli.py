@@ -64,7 +64,7 @@ def test_create_json_then_verify(db):
 
     result = verify(db, created["client_id"], created["secret"])
     assert result.code == 0, result.stderr
-    assert result.stdout.strip() == "ok"
+    assert result.stdout.strip() == "ok (test key)"
     assert result.stderr == ""
 
 

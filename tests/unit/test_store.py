@@ -21,6 +21,7 @@ from changeup_tui.core.models import (
     Environment,
     KeyQuery,
     KeyStatus,
+    KeyUse,
     SortField,
 )
 from changeup_tui.core.names import name_key
@@ -220,7 +221,7 @@ async def many_keys(store):
         last = None
         if i % 3:
             last = FIXED_NOW + timedelta(minutes=(i * 31) % 13)
-            await store.touch_last_used(key.client_id, last, last)
+            await store.record_use([KeyUse(key.client_id, last, last)])
         rows.append((i + 1, key, to_db(last) or ""))
     return rows
 

@@ -41,7 +41,10 @@ from changeup_tui.core.models import (
     KeyQuery,
     KeyRecord,
     KeySecret,
+    KeyState,
     KeyStatus,
+    KeyUse,
+    SecretState,
     SortField,
     StoredSecret,
 )
@@ -72,6 +75,9 @@ _KEY_COLUMNS = (
 )
 """The columns `_key_from_row` reads, by name, from a row of `api_keys k`."""
 _SECRET_COLUMNS = "id, phc, hint, created_at, expires_at"
+STATE_CHUNK = 250
+"""Keys read by one statement of get_key_states: well under SQLite's limit on parameters, and
+short enough that turning the rows into models never holds the event loop for long."""
 _AUDIT_COLUMNS = "id, at, actor, origin, action, environment, client_id, detail"
 _INSERT_SECRET = (
     "INSERT INTO key_secrets (key_id, phc, hint, created_at) "
@@ -760,20 +766,56 @@ class SQLiteStore:
             await self._audit(db, event)
         return True
 
-    async def replace_hash(self, secret_id: int, phc: str) -> None:
-        async with self._write(busy_ms=BEST_EFFORT_BUSY_MS) as db:
-            await db.execute(
-                "UPDATE key_secrets SET phc = ?, shared_hash = 0 WHERE id = ?", (phc, secret_id)
-            )
+    async def get_key_state(self, client_id: str) -> KeyState | None:
+        return (await self.get_key_states([client_id])).get(client_id)
 
-    async def touch_last_used(self, client_id: str, at: datetime, not_since: datetime) -> None:
-        async with self._write(busy_ms=BEST_EFFORT_BUSY_MS) as db:
-            await db.execute(
-                "UPDATE api_keys SET last_used_at = ? WHERE client_id = ? "
-                "AND (last_used_at IS NULL OR last_used_at < ?)",
-                (to_db(at), client_id, to_db(not_since)),
+    async def get_key_states(self, client_ids: Sequence[str]) -> dict[str, KeyState]:
+        # One statement per STATE_CHUNK keys: the unique index on client_id finds each key,
+        # key_secrets_key its secrets. No hash is read.
+        states: dict[str, KeyState] = {}
+        for start in range(0, len(client_ids), STATE_CHUNK):
+            chunk = client_ids[start : start + STATE_CHUNK]
+            params: Params = {f"c{i}": client_id for i, client_id in enumerate(chunk)}
+            rows = await self._read(
+                f"SELECT {_KEY_COLUMNS}, s.id AS secret_id, s.hint AS secret_hint, "
+                "s.expires_at AS secret_expires_at FROM api_keys k "
+                "LEFT JOIN key_secrets s ON s.key_id = k.id "
+                f"WHERE k.client_id IN ({', '.join(':' + name for name in params)}) "
+                "ORDER BY k.client_id, s.id DESC",
+                params,
             )
+            grouped: dict[str, list[sqlite3.Row]] = {}
+            for row in rows:
+                grouped.setdefault(row["client_id"], []).append(row)
+            for client_id, key_rows in grouped.items():
+                secrets = tuple(
+                    SecretState(id=r["secret_id"], hint=r["secret_hint"],
+                                expires_at=from_db(r["secret_expires_at"]))
+                    for r in key_rows
+                    if r["secret_id"] is not None
+                )
+                states[client_id] = KeyState(
+                    _key_from_row(key_rows[0], secrets_count=len(secrets)), secrets
+                )
+        return states
 
+    async def record_use(self, uses: Sequence[KeyUse]) -> None:
+        if not uses:
+            return
+        async with self._write(busy_ms=BEST_EFFORT_BUSY_MS) as db:
+            for use in uses:
+                await db.execute(
+                    "UPDATE api_keys SET last_used_at = :at WHERE client_id = :client_id "
+                    "AND (last_used_at IS NULL OR last_used_at < :not_since)",
+                    {"at": to_db(use.at), "client_id": use.client_id,
+                     "not_since": to_db(use.not_since)},
+                )
+                if use.new_phc is not None and use.secret_id is not None:
+                    await db.execute(
+                        "UPDATE key_secrets SET phc = :new, shared_hash = 0 "
+                        "WHERE id = :id AND phc = :old",
+                        {"new": use.new_phc, "id": use.secret_id, "old": use.old_phc},
+                    )
 
 def _integrity(
     exc: sqlite3.IntegrityError, names_in: Environment | None
