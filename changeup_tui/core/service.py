@@ -49,13 +49,13 @@ from changeup_tui.core.models import (
 from changeup_tui.core.names import name_key, normalize_name
 from changeup_tui.core.operator_state import OperatorState
 from changeup_tui.core.store.base import Store
+from changeup_tui.core.verify_cache import LAST_USED_RESOLUTION
 from changeup_tui.core.verify_pool import PoolBusy, SharedPool
 from changeup_tui.core.verify_rules import Presented, refusal, screen, wrap_secret
 from changeup_tui.core.vocabulary import AuditAction, grace_label
 
 T = TypeVar("T")
 
-LAST_USED_RESOLUTION = timedelta(minutes=1)
 DETAIL_ACTIVITY = 20
 """How many of a key's audit events its detail carries, newest first."""
 

@@ -24,6 +24,7 @@ import asyncio
 import contextlib
 import threading
 import time
+import weakref
 from collections.abc import Callable, Coroutine
 from datetime import datetime
 from pathlib import Path
@@ -32,11 +33,17 @@ from typing import Any, TypeVar
 from changeup_tui.core.context import Clock, utc_now
 from changeup_tui.core.errors import StoreError
 from changeup_tui.core.models import Actor, Environment, KeyState, KeyUse, VerifyResult
-from changeup_tui.core.service import LAST_USED_RESOLUTION, KeyService
+from changeup_tui.core.service import KeyService
 from changeup_tui.core.store.sqlite import SQLiteStore
-from changeup_tui.core.verify_cache import DEFAULT_MAX_KEYS, CachedKey, KeyCache, Throttle
+from changeup_tui.core.verify_cache import (
+    DEFAULT_MAX_KEYS,
+    LAST_USED_RESOLUTION,
+    CachedKey,
+    KeyCache,
+    Throttle,
+)
 from changeup_tui.core.verify_pool import HashPool
-from changeup_tui.core.verify_rules import Presented, refusal, screen, wrap_secret
+from changeup_tui.core.verify_rules import Presented, screen, wrap_secret
 
 T = TypeVar("T")
 
@@ -129,34 +136,44 @@ class Verifier:
         anything that is not a well-formed pair (None, bytes, empty, over 1 KiB, not ASCII) is
         `malformed`. Raises StoreError when the database cannot be read."""
         api_key = wrap_secret(api_key)  # rebound: no frame local holds the plain text
+        if api_key is not None and type(client_id) is str:
+            # A key in use: the Client ID is in the cache only if it was well formed and of this
+            # environment, and an equal digest means the very secret that passed its format,
+            # checksum and argon2 checks. So this answers as the full order would, skipping the
+            # checks whose outcome is already known.
+            entry = self.cache.get(client_id)
+            if entry is not None:
+                secret_id = entry.by_digest.get(self.cache.digest(client_id, api_key))
+                if secret_id is not None:
+                    if self.max_staleness == 0 or (
+                        self._monotonic() - entry.read_at >= self.max_staleness
+                    ):
+                        state, read_at = await self._read_state(client_id)
+                        if state is None:
+                            self.cache.drop(client_id)
+                            return VerifyResult(False, "unknown_key")
+                        entry.refresh(state, read_at)
+                    return self._answer(entry, secret_id)
         presented = screen(client_id, api_key, self.environment)
         if isinstance(presented, VerifyResult):
             return presented
-        digest = self.cache.digest(presented.client_id, presented.secret)
-        entry = self.cache.get(presented.client_id)
-        if entry is not None:
-            secret_id = entry.match(digest)
-            if secret_id is not None:
-                return await self._from_cache(presented.client_id, entry, secret_id)
-        return await self._miss(presented, digest)
+        return await self._miss(presented, self.cache.digest(presented.client_id, presented.secret))
 
-    async def _from_cache(self, client_id: str, entry: CachedKey, secret_id: int) -> VerifyResult:
-        if self.max_staleness == 0 or self._monotonic() - entry.read_at >= self.max_staleness:
-            state, read_at = await self._read_state(client_id)
-            if state is None:
-                self.cache.drop(client_id)
-                return VerifyResult(False, "unknown_key")
-            entry.refresh(state, read_at)
-        now = self._clock()  # expiry and end of grace: against the clock on every hit
-        reason = refusal(entry.key, now)
-        if reason:
-            return VerifyResult(False, reason, entry.key)
+    def _answer(self, entry: CachedKey, secret_id: int) -> VerifyResult:
+        """A cached key's answer from its state as last read; expiry and the end of a roll's
+        grace against the clock, on every hit."""
+        if entry.refusal is not None:
+            return VerifyResult(False, entry.refusal, entry.key)
+        now = self._clock()
+        expires = entry.key.expires_at
+        if expires is not None and expires <= now:
+            return VerifyResult(False, "expired", entry.key)
         stored = entry.secrets.get(secret_id)
-        if stored is None or not stored.usable(now):
-            entry.digests.pop(secret_id, None)
+        if stored is None or (stored.expires_at is not None and stored.expires_at <= now):
             return VerifyResult(False, "wrong_secret", entry.key)
-        self._note_use(entry, now)
-        return VerifyResult(True, "ok", entry.key)
+        if entry.use_due is None or entry.use_due <= now:
+            self._note_use(entry, now)
+        return entry.ok  # type: ignore[return-value]  # set by every refresh
 
     async def _read_state(self, client_id: str) -> tuple[KeyState | None, float]:
         """One indexed query, and when it started; concurrent hits on the same stale key share
@@ -194,9 +211,9 @@ class Verifier:
             async with lock:  # at most one argon2 check per Client ID at a time
                 entry = self.cache.get(client_id)
                 if entry is not None:  # the check we waited for may have accepted this secret
-                    secret_id = entry.match(digest)
+                    secret_id = entry.by_digest.get(digest)
                     if secret_id is not None:
-                        return await self._from_cache(client_id, entry, secret_id)
+                        return self._answer(entry, secret_id)
                 if self.throttle.blocked(client_id, self._monotonic()):
                     return VerifyResult(False, "throttled")
                 read_at = self._monotonic()
@@ -207,9 +224,8 @@ class Verifier:
                 elif result.ok and outcome.state is not None and outcome.secret_id is not None:
                     self.cache.accept(client_id, outcome.state, outcome.secret_id, digest, read_at)
                     cached = self.cache.get(client_id)
-                    if cached is not None:
-                        cached.key = result.key or cached.key
-                        cached.use_noted = self._clock()
+                    if cached is not None:  # "last used" was just recorded by the check
+                        cached.use_due = self._clock() + LAST_USED_RESOLUTION
                 elif outcome.state is not None and entry is not None:
                     entry.refresh(outcome.state, read_at)
                 return result
@@ -223,10 +239,7 @@ class Verifier:
     # -- last used, written behind -------------------------------------------------------------
 
     def _note_use(self, entry: CachedKey, now: datetime) -> None:
-        last = entry.use_noted or entry.key.last_used_at
-        if last is not None and last >= now - LAST_USED_RESOLUTION:
-            return
-        entry.use_noted = now
+        entry.use_due = now + LAST_USED_RESOLUTION
         if self._store.read_only:
             return
         client_id = entry.key.client_id
@@ -261,6 +274,12 @@ class SyncVerifier:
             self._stop()
             raise
         self.environment = self._verifier.environment
+        # Closed before the interpreter joins its threads at exit: aiosqlite's connection
+        # thread would otherwise keep a process that forgot close() alive for ever.
+        reference = weakref.ref(self)
+        register = getattr(threading, "_register_atexit", None)
+        if register is not None:
+            register(lambda: (verifier := reference()) is not None and verifier.close())
 
     @staticmethod
     async def _make(db_path: str | Path, environment: Environment | str,
@@ -280,6 +299,8 @@ class SyncVerifier:
         return self._call(self._verifier.verify(client_id, api_key))
 
     def close(self) -> None:
+        if self._loop.is_closed():
+            return
         if self._loop.is_running() and hasattr(self, "_verifier"):
             self._call(self._verifier.close())
         self._stop()

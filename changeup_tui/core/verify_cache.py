@@ -7,14 +7,16 @@ neither reverse (256-bit secrets) nor compute for a guess (the key never leaves 
 
 from __future__ import annotations
 
-import hmac
 import secrets
 from collections import OrderedDict, deque
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from hashlib import blake2b
 
-from changeup_tui.core.models import ApiKey, KeyState, Secret, SecretState
+from changeup_tui.core.models import ApiKey, KeyState, KeyStatus, Secret, SecretState, VerifyResult
+
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+""""Last used" is written at most once a minute per key (the service's own resolution)."""
 
 DEFAULT_MAX_KEYS = 10_000
 
@@ -25,25 +27,30 @@ class CachedKey:
     """As last read: status, expiry, name (for the answer)."""
     secrets: dict[int, SecretState]
     """Every secret of the key as last read (id -> its end), so a roll's end of grace applies."""
-    digests: dict[int, bytes]
-    """secret id -> keyed digest of the secret accepted for it."""
+    by_digest: dict[bytes, int]
+    """Keyed digest of a secret accepted -> its secret id. A plain dictionary look-up: its timing
+    can only tell an attacker about digests under a key they do not have, not about secrets."""
     read_at: float
     """When the state was read (the verifier's monotonic clock, taken before the query)."""
-    use_noted: datetime | None = None
-    """When a "last used" write was last queued for it."""
-
-    def match(self, digest: bytes) -> int | None:
-        found = None
-        for secret_id, known in self.digests.items():
-            if hmac.compare_digest(known, digest):  # constant time; at most a few per key
-                found = secret_id
-        return found
+    refusal: str | None = None
+    """Why the key's status refuses it (revoked, disabled), as last read."""
+    ok: VerifyResult | None = None
+    """The answer for an accepted secret, made once per read."""
+    use_due: datetime | None = None
+    """When a hit should next queue a "last used" write (None: now)."""
 
     def refresh(self, state: KeyState, read_at: float) -> None:
-        self.key = state.key
+        key = state.key
+        self.key = key
         self.secrets = {s.id: s for s in state.secrets}
-        self.digests = {i: d for i, d in self.digests.items() if i in self.secrets}
+        self.by_digest = {d: i for d, i in self.by_digest.items() if i in self.secrets}
         self.read_at = read_at
+        self.refusal = None if key.status is KeyStatus.ACTIVE else key.status.value
+        self.ok = VerifyResult(True, "ok", key)
+        if key.last_used_at is not None:
+            due = key.last_used_at + LAST_USED_RESOLUTION
+            if self.use_due is None or due > self.use_due:
+                self.use_due = due
 
 
 class KeyCache:
@@ -61,11 +68,8 @@ class KeyCache:
 
     def digest(self, client_id: str, secret: Secret) -> bytes:
         # The Client ID is in the message too: one digest never stands for another key.
-        h = blake2b(key=self._digest_key, digest_size=32)
-        h.update(client_id.encode("ascii"))
-        h.update(b"\0")
-        h.update(secret.reveal().encode("ascii"))
-        return h.digest()
+        message = f"{client_id}\0{secret.reveal()}".encode("utf-8", "surrogatepass")
+        return blake2b(message, key=self._digest_key, digest_size=32).digest()
 
     def get(self, client_id: str) -> CachedKey | None:
         entry = self._entries.get(client_id)
@@ -82,7 +86,7 @@ class KeyCache:
         if entry is None:
             entry = CachedKey(state.key, {}, {}, read_at)
             self._entries[client_id] = entry
-        entry.digests[secret_id] = digest
+        entry.by_digest[digest] = secret_id
         entry.refresh(state, read_at)
         self._entries.move_to_end(client_id)
         while len(self._entries) > self.max_keys:
