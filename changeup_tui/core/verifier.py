@@ -48,6 +48,7 @@ from changeup_tui.core.verify_rules import Presented, screen, wrap_secret
 T = TypeVar("T")
 
 DEFAULT_MAX_STALENESS = 1.0
+MISSES_PER_POOL_SLOT = 2
 USE_FLUSH_SECONDS = 1.0
 """Cache hits note "last used" in memory; the notes are written, one transaction for all, at most
 this often (and each key at most once a minute): a hit itself never waits for a write."""
@@ -105,6 +106,11 @@ class Verifier:
         self.cache = KeyCache(max_keys)
         self.throttle = Throttle(throttle_limit, throttle_window, throttle_block, max(max_keys, 1000))
         self._id_locks: dict[str, tuple[asyncio.Lock, int]] = {}
+        # Cache misses in progress at once (look-up, argon2, state read): twice what the pool
+        # takes. Beyond, `busy` at once: a flood of forged requests never fills the database
+        # connection's queue, where it would delay the state re-reads of keys in use.
+        self._max_misses = MISSES_PER_POOL_SLOT * (self.pool.workers + self.pool.queue)
+        self._misses = 0
         self._refreshes: dict[str, asyncio.Future[tuple[KeyState | None, float]]] = {}
         self._uses: dict[str, KeyUse] = {}
         self._flusher: asyncio.Task[None] | None = None
@@ -217,7 +223,13 @@ class Verifier:
                 if self.throttle.blocked(client_id, self._monotonic()):
                     return VerifyResult(False, "throttled")
                 read_at = self._monotonic()
-                outcome = await self._service.check(presented, self.pool)
+                if self._misses >= self._max_misses:
+                    return VerifyResult(False, "busy")
+                self._misses += 1
+                try:
+                    outcome = await self._service.check(presented, self.pool)
+                finally:
+                    self._misses -= 1
                 result = outcome.result
                 if result.reason == "wrong_secret":
                     self.throttle.failed(client_id, self._monotonic())

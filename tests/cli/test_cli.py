@@ -482,7 +482,7 @@ def test_verify_at_a_terminal_prompts_without_echo(db):
     created = create(db, "typed", "test")
     child = pexpect.spawn(
         sys.executable, ["-m", "changeup_tui", "--db", str(db), "verify", "--client-id",
-                         created["client_id"]],
+                         created["client_id"], "--env", "test"],
         env=child_env(), encoding="utf-8", timeout=30,
     )
     try:

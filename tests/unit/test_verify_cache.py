@@ -390,3 +390,30 @@ async def test_record_use_does_not_overwrite_a_hash_that_changed(service, store,
                                    "$argon2id$not-the-stored-one", "$argon2id$new")])
     assert (await store.get_key(made.key.client_id)).secrets[0].phc == stored.phc
     assert (await service.get(made.key.client_id)).last_used_at == clock.now
+
+
+async def test_cache_misses_in_progress_are_bounded(db_path, service, monkeypatch):
+    """Twice what the pool takes (here 2): beyond, `busy` at once, so a flood of forged
+    requests never queues up in the database connection ahead of the keys in use."""
+    gen = SeededKeyGenerator(77)
+    async with Verifier(db_path, environment="test", workers=1, queue=0) as verifier:
+        gate = asyncio.Event()
+        real = verifier._store.get_key
+        entered = []
+
+        async def held_get_key(client_id):  # the real look-up, once the test lets it go
+            entered.append(client_id)
+            await gate.wait()
+            return await real(client_id)
+
+        monkeypatch.setattr(verifier._store, "get_key", held_get_key)
+        pairs = [(gen.client_id(Environment.TEST), gen.secret(Environment.TEST)) for _ in range(3)]
+        first = [asyncio.ensure_future(verifier.verify(*pair)) for pair in pairs[:2]]
+        while len(entered) < 2:  # noqa: ASYNC110 (waiting for the two look-ups to start)
+            await asyncio.sleep(0.001)
+        third = await verifier.verify(*pairs[2])
+        assert (third.ok, third.reason) == (False, "busy")
+        assert len(entered) == 2  # the third never reached the database
+        gate.set()
+        assert [(await f).reason for f in first] == ["unknown_key", "unknown_key"]
+        assert (await verifier.verify(*pairs[2])).reason == "unknown_key"
