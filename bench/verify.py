@@ -108,10 +108,12 @@ async def cached(db: Path, keys: list[CreatedKey], calls: int) -> tuple[float, i
         return best, len(verifier.cache)
 
 
-async def cold(db: Path, key: CreatedKey, runs: int, warmup: int) -> tuple[list, list, str]:
+async def cold(db: Path, key: CreatedKey, runs: int, warmup: int,
+               niceness: int | None) -> tuple[list, list, str]:
     client_id, secret = key.key.client_id, key.secret.reveal()
     phc = stored_hash(db, client_id)
-    async with Verifier(db, environment="live", max_keys=0) as verifier:
+    options = {} if niceness is None else {"argon2_niceness": niceness}
+    async with Verifier(db, environment="live", max_keys=0, **options) as verifier:
 
         async def through_verifier() -> float:
             start = _common.now()
@@ -158,6 +160,8 @@ def old_parameters(runs: int) -> list[float]:
 def main() -> int:
     p = _common.parser(__doc__.splitlines()[0])
     p.add_argument("--runs", type=int, help="measured cold runs of each (after the warm-up)")
+    p.add_argument("--niceness", type=int,
+                   help="the verifier pool's nice value (default: the Verifier's, +10)")
     args = p.parse_args()
     runs = args.runs or (QUICK_RUNS if args.quick else FULL_RUNS)
     warmup = QUICK_WARMUP if args.quick else FULL_WARMUP
@@ -170,7 +174,8 @@ def main() -> int:
         keys = asyncio.run(make_keys(db, KEYS))
         with one_cpu(report):
             per_call, cached_keys = asyncio.run(cached(db, keys, calls))
-        verifier_times, bare_times, params = asyncio.run(cold(db, keys[0], runs, warmup))
+        verifier_times, bare_times, params = asyncio.run(
+            cold(db, keys[0], runs, warmup, args.niceness))
     old_times = old_parameters(max(5, runs // 4))
     report.line(f"stored hash parameters: {params}")
     report.line(f"cached: {per_call * 1e6:.2f} µs a verify, {1 / per_call:,.0f} a second on one "

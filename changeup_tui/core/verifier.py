@@ -42,7 +42,7 @@ from changeup_tui.core.verify_cache import (
     KeyCache,
     Throttle,
 )
-from changeup_tui.core.verify_pool import HashPool
+from changeup_tui.core.verify_pool import DEFAULT_NICENESS, HashPool
 from changeup_tui.core.verify_rules import Presented, screen, wrap_secret
 
 T = TypeVar("T")
@@ -75,6 +75,10 @@ class Verifier:
       beyond it a cache miss is `busy` at once.
     - `throttle_limit`, `throttle_window`, `throttle_block`: after that many wrong secrets for one
       Client ID within the window (seconds), cache misses for it are `throttled` for the block.
+    - `background_refresh`: re-read the keys in use together every max_staleness / 2, so their
+      requests do not each wait for a query (default on; off, each hit on a stale entry reads it).
+    - `argon2_niceness`: the pool's threads run at this nice value (default +10), so that under
+      a flood the requests answered from memory get the CPU first; 0 keeps the process's own.
     """
 
     def __init__(
@@ -90,6 +94,8 @@ class Verifier:
         throttle_limit: int = 5,
         throttle_window: float = 60.0,
         throttle_block: float = 60.0,
+        argon2_niceness: int = DEFAULT_NICENESS,
+        background_refresh: bool = True,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         if max_staleness < 0:
@@ -99,7 +105,7 @@ class Verifier:
         self._clock = clock
         self._monotonic = monotonic
         self._store = SQLiteStore(db_path, create=False)  # a wrong path is an error, not a new database
-        self.pool = HashPool(workers, queue)
+        self.pool = HashPool(workers, queue, niceness=argon2_niceness)
         self._service = KeyService(
             self._store, clock=clock, actor=Actor("verifier", "local"), pool=self.pool
         )
@@ -114,12 +120,20 @@ class Verifier:
         self._refreshes: dict[str, asyncio.Future[tuple[KeyState | None, float]]] = {}
         self._uses: dict[str, KeyUse] = {}
         self._flusher: asyncio.Task[None] | None = None
+        self._background_refresh = background_refresh and max_staleness > 0
+        self._hot: set[str] = set()
+        self._sweeper: asyncio.Task[None] | None = None
 
     async def open(self) -> Verifier:
         await self._store.open()
         return self
 
     async def close(self) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sweeper
+            self._sweeper = None
         if self._flusher is not None:
             self._flusher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -159,6 +173,9 @@ class Verifier:
                             self.cache.drop(client_id)
                             return VerifyResult(False, "unknown_key")
                         entry.refresh(state, read_at)
+                    self._hot.add(client_id)
+                    if self._sweeper is None and self._background_refresh:
+                        self._start_sweeper()
                     return self._answer(entry, secret_id)
         presented = screen(client_id, api_key, self.environment)
         if isinstance(presented, VerifyResult):
@@ -247,6 +264,37 @@ class Verifier:
                 del self._id_locks[client_id]
             else:
                 self._id_locks[client_id] = (lock_now, count - 1)
+
+    # -- keys in use, read again in the background ---------------------------------------------
+
+    def _start_sweeper(self) -> None:
+        self._sweeper = asyncio.get_running_loop().create_task(self._sweep_forever())
+
+    async def _sweep_forever(self) -> None:
+        """Every max_staleness / 2, the keys answered from the cache since the last sweep are
+        read again, together (store.get_key_states): a key in use then never turns stale, and
+        its requests never wait for a query of their own. A sweep that fails or comes late
+        changes nothing to the bound: a hit on a stale entry still reads it first."""
+        period = self.max_staleness / 2
+        while True:
+            await asyncio.sleep(period)
+            if not self._hot:
+                continue
+            client_ids, self._hot = list(self._hot), set()
+            started = self._monotonic()
+            try:
+                states = await self._store.get_key_states(client_ids)
+            except StoreError:
+                continue
+            for client_id in client_ids:
+                entry = self.cache.peek(client_id)
+                if entry is None or entry.read_at >= started:
+                    continue
+                state = states.get(client_id)
+                if state is None:
+                    self.cache.drop(client_id)
+                else:
+                    entry.refresh(state, started)
 
     # -- last used, written behind -------------------------------------------------------------
 

@@ -77,6 +77,10 @@ class KeyCache:
             self._entries.move_to_end(client_id)
         return entry
 
+    def peek(self, client_id: str) -> CachedKey | None:
+        """The entry, without counting as a use."""
+        return self._entries.get(client_id)
+
     def accept(self, client_id: str, state: KeyState, secret_id: int, digest: bytes,
                read_at: float) -> None:
         """Remember that `digest`'s secret verified for `secret_id` with the key in `state`."""

@@ -255,3 +255,23 @@ def test_the_middleware_needs_an_environment_and_a_database(keys):
         ApiKeyMiddleware(bare_app([]), environment="live")
     with pytest.raises(ValueError):
         ApiKeyMiddleware(bare_app([]), db=db, environment="live", open_paths=["health"])
+
+
+def test_as_starlette_middleware_the_way_the_readme_shows(keys):
+    """`Starlette(middleware=[Middleware(ApiKeyMiddleware, ...)])` (FastAPI's add_middleware
+    does the same): verified requests pass, the database is closed at the lifespan shutdown."""
+    from starlette.middleware import Middleware
+
+    db, made = keys
+    seen: Seen = []
+    inner = starlette_app(seen)
+    app = Starlette(routes=inner.routes, middleware=[
+        Middleware(ApiKeyMiddleware, db=db, environment="live", open_paths=["/health"])])
+    billing = made["Billing"]
+    with uvicorn_server(app) as url, httpx.Client(base_url=url, timeout=10) as client:
+        assert client.get("/health").status_code == 200
+        ok = client.get("/", headers=headers(billing.key.client_id, billing.secret.reveal()))
+        assert ok.status_code == 200 and ok.json()["name"] == "Billing"
+        assert_unauthorized(client.get("/", headers=headers(billing.key.client_id, None)))
+    # after the lifespan shutdown no connection thread of the verifier is left
+    assert not [t for t in threading.enumerate() if t.name.startswith("changeup-argon2")]

@@ -96,7 +96,8 @@ def argon2_count(monkeypatch):
 @pytest.fixture
 async def verifier(db_path, service, clock, ticks):
     await service.create("warm-up", Environment.TEST)  # the database exists
-    async with Verifier(db_path, environment="test", clock=clock, monotonic=ticks) as v:
+    async with Verifier(db_path, environment="test", clock=clock, monotonic=ticks,
+                        background_refresh=False) as v:
         yield v
 
 
@@ -139,7 +140,7 @@ async def test_the_cache_holds_keyed_digests_never_the_secret(service, verifier)
 
 async def test_the_cache_is_a_bounded_lru(db_path, service, clock, ticks, argon2_count):
     keys = [await service.create(f"k{i}", Environment.TEST) for i in range(4)]
-    async with Verifier(db_path, environment="test", clock=clock, monotonic=ticks,
+    async with Verifier(db_path, environment="test", clock=clock, monotonic=ticks, background_refresh=False,
                         max_keys=3) as verifier:
         for k in keys[:3]:
             assert (await verifier.verify(k.key.client_id, k.secret)).ok
@@ -180,7 +181,7 @@ async def test_max_staleness_zero_reads_the_state_on_every_request(
     db_path, service, clock, ticks, argon2_count
 ):
     made = await service.create("Billing", Environment.TEST)
-    async with Verifier(db_path, environment="test", clock=clock, monotonic=ticks,
+    async with Verifier(db_path, environment="test", clock=clock, monotonic=ticks, background_refresh=False,
                         max_staleness=0) as verifier:
         assert (await verifier.verify(made.key.client_id, made.secret)).ok
         spy = StoreSpy(verifier)
@@ -341,7 +342,8 @@ async def test_hits_record_last_used_behind_at_most_once_a_minute(
 ):
     made = await service.create("Billing", Environment.TEST)
     cid = made.key.client_id
-    async with Verifier(db_path, environment="test", clock=clock, monotonic=ticks) as verifier:
+    async with Verifier(db_path, environment="test", clock=clock, monotonic=ticks,
+                        background_refresh=False) as verifier:
         assert (await verifier.verify(cid, made.secret)).ok  # the miss records it at once
         first = (await service.get(cid)).last_used_at
         assert first == clock.now
@@ -417,3 +419,54 @@ async def test_cache_misses_in_progress_are_bounded(db_path, service, monkeypatc
         gate.set()
         assert [(await f).reason for f in first] == ["unknown_key", "unknown_key"]
         assert (await verifier.verify(*pairs[2])).reason == "unknown_key"
+
+
+async def test_keys_in_use_are_read_again_together_in_the_background(db_path, service):
+    """With a real monotonic clock and max_staleness 0.3 s: the keys answered from the cache are
+    re-read together every 0.15 s (get_key_states), so their requests make no query of their
+    own, and a revoke still shows within the bound."""
+    keys = [await service.create(f"k{i}", Environment.TEST) for i in range(3)]
+    async with Verifier(db_path, environment="test", max_staleness=0.3) as verifier:
+        for k in keys:
+            assert (await verifier.verify(k.key.client_id, k.secret)).ok
+        spy = StoreSpy(verifier)
+        calls: list[str] = []
+        real_states = verifier._store.get_key_states
+
+        async def counting(client_ids):
+            calls.append(f"get_key_states:{len(client_ids)}")
+            return await real_states(client_ids)
+
+        verifier._store.get_key_states = counting
+        loop = asyncio.get_running_loop()
+        end = loop.time() + 1.0
+        while loop.time() < end:
+            for k in keys:
+                assert (await verifier.verify(k.key.client_id, k.secret)).ok
+            await asyncio.sleep(0.01)
+        assert spy.calls == []  # no per-key query: the sweeps kept every entry fresh
+        assert len(calls) >= 4 and all(c == "get_key_states:3" for c in calls), calls
+        await service.revoke(keys[0].key.client_id)
+        revoked_at = loop.time()
+        while (await verifier.verify(keys[0].key.client_id, keys[0].secret)).ok:
+            assert loop.time() - revoked_at < 0.3 + 0.2
+            await asyncio.sleep(0.01)
+        assert (await verifier.verify(keys[0].key.client_id, keys[0].secret)).reason == "revoked"
+        assert (await verifier.verify(keys[1].key.client_id, keys[1].secret)).ok
+
+
+async def test_get_key_states_reads_many_keys_in_chunks(store, service, clock):
+    """Across the 250-key statements: every known key with its secrets' ends, no unknown one."""
+    made = [await service.create(f"k{i}", Environment.TEST) for i in range(3)]
+    rolled = await service.roll(made[0].key.client_id, timedelta(hours=1))
+    gen = SeededKeyGenerator(500)
+    unknown = [gen.client_id(Environment.TEST) for _ in range(600)]
+    wanted = unknown[:300] + [m.key.client_id for m in made] + unknown[300:]
+    states = await store.get_key_states(wanted)
+    assert set(states) == {m.key.client_id for m in made}
+    first = states[made[0].key.client_id]
+    assert first.key.name == "k0" and len(first.secrets) == 2
+    assert sorted(s.expires_at is None for s in first.secrets) == [False, True]
+    assert {s.hint for s in first.secrets} == {made[0].secret.hint, rolled.secret.hint}
+    assert await store.get_key_state(unknown[0]) is None
+    assert (await store.get_key_state(made[1].key.client_id)) == states[made[1].key.client_id]
