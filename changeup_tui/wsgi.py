@@ -8,7 +8,8 @@ SyncVerifier.
 A verified request reaches the app with `environ["changeup.api_key"]`, a VerifiedKey (Client ID,
 name, environment); `HTTP_X_API_KEY` is removed from the environ first. Refusals as in the ASGI
 middleware: 401 + `WWW-Authenticate: ApiKey`, 429, 503 + `Retry-After: 1`. The database is opened
-when the middleware is made; `close()` closes it (it is also closed when the interpreter exits)."""
+when the middleware is made; `close()` closes it (a process that never calls it still exits: the
+verifier's threads are daemons)."""
 
 from __future__ import annotations
 

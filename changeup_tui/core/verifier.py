@@ -24,7 +24,6 @@ import asyncio
 import contextlib
 import threading
 import time
-import weakref
 from collections.abc import Callable, Coroutine
 from datetime import datetime
 from pathlib import Path
@@ -334,12 +333,6 @@ class SyncVerifier:
             self._stop()
             raise
         self.environment = self._verifier.environment
-        # Closed before the interpreter joins its threads at exit: aiosqlite's connection
-        # thread would otherwise keep a process that forgot close() alive for ever.
-        reference = weakref.ref(self)
-        register = getattr(threading, "_register_atexit", None)
-        if register is not None:
-            register(lambda: (verifier := reference()) is not None and verifier.close())
 
     @staticmethod
     async def _make(db_path: str | Path, environment: Environment | str,

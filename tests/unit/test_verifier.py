@@ -218,3 +218,38 @@ async def test_verifier_refuses_a_missing_database(tmp_path):
 def test_secret_wrapper_is_what_verify_keeps():
     """The redaction the traceback test relies on."""
     assert "cu_" not in repr(Secret("cu_test_sk_x"))
+
+
+def test_a_process_that_forgets_to_close_a_sync_verifier_still_exits(db_path, tmp_path):
+    """A WSGI process that never calls close() must not hang at exit (every thread a verifier
+    starts is a daemon: its loop thread and aiosqlite's connection thread)."""
+    import subprocess
+    import sys
+
+    from changeup_tui.testing import child_env
+
+    created = asyncio.run(_create_one(db_path))
+    script = (
+        "import sys\n"
+        "from changeup_tui.core import SyncVerifier\n"
+        "v = SyncVerifier(sys.argv[1], environment='test')\n"
+        "print(v.verify(sys.argv[2], None).reason)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script, str(db_path), created],
+                          capture_output=True, text=True, timeout=60, env=child_env())
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "malformed"
+
+
+async def _create_one(db_path) -> str:
+    from changeup_tui.core.models import Actor
+    from changeup_tui.core.service import KeyService
+    from changeup_tui.core.store.sqlite import SQLiteStore
+
+    store = SQLiteStore(db_path)
+    await store.open()
+    try:
+        made = await KeyService(store, actor=Actor("t", "local")).create("x", Environment.TEST)
+        return made.key.client_id
+    finally:
+        await store.close()
