@@ -8,8 +8,10 @@ keys created by the service, the real clock):
    100,000 a second, i.e. at most 10 µs each (DESIGN.md).
 2. Cold: `Verifier(max_keys=0).verify` (no cache: the look-up by Client ID, argon2 in the
    verifier's pool, the state read again, "last used" at most once a minute), one check at a time.
-   Budget: 15 ms (issue 10), and at most 1.1x a bare `argon2.PasswordHasher.verify` of the same
-   stored hash with the same parameters (DESIGN.md). Runs interleaved (A B, B A, ...) after a
+   Budget: 15 ms (issue 10), as CPU time (every thread of the process: what a check costs, which
+   other jobs on a shared machine do not change) and as wall-clock time (which they do), and at
+   most 1.1x a bare `argon2.PasswordHasher.verify` of the same stored hash with the same
+   parameters (DESIGN.md). Runs interleaved (A B, B A, ...) after a
    warm-up, so drift in the machine's load falls on both sides; the figures are medians.
 3. For the record: a bare verify with the parameters used before issue 10 (t=3, m=64 MiB,
    p=4), against which the cold check is compared."""
@@ -21,6 +23,7 @@ import contextlib
 import os
 import sqlite3
 import statistics
+import time
 from pathlib import Path
 
 import _common
@@ -109,35 +112,37 @@ async def cached(db: Path, keys: list[CreatedKey], calls: int) -> tuple[float, i
 
 
 async def cold(db: Path, key: CreatedKey, runs: int, warmup: int,
-               niceness: int | None) -> tuple[list, list, str]:
+               niceness: int | None) -> tuple[list, list, list, list, str]:
     client_id, secret = key.key.client_id, key.secret.reveal()
     phc = stored_hash(db, client_id)
     options = {} if niceness is None else {"argon2_niceness": niceness}
     async with Verifier(db, environment="live", max_keys=0, **options) as verifier:
 
-        async def through_verifier() -> float:
-            start = _common.now()
+        async def through_verifier() -> tuple[float, float]:
+            cpu, start = time.process_time(), _common.now()  # CPU: every thread of the process
             result = await verifier.verify(client_id, secret)
-            elapsed = _common.now() - start
+            elapsed, used = _common.now() - start, time.process_time() - cpu
             if not result:
                 raise RuntimeError(f"verify refused the key it just created: {result.reason}")
-            return elapsed
+            return elapsed, used
 
-        async def bare() -> float:
-            start = _common.now()
+        async def bare() -> tuple[float, float]:
+            cpu, start = time.process_time(), _common.now()
             bare_hasher.verify(phc, secret)
-            return _common.now() - start
+            return _common.now() - start, time.process_time() - cpu
 
         for _ in range(warmup):
             await through_verifier()
             await bare()
-        verifier_times: list[float] = []
-        bare_times: list[float] = []
+        wall: dict[bool, list[float]] = {True: [], False: []}
+        cpu: dict[bool, list[float]] = {True: [], False: []}
         for i in range(runs):
             order = (through_verifier, bare) if i % 2 == 0 else (bare, through_verifier)
             for run in order:
-                (verifier_times if run is through_verifier else bare_times).append(await run())
-    return verifier_times, bare_times, phc.split("$")[3]
+                elapsed, used = await run()
+                wall[run is through_verifier].append(elapsed)
+                cpu[run is through_verifier].append(used)
+    return wall[True], wall[False], cpu[True], cpu[False], phc.split("$")[3]
 
 
 def spread(values: list[float]) -> str:
@@ -174,7 +179,7 @@ def main() -> int:
         keys = asyncio.run(make_keys(db, KEYS))
         with one_cpu(report):
             per_call, cached_keys = asyncio.run(cached(db, keys, calls))
-        verifier_times, bare_times, params = asyncio.run(
+        verifier_times, bare_times, verifier_cpu, bare_cpu, params = asyncio.run(
             cold(db, keys[0], runs, warmup, args.niceness))
     old_times = old_parameters(max(5, runs // 4))
     report.line(f"stored hash parameters: {params}")
@@ -185,12 +190,16 @@ def main() -> int:
     report.line(f"cold Verifier.verify        {spread(verifier_times)}")
     report.line(f"bare PasswordHasher.verify  {spread(bare_times)}")
     report.line(f"overhead {_common.ms(cold_median - bare_median)} per cold verify")
+    report.line(f"CPU time (every thread of the process): cold Verifier.verify "
+                f"{spread(verifier_cpu)}; bare {spread(bare_cpu)}")
     report.line(f"before issue 10 (t=3, m=64 MiB, p=4), bare verify: {spread(old_times)}; "
                 f"the cold check now costs {cold_median / _common.median(old_times):.2f}x that, "
                 f"a cached one {per_call / _common.median(old_times):.6f}x")
     report.budget("cached verify", per_call, CACHED_BUDGET_S, "10 µs (100,000/s)",
                   unit=lambda s: f"{s * 1e6:.2f} µs")
-    report.budget("cold verify", cold_median, COLD_BUDGET_S, "15 ms", unit=_common.ms)
+    report.budget("cold verify, CPU time", _common.median(verifier_cpu), COLD_BUDGET_S, "15 ms",
+                  unit=_common.ms)
+    report.budget("cold verify, wall clock", cold_median, COLD_BUDGET_S, "15 ms", unit=_common.ms)
     report.budget("cold/bare", cold_median / bare_median, RATIO_BUDGET, f"{RATIO_BUDGET:.2f}x")
     return report.exit_code()
 

@@ -425,8 +425,8 @@ def main() -> int:
 
     quick = args.quick
     n_keys = 100 if quick else 1000
-    seconds = 2 if quick else 4
-    pairs = 2 if quick else 4
+    seconds = 2 if quick else 3
+    pairs = 2 if quick else 3
     steady_seconds = 2.0 if quick else 4.0
     rounds = 2 if quick else 3
     use_wrk = args.client == "wrk" or (args.client == "auto" and shutil.which("wrk"))
@@ -486,7 +486,7 @@ def main() -> int:
             flood_rate = 10 * capacity
             forged_file = folder / "forged.txt"
             forged_file.write_text("\n".join(forged_requests(
-                in_use, 2 if quick else 6, tuple(args.forged_kinds.split(",")))))
+                in_use, 2 if quick else 4, tuple(args.forged_kinds.split(",")))))
             base_rss = peak = rss_bytes(proc.pid)
             p99_alone: list[float] = []
             p99_flood: list[float] = []

@@ -25,6 +25,7 @@ from changeup_tui.core.verifier import Verifier
 from changeup_tui.core.verify_rules import wrap_secret
 from changeup_tui.middleware_common import (
     RefusalLog,
+    VerifiedKey,
     open_path_set,
     refusal_for,
     verified_key,
@@ -72,6 +73,7 @@ class ApiKeyMiddleware:
             raise ValueError("the verifier serves another environment")
         self.open_paths = open_path_set(open_paths)
         self.log = RefusalLog()
+        self._verified_keys: dict[int, tuple[VerifyResult, VerifiedKey]] = {}
         self._opened = False
         self._opening: asyncio.Lock | None = None
 
@@ -101,14 +103,15 @@ class ApiKeyMiddleware:
         client_ids: list[bytes] = []
         api_keys: list[bytes] = []
         kept: list[tuple[bytes, bytes]] = []
-        for name, value in scope.get("headers", ()):
-            lowered = name.lower()
-            if lowered == _API_KEY:
-                api_keys.append(value)
+        for header in scope.get("headers", ()):
+            name = header[0]
+            # ASGI servers give header names in lower case; the comparison tolerates others.
+            if name == _API_KEY or (len(name) == 9 and name.lower() == _API_KEY):
+                api_keys.append(header[1])
                 continue  # the app never sees the secret
-            if lowered == _CLIENT_ID:
-                client_ids.append(value)
-            kept.append((name, value))
+            if name == _CLIENT_ID or (len(name) == 11 and name.lower() == _CLIENT_ID):
+                client_ids.append(header[1])
+            kept.append(header)
         scope["headers"] = kept  # in place: whoever holds this scope no longer sees the secret
         client_id = _header(client_ids)
         api_key = wrap_secret(_header(api_keys))  # redacted repr from here on
@@ -118,12 +121,24 @@ class ApiKeyMiddleware:
         except StoreError:
             result = VerifyResult(False, "store_error")
         if result.ok:
-            scope.setdefault("state", {})["api_key"] = verified_key(result)
+            scope.setdefault("state", {})["api_key"] = self._verified(result)
             await self.app(scope, receive, send)
             return
         peer = scope.get("client")
         self.log.refused(result.reason, client_id, peer[0] if peer else None)
         await self._refuse(kind, result.reason, send)
+
+    def _verified(self, result: VerifyResult) -> VerifiedKey:
+        """The VerifiedKey for an ok result, made once per state the verifier read (the verifier
+        answers a key in use with the same result object until it reads the key again)."""
+        made = self._verified_keys.get(id(result))
+        if made is not None and made[0] is result:
+            return made[1]
+        verified = verified_key(result)
+        if len(self._verified_keys) >= 2 * self.verifier.cache.max_keys + 64:
+            self._verified_keys.clear()
+        self._verified_keys[id(result)] = (result, verified)
+        return verified
 
     @staticmethod
     async def _refuse(kind: str, reason: str, send: Send) -> None:

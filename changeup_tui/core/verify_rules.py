@@ -21,7 +21,10 @@ def wrap_secret(value: object) -> Secret | None:
     (None, bytes, not text, empty, over 1 KiB, not ASCII). Callers rebind their own argument to
     this at once, so that no frame of theirs keeps the plain text in its locals."""
     if isinstance(value, Secret):
-        value = value.reveal()
+        text = value.reveal()
+        if text and len(text) <= MAX_PRESENTED and text.isascii():
+            return value
+        return None
     if not isinstance(value, str) or not value or len(value) > MAX_PRESENTED or not value.isascii():
         return None
     return Secret(value)
