@@ -106,3 +106,36 @@ def test_throttled_is_429_and_the_owner_keeps_working(served, caplog):
     text = caplog.text
     assert "reason=throttled" in text and "peer=127.0.0.1" in text
     assert not any(secret[11:30] in text for secret in wrong)
+
+
+def test_busy_is_503_with_retry_after(keys, monkeypatch):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from changeup_tui.core import hashing
+
+    db, made = keys
+    started, release = threading.Event(), threading.Event()
+    real = hashing.verify_sync
+
+    def slow(phc, secret):
+        started.set()
+        release.wait(10)
+        return real(phc, secret)
+
+    monkeypatch.setattr(hashing, "verify_sync", slow)
+    app = ApiKeyMiddleware(wsgi_app([]), db=db, environment="live", workers=1, queue=0)
+    billing, payouts = made["Billing"], made["Payouts"]
+    try:
+        with wsgi_server(app) as url, ThreadPoolExecutor(1) as pool:
+            first = pool.submit(httpx.get, url + "/", timeout=20,
+                                headers=_h(billing.key.client_id, billing.secret.reveal()))
+            assert started.wait(10)
+            busy = httpx.get(url + "/", timeout=20,
+                             headers=_h(payouts.key.client_id, payouts.secret.reveal()))
+            release.set()
+            assert first.result().status_code == 200
+    finally:
+        release.set()
+        app.close()
+    assert busy.status_code == 503 and busy.headers["retry-after"] == "1"
+    assert busy.json() == {"error": "busy"}
