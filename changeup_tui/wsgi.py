@@ -57,7 +57,10 @@ class ApiKeyMiddleware:
         if (db is None) == (verifier is None):
             raise TypeError("give either db or verifier")
         self.app = app
-        self.verifier = verifier or SyncVerifier(db, environment=environment, **verifier_options)
+        if verifier is None:
+            assert db is not None
+            verifier = SyncVerifier(db, environment=environment, **verifier_options)
+        self.verifier = verifier
         if self.verifier.environment is not Environment.parse(str(environment)):
             raise ValueError("the verifier serves another environment")
         self.open_paths = open_path_set(open_paths)

@@ -11,7 +11,7 @@ import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from changeup_tui.core import hashing
 
@@ -64,7 +64,7 @@ class HashPool:
             with contextlib.suppress(OSError, AttributeError):
                 os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), self._niceness)
 
-    def _release(self, _future: Future[object]) -> None:
+    def _release(self, _future: Future[Any]) -> None:
         with self._lock:
             self._in_flight -= 1
 
