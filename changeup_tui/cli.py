@@ -305,7 +305,7 @@ async def _dispatch(
         assert secret is not None
         accepted = Environment(args.env) if args.env else None
         result = await service.verify(args.client_id, secret, environment=accepted)
-        if result:
+        if result.ok and result.key is not None:
             # Without --env either environment passes: say which one this key is.
             _out("ok" if accepted else f"ok ({result.key.environment.value} key)")
             return 0
