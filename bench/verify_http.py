@@ -58,12 +58,19 @@ from changeup_tui.core.credentials import (
 from changeup_tui.core.models import Actor, Environment
 from changeup_tui.core.service import KeyService
 from changeup_tui.core.store.sqlite import SQLiteStore
-from changeup_tui.testing import child_env
 
 THROUGHPUT_BUDGET = 1 / 0.8  # without/with
 P99_BUDGET = 2.0
 REVOKE_BUDGET_S = 1.5
 HERE = Path(__file__).resolve()
+
+
+def child_env() -> dict[str, str]:
+    """This process's environment for the server, the flood and the command line: the checkout's
+    package importable, no CHANGEUP_TUI_DB."""
+    env = {k: v for k, v in os.environ.items() if k != "CHANGEUP_TUI_DB"}
+    env["PYTHONPATH"] = str(_common.ROOT)
+    return env
 
 # -- the server (run as a child process: --serve) -------------------------------------------------
 

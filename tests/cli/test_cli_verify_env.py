@@ -6,7 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from cli_subprocess import create, run, snapshot_files
+
+from tests.helpers.processes import run_cli
+
+from .cli_subprocess import create, snapshot_files
 
 
 @pytest.fixture
@@ -15,7 +18,7 @@ def db(tmp_path: Path) -> Path:
 
 
 def _verify(db: Path, client_id: str, secret: str, *env: str):
-    return run("verify", "--client-id", client_id, *env, db=db, stdin=secret + "\n")
+    return run_cli("verify", "--client-id", client_id, *env, db=db, stdin=secret + "\n")
 
 
 def test_verify_with_and_without_env(db):

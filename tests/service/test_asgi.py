@@ -22,7 +22,8 @@ from starlette.routing import Route
 from changeup_tui.asgi import ApiKeyMiddleware
 from changeup_tui.core import hashing
 from changeup_tui.core.models import Environment
-from changeup_tui.testing import SeededKeyGenerator, child_env
+from changeup_tui.testing import SeededKeyGenerator
+from tests.helpers.processes import child_env
 
 from .conftest import change_key, uvicorn_server
 

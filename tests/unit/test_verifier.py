@@ -226,7 +226,7 @@ def test_a_process_that_forgets_to_close_a_sync_verifier_still_exits(db_path, tm
     import subprocess
     import sys
 
-    from changeup_tui.testing import child_env
+    from tests.helpers.processes import child_env
 
     created = asyncio.run(_create_one(db_path))
     script = (
