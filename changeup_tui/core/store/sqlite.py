@@ -381,8 +381,12 @@ class SQLiteStore:
             if version > LATEST_VERSION:
                 raise self._too_new(version)
             for number in range(version, LATEST_VERSION):
-                for statement in _split_sql(MIGRATIONS[number]):
-                    await db.execute(statement)
+                step = MIGRATIONS[number]
+                if isinstance(step, str):
+                    for statement in _split_sql(step):
+                        await db.execute(statement)
+                else:
+                    await step(db)
                 await db.execute(f"PRAGMA user_version = {number + 1}")
 
     async def close(self) -> None:
