@@ -38,6 +38,7 @@ from changeup_tui.core.models import (
     KeyStatus,
     Secret,
 )
+from changeup_tui.core.nodump import make_non_dumpable
 from changeup_tui.core.service import KeyService
 from changeup_tui.core.store.sqlite import SQLiteStore
 from changeup_tui.core.text import HIDDEN_CATEGORIES, visible
@@ -558,6 +559,7 @@ def _refuse_secrets_in_argv(argv: Sequence[str]) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    make_non_dumpable()  # for the process's whole life: it may hold a Secret Key (core/nodump.py)
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         _refuse_secrets_in_argv(argv)
