@@ -142,7 +142,7 @@ async def test_verify_ok_and_wrong_secret(service, argon2_calls):
     assert (await service.verify(made.key.client_id, made.secret.reveal())).ok  # plain text too
 
     before = dict(argon2_calls)
-    other = SeededKeyGenerator(12345).secret(Environment.TEST)
+    other = SeededKeyGenerator(12345, valid_checksum=True).secret(Environment.TEST)
     wrong = await service.verify(made.key.client_id, other)
     assert not wrong and wrong.reason == "wrong_secret"
     # a wrong secret costs exactly one argon2 verify, like a right one
@@ -154,7 +154,7 @@ async def test_hint_match_but_hash_mismatch_is_wrong_secret(service, store, argo
     made = await service.create("Billing", Environment.TEST)
     (stored,) = (await store.get_key(made.key.client_id)).secrets
     assert stored.hint == made.secret.hint
-    other = SeededKeyGenerator(777).secret(Environment.TEST)
+    other = SeededKeyGenerator(777, valid_checksum=True).secret(Environment.TEST)
     await store.replace_hash(stored.id, hashing.hash_secret_sync(other))
     before = argon2_calls["verify"]
     result = await service.verify(made.key.client_id, made.secret)
@@ -197,14 +197,14 @@ async def test_malformed_secret_never_touches_the_store(service, spy, spied, arg
 
 @pytest.mark.parametrize("client_id", ["", "cu_test_ci_short", "cu_prod_ci_" + "a" * 24, "x" * 10_000])
 async def test_malformed_client_id_never_touches_the_store(spied, spy, client_id):
-    secret = SeededKeyGenerator(3).secret(Environment.TEST)
+    secret = SeededKeyGenerator(3, valid_checksum=True).secret(Environment.TEST)
     result = await spied.verify(client_id, secret)
     assert not result and result.reason == "malformed"
     assert spy.calls == []
 
 
 async def test_unknown_client_id_burns_a_dummy_verify(spied, spy, argon2_calls):
-    gen = SeededKeyGenerator(31337)
+    gen = SeededKeyGenerator(31337, valid_checksum=True)
     result = await spied.verify(gen.client_id(Environment.TEST), gen.secret(Environment.TEST))
     assert not result and result.reason == "unknown_key" and result.key is None
     assert spy.calls == ["get_key"]
@@ -214,7 +214,7 @@ async def test_unknown_client_id_burns_a_dummy_verify(spied, spy, argon2_calls):
 
 async def test_every_refusal_after_the_format_check_costs_one_argon2_verify(service, clock, argon2_calls):
     """Timing must not tell an unknown, revoked, disabled or expired key from a wrong secret."""
-    gen = SeededKeyGenerator(4)
+    gen = SeededKeyGenerator(4, valid_checksum=True)
     revoked = await service.create("Revoked", Environment.TEST)
     disabled = await service.create("Disabled", Environment.TEST)
     expiring = await service.create("Expiring", Environment.TEST, expires_at=clock.now + timedelta(days=1))
@@ -256,7 +256,7 @@ async def test_last_used_at_is_written_at_most_once_a_minute(service, spy, spied
 
 async def test_failed_verify_does_not_touch_last_used(service):
     made = await service.create("Billing", Environment.TEST)
-    wrong = SeededKeyGenerator(5).secret(Environment.TEST)
+    wrong = SeededKeyGenerator(5, valid_checksum=True).secret(Environment.TEST)
     assert not await service.verify(made.key.client_id, wrong)
     assert (await service.get(made.key.client_id)).last_used_at is None
 
