@@ -114,7 +114,7 @@ def fake_secret(real: Secret) -> Secret:
     prefix, body, check = text[:11], text[11:-CHECKSUM_LEN], text[-CHECKSUM_LEN:]
     head = prefix + FAKE_MARK + body[len(FAKE_MARK):]
     while checksum(head) == check:  # never a valid checksum by chance: change its first character
-        check = BASE62[(_INDEX[check[0]] + 1) % 62] + check[1:]
+        check = BASE62[(BASE62.index(check[0]) + 1) % 62] + check[1:]
     return Secret(head + check)
 
 

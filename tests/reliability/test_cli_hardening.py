@@ -21,7 +21,7 @@ from changeup_tui.testing import SeededKeyGenerator, child_env
 from .support import PROG_PREFIX, cli, raw_db
 
 AUDIT_ACTIONS = ("key.created", "key.rolled", "key.revoked", "key.disabled", "key.enabled",
-                 "key.renamed", "account.created", "account.updated")
+                 "key.renamed", "key.grace_ended", "account.created", "account.updated")
 
 
 def run_to(stdout_path: str, *args: str, db: Path) -> tuple[int, str]:
