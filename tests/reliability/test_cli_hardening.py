@@ -16,9 +16,11 @@ from pathlib import Path
 import pytest
 
 from changeup_tui.core.models import Environment
-from changeup_tui.testing import SeededKeyGenerator, child_env
+from changeup_tui.testing import SeededKeyGenerator
+from tests.helpers.processes import PROG_PREFIX, child_env
+from tests.helpers.processes import run_cli as cli
 
-from .support import PROG_PREFIX, cli, raw_db
+from .support import raw_db
 
 AUDIT_ACTIONS = ("key.created", "key.rolled", "key.revoked", "key.disabled", "key.enabled",
                  "key.renamed", "key.grace_ended", "account.created", "account.updated")
@@ -79,7 +81,7 @@ def test_create_to_a_working_stdout_still_prints_the_secret(tmp_path):
     db = tmp_path / "data" / "c.db"
     result = cli("keys", "create", "--name", "fine", "--env", "test", "--json", db=db)
     assert result.code == 0
-    payload = json.loads(result.out)
+    payload = json.loads(result.stdout)
     assert payload["status"] == "active" and payload["secret"].startswith("cu_test_sk_")
 
 
@@ -95,7 +97,7 @@ def test_fifo_at_db_is_one_line_and_does_not_hang(tmp_path, args):
     # a well-formed secret, so verify gets past its checks that touch no database
     secret = SeededKeyGenerator(1, valid_checksum=True).secret(Environment.TEST).reveal()
     secret = (secret + "\n").encode()
-    line = cli(*args, db=fifo, stdin=secret, timeout=30).one_line_error(2)
+    line = cli(*args, db=fifo, stdin=secret, timeout=30).assert_one_line_error(2)
     assert time.monotonic() - start < 20
     assert "FIFO" in line and str(fifo) in line
 
@@ -105,7 +107,7 @@ def test_fifo_at_db_is_one_line_and_does_not_hang(tmp_path, args):
 def test_dangling_symlink_at_db_is_one_line(tmp_path, args):
     link = tmp_path / "link.db"
     link.symlink_to(tmp_path / "missing" / "c.db")
-    line = cli(*args, db=link).one_line_error(2)
+    line = cli(*args, db=link).assert_one_line_error(2)
     assert "symbolic link" in line and "does not exist" in line
     assert not (tmp_path / "missing").exists()  # nothing created at the link's target
 
@@ -168,8 +170,8 @@ def test_verify_memory_stays_small_on_a_large_stdin(tmp_path):
 def test_audit_with_an_unknown_action_is_a_usage_error_listing_the_valid_ones(tmp_path):
     db = tmp_path / "data" / "c.db"
     assert cli("keys", "create", "--name", "x", "--env", "test", db=db).code == 0
-    line = cli("audit", "--action", "bogus", db=db).one_line_error(2)
+    line = cli("audit", "--action", "bogus", db=db).assert_one_line_error(2)
     for action in AUDIT_ACTIONS:
         assert action in line
     ok = cli("audit", "--action", "key.created", db=db)
-    assert ok.code == 0 and "key.created" in ok.out
+    assert ok.code == 0 and "key.created" in ok.stdout

@@ -20,8 +20,9 @@ import pytest
 
 from changeup_tui.core.errors import StoreError, UnsafeDatabaseLocation
 from changeup_tui.core.verifier import SyncVerifier, Verifier
+from tests.helpers.processes import run_cli as cli
 
-from .support import cli, client_ids
+from .support import raw_db
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="planting another user's file needs root")
 
@@ -36,8 +37,13 @@ def victim(tmp_path) -> Path:
     """A real database with one key, in a private folder."""
     db = tmp_path / "data" / "changeup.db"
     result = cli("keys", "create", "--name", "mine", "--env", "test", db=db)
-    assert result.code == 0, result.err
+    assert result.code == 0, result.stderr
     return db
+
+
+def client_ids(path: Path) -> set[str]:
+    with raw_db(path) as db:
+        return {row[0] for row in db.execute("SELECT client_id FROM api_keys")}
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:
@@ -77,7 +83,7 @@ def test_planted_journal_is_refused_and_named(victim, tmp_path):
     os.chown(journal, *nobody())
     before = snapshot(victim.parent)
 
-    line = cli("keys", "list", db=victim).one_line_error(2)
+    line = cli("keys", "list", db=victim).assert_one_line_error(2)
     assert f"{journal} belongs to another user" in line
     assert "planted" in line and "disk" not in line
     assert snapshot(victim.parent) == before  # the journal was not rolled back, nothing written
@@ -93,7 +99,7 @@ def test_foreign_wal_or_shm_is_refused(victim, suffix):
     side = Path(f"{victim}{suffix}")
     side.write_bytes(b"")
     os.chown(side, *nobody())
-    line = cli("keys", "list", db=victim).one_line_error(2)
+    line = cli("keys", "list", db=victim).assert_one_line_error(2)
     assert f"{side} belongs to another user" in line
 
 
@@ -103,7 +109,7 @@ def test_foreign_database_file_is_refused_and_left_as_it_is(victim):
     os.chown(victim, *nobody())
     os.chmod(victim, 0o666)
     before = victim.read_bytes()
-    line = cli("keys", "list", db=victim).one_line_error(2)
+    line = cli("keys", "list", db=victim).assert_one_line_error(2)
     assert "the database file belongs to another user" in line and "nobody" in line
     assert oct(victim.stat().st_mode & 0o777) == oct(0o666)
     assert victim.read_bytes() == before
@@ -115,7 +121,7 @@ def test_folder_writable_by_group_or_others_is_refused(victim, mode):
     """A sticky, /tmp-like folder too: the sticky bit keeps others from removing the database,
     not from creating a `-journal` beside it."""
     os.chmod(victim.parent, mode)
-    line = cli("keys", "list", db=victim).one_line_error(2)
+    line = cli("keys", "list", db=victim).assert_one_line_error(2)
     assert f"refusing the database folder {victim.parent}" in line
     assert f"mode {mode:04o}" in line and "chmod go-w" in line
 
@@ -124,13 +130,13 @@ def test_new_database_in_a_world_writable_folder_is_refused(tmp_path):
     folder = tmp_path / "shared"
     folder.mkdir()
     os.chmod(folder, 0o1777)
-    cli("keys", "create", "--name", "x", "--env", "test", db=folder / "c.db").one_line_error(2)
+    cli("keys", "create", "--name", "x", "--env", "test", db=folder / "c.db").assert_one_line_error(2)
     assert list(folder.iterdir()) == []
 
 
 def test_folder_owned_by_another_user_is_refused(victim):
     os.chown(victim.parent, *nobody())
-    line = cli("keys", "list", db=victim).one_line_error(2)
+    line = cli("keys", "list", db=victim).assert_one_line_error(2)
     assert "belongs to another user" in line and str(victim.parent) in line
 
 
@@ -138,7 +144,7 @@ def test_symlink_owned_by_another_user_is_refused(victim, tmp_path):
     link = tmp_path / "data" / "link.db"
     link.symlink_to(victim)
     os.lchown(link, *nobody())
-    line = cli("keys", "list", db=link).one_line_error(2)
+    line = cli("keys", "list", db=link).assert_one_line_error(2)
     assert f"through the symbolic link {link}" in line
 
 
@@ -146,14 +152,14 @@ def test_symlinked_folder_owned_by_another_user_is_refused(victim, tmp_path):
     link = tmp_path / "dir-link"
     link.symlink_to(victim.parent)
     os.lchown(link, *nobody())
-    cli("keys", "list", db=link / victim.name).one_line_error(2)
+    cli("keys", "list", db=link / victim.name).assert_one_line_error(2)
 
 
 def test_own_symlink_is_followed_and_the_files_stay_beside_the_real_database(victim, tmp_path):
     link = tmp_path / "own-link.db"
     link.symlink_to(victim)
     result = cli("keys", "create", "--name", "via link", "--env", "test", db=link)
-    assert result.code == 0, result.err
+    assert result.code == 0, result.stderr
     assert link.is_symlink()
     assert len(client_ids(victim)) == 2
 

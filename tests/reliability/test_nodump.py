@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from changeup_tui.testing import child_env
+from tests.helpers.processes import child_env
 
 from .pty_app import PtyApp
 

@@ -8,8 +8,7 @@ import pytest
 
 from changeup_tui.core.errors import InvalidName
 from changeup_tui.core.models import Environment
-
-from .support import cli
+from tests.helpers.processes import run_cli as cli
 
 SECRET_LIKE = "cu_test_sk_" + "Mn4" * 16 + "k"
 PIECE = SECRET_LIKE[11:31]
@@ -26,7 +25,7 @@ def database_bytes(db) -> bytes:
 )
 def test_cli_create_refuses_a_secret_shaped_name(tmp_path, name):
     db = tmp_path / "data" / "c.db"
-    line = cli("keys", "create", "--name", name, "--env", "test", db=db).one_line_error(2)
+    line = cli("keys", "create", "--name", name, "--env", "test", db=db).assert_one_line_error(2)
     assert "looks like a Secret Key" in line
     assert SECRET_LIKE[11:20] not in line
     assert not db.exists() or PIECE[:9].encode() not in database_bytes(db)
@@ -35,14 +34,14 @@ def test_cli_create_refuses_a_secret_shaped_name(tmp_path, name):
 def test_cli_rename_refuses_a_secret_shaped_name_and_the_audit_stays_clean(tmp_path):
     db = tmp_path / "data" / "c.db"
     created = cli("keys", "create", "--name", "billing", "--env", "test", "--json", db=db)
-    assert created.code == 0, created.err
-    client_id = created.out.split('"client_id": "')[1].split('"')[0]
+    assert created.code == 0, created.stderr
+    client_id = created.stdout.split('"client_id": "')[1].split('"')[0]
     line = cli("keys", "rename", client_id, "--name", f"note {SECRET_LIKE[:45]}",
-               db=db).one_line_error(2)
+               db=db).assert_one_line_error(2)
     assert "looks like a Secret Key" in line and "roll" in line
     assert PIECE.encode() not in database_bytes(db)
     audit = cli("audit", "--json", db=db)
-    assert audit.code == 0 and PIECE not in audit.out and "key.renamed" not in audit.out
+    assert audit.code == 0 and PIECE not in audit.stdout and "key.renamed" not in audit.stdout
 
 
 async def test_python_api_refuses_a_secret_shaped_name(service, db_path):

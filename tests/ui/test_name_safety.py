@@ -4,10 +4,11 @@ existing name are refused beside the field, with the reason, and nothing is writ
 from __future__ import annotations
 
 from textual.widgets import Button, Input, Static
-from ui_helpers import SIZE, keys_table, open_name_modal, seed_keys, started, wait_for
 
 from changeup_tui.tui.modals.name_modal import NameModal
 from changeup_tui.tui.modals.rename_modal import RenameModal
+from tests.helpers.pilot import SIZE, started, wait_for
+from tests.ui.ui_helpers import keys_table, open_name_modal, seed_keys
 
 SECRET_LIKE = "cu_live_sk_" + "Qx7" * 16 + "z"
 
