@@ -532,7 +532,7 @@ def test_a_missing_database_is_an_error_except_for_create(tmp_path):
     creates nothing; `keys create` starts the database."""
     missing = tmp_path / "typo" / "changeup.db"
     assert "no database" in run_cli("keys", "list", db=missing).assert_one_line_error(2)
-    secret = SeededKeyGenerator(3).secret(Environment.TEST).reveal()
+    secret = SeededKeyGenerator(3, valid_checksum=True).secret(Environment.TEST).reveal()
     verified = run_cli("verify", "--client-id", "cu_test_ci_" + "A" * 24, db=missing, stdin=secret + "\n")
     assert "no database" in verified.assert_one_line_error(2)
     assert not missing.exists() and not missing.parent.exists()

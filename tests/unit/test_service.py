@@ -143,7 +143,7 @@ async def test_verify_ok_and_wrong_secret(service, argon2_calls):
     assert (await service.verify(made.key.client_id, made.secret.reveal())).ok  # plain text too
 
     before = dict(argon2_calls)
-    other = SeededKeyGenerator(12345).secret(Environment.TEST)
+    other = SeededKeyGenerator(12345, valid_checksum=True).secret(Environment.TEST)
     wrong = await service.verify(made.key.client_id, other)
     assert not wrong and wrong.reason == "wrong_secret"
     # its hint (last 4 characters) matches no stored secret: refused without argon2 (before
@@ -157,7 +157,7 @@ async def test_hint_match_but_hash_mismatch_is_wrong_secret(service, store, argo
     made = await service.create("Billing", Environment.TEST)
     (stored,) = (await store.get_key(made.key.client_id)).secrets
     assert stored.hint == made.secret.hint
-    other = SeededKeyGenerator(777).secret(Environment.TEST)
+    other = SeededKeyGenerator(777, valid_checksum=True).secret(Environment.TEST)
     _set_hash(store, stored.id, hashing.hash_secret_sync(other))
     before = argon2_calls["verify"]
     result = await service.verify(made.key.client_id, made.secret)
@@ -200,7 +200,7 @@ async def test_malformed_secret_never_touches_the_store(service, spy, spied, arg
 
 @pytest.mark.parametrize("client_id", ["", "cu_test_ci_short", "cu_prod_ci_" + "a" * 24, "x" * 10_000])
 async def test_malformed_client_id_never_touches_the_store(spied, spy, client_id):
-    secret = SeededKeyGenerator(3).secret(Environment.TEST)
+    secret = SeededKeyGenerator(3, valid_checksum=True).secret(Environment.TEST)
     result = await spied.verify(client_id, secret)
     assert not result and result.reason == "malformed"
     assert spy.calls == []
@@ -209,7 +209,7 @@ async def test_malformed_client_id_never_touches_the_store(spied, spy, client_id
 async def test_unknown_client_id_costs_one_look_up_and_no_argon2(spied, spy, argon2_calls):
     """Issue 10: Client IDs carry 143 random bits and are public; hiding which exist is not
     worth making every forged request cost an argon2 check (it was one dummy verify before)."""
-    gen = SeededKeyGenerator(31337)
+    gen = SeededKeyGenerator(31337, valid_checksum=True)
     result = await spied.verify(gen.client_id(Environment.TEST), gen.secret(Environment.TEST))
     assert not result and result.reason == "unknown_key" and result.key is None
     assert spy.calls == ["get_key"]
@@ -219,7 +219,7 @@ async def test_unknown_client_id_costs_one_look_up_and_no_argon2(spied, spy, arg
 async def test_refusals_by_state_cost_no_argon2(service, clock, argon2_calls):
     """An unknown, revoked, disabled or expired key is refused without argon2 (issue 10; each
     cost one argon2 verify before): only a key that could verify pays for the check."""
-    gen = SeededKeyGenerator(4)
+    gen = SeededKeyGenerator(4, valid_checksum=True)
     revoked = await service.create("Revoked", Environment.TEST)
     disabled = await service.create("Disabled", Environment.TEST)
     expiring = await service.create("Expiring", Environment.TEST, expires_at=clock.now + timedelta(days=1))
@@ -261,7 +261,7 @@ async def test_last_used_at_is_written_at_most_once_a_minute(service, spy, spied
 
 async def test_failed_verify_does_not_touch_last_used(service):
     made = await service.create("Billing", Environment.TEST)
-    wrong = SeededKeyGenerator(5).secret(Environment.TEST)
+    wrong = SeededKeyGenerator(5, valid_checksum=True).secret(Environment.TEST)
     assert not await service.verify(made.key.client_id, wrong)
     assert (await service.get(made.key.client_id)).last_used_at is None
 

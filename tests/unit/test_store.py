@@ -210,7 +210,7 @@ WORDS = ["alpha", "Beta", "gamma", "DELTA", "épsilon", "Zeta"]
 @pytest.fixture
 async def many_keys(store):
     """250 keys: both environments, the same names in each, tied creation and last-used times."""
-    gen = SeededKeyGenerator(250)
+    gen = SeededKeyGenerator(250, valid_checksum=True)
     rows = []  # (row id, key, last_used text)
     for i in range(250):
         env = Environment.TEST if i < 125 else Environment.LIVE
@@ -290,7 +290,7 @@ SEARCH_NAMES = ["100%", "100x", "a_b", "axb", "back\\slash", "backxslash", "50% 
 
 @pytest.fixture
 async def searchable(store):
-    gen = SeededKeyGenerator(4242)
+    gen = SeededKeyGenerator(4242, valid_checksum=True)
     return {name: await _insert(store, Environment.TEST, name, gen) for name in SEARCH_NAMES}
 
 

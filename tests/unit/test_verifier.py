@@ -45,7 +45,7 @@ def argon2_count(monkeypatch):
 
 async def test_async_verifier(db_path, created, service):
     test_key, live_key = created
-    other = SeededKeyGenerator(1000)
+    other = SeededKeyGenerator(1000, valid_checksum=True)
     async with Verifier(db_path, environment="test") as verifier:
         ok = await verifier.verify(test_key.key.client_id, test_key.secret.reveal())
         assert ok and ok.reason == "ok" and ok.key.client_id == test_key.key.client_id
@@ -160,7 +160,7 @@ async def test_presented_secret_never_in_an_exception_log_or_traceback_locals(
 
 
 def _sync_checks(db_path, test_key, live_key):
-    wrong = SeededKeyGenerator(1001).secret(Environment.TEST).reveal()
+    wrong = SeededKeyGenerator(1001, valid_checksum=True).secret(Environment.TEST).reveal()
     with SyncVerifier(db_path, environment="test") as verifier:
         assert verifier.verify(test_key.key.client_id, test_key.secret.reveal()).ok
         assert verifier.verify(live_key.key.client_id, live_key.secret.reveal()).reason == (

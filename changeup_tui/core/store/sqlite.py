@@ -3,7 +3,7 @@
 One connection per process. WAL, synchronous=FULL, busy_timeout 5 s, foreign keys on. Every write
 is one `BEGIN IMMEDIATE` transaction under an asyncio lock, rolled back on any exception,
 cancellation included. The database folder is created 0700; the database, -wal and -shm files are
-kept 0600."""
+kept 0600. A location another user controls is refused before SQLite reads it (file_checks)."""
 
 from __future__ import annotations
 
@@ -49,6 +49,7 @@ from changeup_tui.core.models import (
     StoredSecret,
 )
 from changeup_tui.core.names import name_key
+from changeup_tui.core.store.file_checks import check_database_location, check_folder
 from changeup_tui.core.store.migrations import LATEST_VERSION, MIGRATIONS
 
 BUSY_TIMEOUT_MS = 5000
@@ -249,6 +250,7 @@ class SQLiteStore:
         self.path: Path | None = None if str(path) == ":memory:" else Path(path)
         self._create = create
         self.read_only = False
+        self._real_path: Path | None = None
         self._db: aiosqlite.Connection | None = None
         self._lock = asyncio.Lock()
 
@@ -283,37 +285,41 @@ class SQLiteStore:
             await self.close()
             raise
         for suffix in ("", "-wal", "-shm"):
-            _chmod_private(Path(f"{path}{suffix}"))
+            _chmod_private(Path(f"{self._real_path or path}{suffix}"))
 
-    def _prepare_file(self, path: Path) -> str:
-        """Check the path, create the folder (0700) and an empty file (0600) when missing, and
-        decide whether the database is opened read-write or read-only."""
-        if path.is_dir():
-            raise StoreError(f"{path} is a folder, not a database file")
+    def _prepare_file(self, given: Path) -> str:
+        """Check the path (file_checks: nothing another user controls), create the folder (0700)
+        and an empty file (0600) when missing, and decide whether the database is opened
+        read-write or read-only. SQLite is given the real path, links resolved and checked."""
+        if given.is_dir():
+            raise StoreError(f"{given} is a folder, not a database file")
+        path = check_database_location(given)
+        self._real_path = path
         folder = path.parent
         if not self._create and not path.exists():
-            raise StoreError(f"no database at {path}")
+            raise StoreError(f"no database at {given}")
         if not folder.exists():
             try:
                 _mkdir_private(folder)
             except OSError as exc:
                 raise StoreError(f"cannot create the folder {folder}: {exc.strerror}") from None
+            check_folder(folder)  # another user may have made it first
         if path.exists():
             if not os.access(path, os.R_OK):
-                raise StoreError(f"cannot read {path}: permission denied")
+                raise StoreError(f"cannot read {given}: permission denied")
             if path.stat().st_size and not _looks_like_sqlite(path):
-                raise NotADatabase(f"{path} is not a changeup-tui database (or it is damaged)")
+                raise NotADatabase(f"{given} is not a changeup-tui database (or it is damaged)")
             writable = os.access(path, os.W_OK) and os.access(folder, os.W_OK | os.X_OK)
         else:
             if not os.access(folder, os.W_OK | os.X_OK):
-                raise StoreError(f"cannot create {path}: its folder is not writable")
+                raise StoreError(f"cannot create {given}: its folder is not writable")
             try:
                 fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
                 os.close(fd)
             except FileExistsError:
                 pass
             except OSError as exc:
-                raise StoreError(f"cannot create {path}: {exc.strerror}") from None
+                raise StoreError(f"cannot create {given}: {exc.strerror}") from None
             writable = True
         self.read_only = not writable
         mode = "rw" if writable else "ro"
@@ -381,8 +387,12 @@ class SQLiteStore:
             if version > LATEST_VERSION:
                 raise self._too_new(version)
             for number in range(version, LATEST_VERSION):
-                for statement in _split_sql(MIGRATIONS[number]):
-                    await db.execute(statement)
+                step = MIGRATIONS[number]
+                if isinstance(step, str):
+                    for statement in _split_sql(step):
+                        await db.execute(statement)
+                else:
+                    await step(db)
                 await db.execute(f"PRAGMA user_version = {number + 1}")
 
     async def close(self) -> None:
