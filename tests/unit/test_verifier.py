@@ -131,7 +131,7 @@ async def test_presented_secret_never_in_an_exception_log_or_traceback_locals(
     every frame's locals, nor any log line holds the presented secret."""
     test_key, _ = created
     presented = test_key.secret.reveal()
-    wrong = SeededKeyGenerator(55).secret(Environment.TEST).reveal()
+    wrong = SeededKeyGenerator(55, valid_checksum=True).secret(Environment.TEST).reveal()
     caplog.set_level(logging.DEBUG)
     verifier = await Verifier(db_path, environment="test").open()
     await verifier._store.close()  # the database goes away under the verifier
