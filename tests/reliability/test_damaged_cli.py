@@ -43,7 +43,7 @@ def test_keys_list_prints_the_others_and_names_the_damaged_key(one_damaged):
     result = cli("keys", "list", db=db)
     line = result.one_line_error(code=1)
     assert bad_id in line and "damaged" in line and "name is not UTF-8 text" in line, line
-    header, *rows = result.out.splitlines()
+    _header, *rows = result.out.splitlines()
     assert len(rows) == 2 and all(any(cid in row for row in rows) for cid, _ in good), rows
     assert bad_id not in result.out
     assert_inert(result.out + result.err)
