@@ -100,3 +100,22 @@ async def test_the_store_reads_text_that_is_not_utf8_in_every_query(db_path):
             assert rows[0]["t"].startswith("\ufffd")
         finally:
             await store.close()
+
+
+@pytest.mark.parametrize("sort", list(SortField))
+async def test_pages_walk_past_a_sort_value_that_is_not_utf8(service, store, db_path, sort):
+    """A page ending on a row whose sort value is not UTF-8: the next page starts after it (its
+    bytes are the cursor), so no key is repeated (the table would refuse a duplicate row)."""
+    created = [await service.create(n, Environment.TEST) for n in ("a", "b", "c")]
+    damage(db_path, created[1].key.client_id,
+           "name_key = CAST(X'62ff' AS TEXT), created_at = CAST(X'32303236ff' AS TEXT), "
+           "last_used_at = CAST(X'32303236ff' AS TEXT)")
+    seen: list[str] = []
+    after = None
+    for _ in range(10):  # without the raw cursor, the same key came back for ever
+        page = await store.list_keys(KeyQuery(sort=sort, limit=1, after=after))
+        seen += [k.client_id for k in page.keys]
+        if page.next_cursor is None:
+            break
+        after = page.next_cursor
+    assert sorted(seen) == sorted(c.key.client_id for c in created), seen

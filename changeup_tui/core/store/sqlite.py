@@ -102,9 +102,10 @@ Params = dict[str, object]
 class Undecodable(str):
     """Text of a column that is not valid UTF-8, decoded with U+FFFD for each bad byte: the
     row is read (and shown as damaged) instead of SQLite's "Could not decode" failing the whole
-    query, and that error, which quotes the raw bytes, never reaches a terminal."""
+    query, and that error, which quotes the raw bytes, never reaches a terminal. `raw` keeps
+    the bytes, so such a value as a page's cursor still compares as stored."""
 
-    __slots__ = ()
+    raw: bytes
 
 
 def _decode_text(raw: bytes) -> str:
@@ -112,7 +113,9 @@ def _decode_text(raw: bytes) -> str:
     try:
         return raw.decode()
     except UnicodeDecodeError:
-        return Undecodable(raw.decode(errors="replace"))
+        text = Undecodable(raw.decode(errors="replace"))
+        text.raw = raw
+        return text
 
 
 _E = TypeVar("_E", bound=enum.Enum)
@@ -295,7 +298,11 @@ class _Sort:
 
     @property
     def past_cursor(self) -> str:
-        return f"({self.cursor[0]}, {self.cursor[1]}) {self.after} (:cursor_0, :cursor_1)"
+        # CAST: a cursor value that is not UTF-8 is bound as its bytes (see Undecodable)
+        return (
+            f"({self.cursor[0]}, {self.cursor[1]}) {self.after} "
+            "(CAST(:cursor_0 AS TEXT), :cursor_1)"
+        )
 
 
 _SORTS: dict[SortField, _Sort] = {
@@ -680,6 +687,8 @@ class SQLiteStore:
         if query.after is not None:
             clauses.append(sort.past_cursor)
             params["cursor_0"], params["cursor_1"] = query.after
+            if isinstance(query.after[0], Undecodable):
+                params["cursor_0"] = query.after[0].raw
         rows = await self._read(
             f"SELECT {_KEY_COLUMNS}, {sort.select} FROM api_keys k {_where(clauses)} "
             f"ORDER BY {sort.order} LIMIT :limit",
