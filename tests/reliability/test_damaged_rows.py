@@ -119,3 +119,17 @@ async def test_pages_walk_past_a_sort_value_that_is_not_utf8(service, store, db_
             break
         after = page.next_cursor
     assert sorted(seen) == sorted(c.key.client_id for c in created), seen
+
+
+async def test_the_public_verifiers_refuse_a_damaged_key(service, db_path):
+    from changeup_tui.core.verifier import SyncVerifier, Verifier
+
+    bad = await service.create("bad", Environment.TEST)
+    damage(db_path, bad.key.client_id, "created_at = 'yesterday'")
+    async with Verifier(db_path) as verifier:
+        assert (await verifier.verify(bad.key.client_id, bad.secret)).reason == "damaged"
+    sync = SyncVerifier(db_path)
+    try:
+        assert sync.verify(bad.key.client_id, bad.secret).reason == "damaged"
+    finally:
+        sync.close()
