@@ -9,8 +9,9 @@ import json
 
 import pytest
 
+from tests.helpers.processes import run_cli
+
 from .damaged import DAMAGES, NOT_UTF8_NAME, damage, damage_sql
-from .support import cli
 
 pytestmark = pytest.mark.slow
 
@@ -23,9 +24,9 @@ def assert_inert(text: str) -> None:
 
 
 def create(db, name: str) -> tuple[str, str]:
-    result = cli("keys", "create", "--name", name, "--env", "test", "--json", db=db)
-    assert result.code == 0, result.err
-    payload = json.loads(result.out)
+    result = run_cli("keys", "create", "--name", name, "--env", "test", "--json", db=db)
+    assert result.code == 0, result.stderr
+    payload = result.json()
     return payload["client_id"], payload["secret"]
 
 
@@ -40,45 +41,45 @@ def one_damaged(db_path):
 
 def test_keys_list_prints_the_others_and_names_the_damaged_key(one_damaged):
     db, good, bad_id, _ = one_damaged
-    result = cli("keys", "list", db=db)
-    line = result.one_line_error(code=1)
+    result = run_cli("keys", "list", db=db)
+    line = result.assert_one_line_error(code=1)
     assert bad_id in line and "damaged" in line and "name is not UTF-8 text" in line, line
-    _header, *rows = result.out.splitlines()
+    _header, *rows = result.stdout.splitlines()
     assert len(rows) == 2 and all(any(cid in row for row in rows) for cid, _ in good), rows
-    assert bad_id not in result.out
-    assert_inert(result.out + result.err)
+    assert bad_id not in result.stdout
+    assert_inert(result.stdout + result.stderr)
 
 
 def test_keys_list_json_prints_the_others_and_names_the_damaged_key(one_damaged):
     db, good, bad_id, _ = one_damaged
-    result = cli("keys", "list", "--json", db=db)
-    line = result.one_line_error(code=1)
+    result = run_cli("keys", "list", "--json", db=db)
+    line = result.assert_one_line_error(code=1)
     assert bad_id in line, line
-    assert sorted(k["client_id"] for k in json.loads(result.out)) == sorted(c for c, _ in good)
-    assert_inert(result.out + result.err)
+    assert sorted(k["client_id"] for k in result.json()) == sorted(c for c, _ in good)
+    assert_inert(result.stdout + result.stderr)
 
 
 def test_keys_show_prints_what_it_could_read_and_exits_1(one_damaged):
     db, _, bad_id, _ = one_damaged
-    result = cli("keys", "show", bad_id, db=db)
-    line = result.one_line_error(code=1)
+    result = run_cli("keys", "show", bad_id, db=db)
+    line = result.assert_one_line_error(code=1)
     assert f"key {bad_id} is damaged: name is not UTF-8 text" in line, line
-    assert "Status:      damaged" in result.out and bad_id in result.out
-    assert r"\x1b]0;pwned\x07" in result.out  # the name's escape shown, made visible
-    assert_inert(result.out + result.err)
-    as_json = cli("keys", "show", bad_id, "--json", db=db)
-    as_json.one_line_error(code=1)
-    payload = json.loads(as_json.out)
+    assert "Status:      damaged" in result.stdout and bad_id in result.stdout
+    assert r"\x1b]0;pwned\x07" in result.stdout  # the name's escape shown, made visible
+    assert_inert(result.stdout + result.stderr)
+    as_json = run_cli("keys", "show", bad_id, "--json", db=db)
+    as_json.assert_one_line_error(code=1)
+    payload = json.loads(as_json.stdout)
     assert payload["damaged"] == "name is not UTF-8 text" and payload["name"] is None
     assert payload["state"] == "damaged"
 
 
 def test_verify_refuses_a_damaged_key_clearly(one_damaged):
     db, good, bad_id, bad_secret = one_damaged
-    result = cli("verify", "--client-id", bad_id, db=db, stdin=bad_secret.encode() + b"\n")
-    assert result.one_line_error(code=1) == "changeup-tui: not verified: damaged"
+    result = run_cli("verify", "--client-id", bad_id, db=db, stdin=bad_secret.encode() + b"\n")
+    assert result.assert_one_line_error(code=1) == "changeup-tui: not verified: damaged"
     cid, secret = good[0]
-    assert cli("verify", "--client-id", cid, db=db, stdin=secret.encode() + b"\n").code == 0
+    assert run_cli("verify", "--client-id", cid, db=db, stdin=secret.encode() + b"\n").code == 0
 
 
 @pytest.mark.parametrize(("label", "assignments", "column"), DAMAGES, ids=[d[0] for d in DAMAGES])
@@ -86,11 +87,11 @@ def test_keys_list_survives_every_kind_of_damage(db_path, label, assignments, co
     good, _ = create(db_path, "alpha")
     bad, _ = create(db_path, "beta")
     damage(db_path, bad, assignments)
-    result = cli("keys", "list", "--json", db=db_path)
-    line = result.one_line_error(code=1)
+    result = run_cli("keys", "list", "--json", db=db_path)
+    line = result.assert_one_line_error(code=1)
     assert bad in line and f"{column} is " in line, line
-    assert [k["client_id"] for k in json.loads(result.out)] == [good]
-    assert_inert(result.out + result.err)
+    assert [k["client_id"] for k in result.json()] == [good]
+    assert_inert(result.stdout + result.stderr)
 
 
 def test_audit_prints_the_readable_events_and_names_the_damaged_one(db_path):
@@ -99,8 +100,8 @@ def test_audit_prints_the_readable_events_and_names_the_damaged_one(db_path):
                         "client_id, detail) VALUES ('soon \x1b]0;pwned\x07', 'x', 'x', "
                         "'key.created', 'test', NULL, '')")
     for args in (("audit",), ("audit", "--json")):
-        result = cli(*args, db=db_path)
-        line = result.one_line_error(code=1)
+        result = run_cli(*args, db=db_path)
+        line = result.assert_one_line_error(code=1)
         assert "1 damaged audit event" in line and "at is not a time" in line, line
-        assert "key.created" in result.out
-        assert_inert(result.out + result.err)
+        assert "key.created" in result.stdout
+        assert_inert(result.stdout + result.stderr)

@@ -9,7 +9,6 @@ import contextlib
 import sqlite3
 
 import pytest
-from ui_helpers import SIZE, keys_table, notifications, started, wait_for
 
 from changeup_tui.core.models import Actor, Environment
 from changeup_tui.core.service import KeyService
@@ -17,6 +16,9 @@ from changeup_tui.core.store.sqlite import SQLiteStore
 from changeup_tui.testing import SeededKeyGenerator
 from changeup_tui.tui.screens.activity_log import ActivityLogScreen
 from changeup_tui.tui.widgets.audit_table import AuditTable
+from tests.helpers.pilot import SIZE, notifications, started, wait_for
+
+from .ui_helpers import keys_table
 
 NOT_UTF8 = "CAST(X'ff1b5d303b70776e6564075f6e616d65' AS TEXT)"  # \xff, then OSC 0 (title)
 
