@@ -126,9 +126,9 @@ async def test_the_public_verifiers_refuse_a_damaged_key(service, db_path):
 
     bad = await service.create("bad", Environment.TEST)
     damage(db_path, bad.key.client_id, "created_at = 'yesterday'")
-    async with Verifier(db_path) as verifier:
+    async with Verifier(db_path, environment=Environment.TEST) as verifier:
         assert (await verifier.verify(bad.key.client_id, bad.secret)).reason == "damaged"
-    sync = SyncVerifier(db_path)
+    sync = SyncVerifier(db_path, environment=Environment.TEST)
     try:
         assert sync.verify(bad.key.client_id, bad.secret).reason == "damaged"
     finally:
