@@ -342,6 +342,8 @@ class KeyService:
             return Verification(VerifyResult(False, "unknown_key"))
         key = record.key
         now = self.clock()
+        if key.damaged:  # a row that cannot be read whole never verifies
+            return Verification(VerifyResult(False, "damaged", key))
         if key.environment is not presented.environment:
             return Verification(VerifyResult(False, "environment_mismatch", key))
         reason = refusal(key, now)

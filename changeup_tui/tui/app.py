@@ -22,6 +22,7 @@ from changeup_tui.core.errors import StoreError
 from changeup_tui.core.models import Actor, ApiKey, Environment
 from changeup_tui.core.service import KeyService
 from changeup_tui.core.store.sqlite import SQLiteStore
+from changeup_tui.core.text import visible
 from changeup_tui.tui import navigation
 from changeup_tui.tui.clipboard import Copier
 from changeup_tui.tui.clipboard_clear import ClipboardClearer
@@ -182,6 +183,7 @@ def run_tui(settings: Settings) -> int:
     app = build_app(settings)
     code = app.run()
     if app.startup_error:
-        sys.stderr.write(f"{PROG}: {app.startup_error}\n")
+        # One line, made visible: the message may quote the path or text of the database.
+        sys.stderr.write(f"{PROG}: {visible(app.startup_error)}\n")
         return 2
     return code if isinstance(code, int) else (app.return_code or 0)

@@ -16,6 +16,7 @@ from textual.widgets import Button, Footer, Input, Label, Static
 
 from changeup_tui.core.models import ApiKey, Environment
 from changeup_tui.core.names import name_key
+from changeup_tui.core.text import visible
 from changeup_tui.tui.formatting import plain
 from changeup_tui.tui.paths import style
 
@@ -34,7 +35,7 @@ class RevokeConfirm(ModalScreen[str | None]):
         with Vertical(id="revoke-dialog"):
             yield Label(f"Revoke this {key.environment.label} key?", id="revoke-title")
             yield Label(plain(key.name, 64, style="bold"), id="revoke-name")
-            yield Static(key.client_id, id="revoke-client-id", markup=False)
+            yield Static(visible(key.client_id), id="revoke-client-id", markup=False)
             yield Static(
                 "Revoking is immediate and final: every request signed with this key's Secret "
                 "Key is refused from now on, and the key cannot be enabled or rolled again.",

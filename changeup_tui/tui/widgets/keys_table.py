@@ -15,7 +15,10 @@ from changeup_tui.tui.formatting import expiry, local_date, plain, relative
 from changeup_tui.tui.paging import Page
 from changeup_tui.tui.widgets.paged_table import PagedTable
 
-STATUS_STYLES = {"active": "green", "disabled": "yellow", "revoked": "red", "expired": "red"}
+STATUS_STYLES = {
+    "active": "green", "disabled": "yellow", "revoked": "red", "expired": "red",
+    "damaged": "bold red",
+}
 SOON = timedelta(days=7)
 """A key expiring within this is flagged in a warning colour."""
 KeysPage = Page[ApiKey, KeyCursor]
@@ -46,15 +49,18 @@ class KeysTable(PagedTable[ApiKey, KeyCursor]):
         return row.client_id
 
     def cells(self, row: ApiKey) -> tuple[Text, ...]:
+        """Every cell of text from the database goes through `plain` (core.text.visible); a
+        column a damaged row could not read shows "—"."""
         now = self.clock()
         state = row.state(now)
+        unreadable = row.unreadable
         return (
             plain(row.name, self.NAME_LIMIT),
             self.status_cell(row, state, now),
-            Text(row.client_id),
-            Text(relative(row.last_used_at, now)),
-            Text(row.masked_secret),
-            Text(local_date(row.created_at)),
+            plain(row.client_id),
+            Text("—" if "last_used_at" in unreadable else relative(row.last_used_at, now)),
+            Text("—") if "hint" in unreadable else plain(row.masked_secret),
+            Text("—" if "created_at" in unreadable else local_date(row.created_at)),
         )
 
     @staticmethod
