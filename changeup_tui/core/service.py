@@ -200,6 +200,10 @@ class KeyService:
         key = dataclasses.replace(record.key, secrets_count=len(secrets))
         return KeyDetail(key, secrets, tuple(events))
 
+    async def data_version(self) -> int:
+        """Changes when another process committed a change (see Store.data_version)."""
+        return await self.store.data_version()
+
     async def grace_secrets(self, client_ids: Sequence[str]) -> dict[str, tuple[KeySecret, ...]]:
         """For each key given that has any, its old secrets still in a grace period now."""
         return await self.store.grace_secrets(client_ids, self.clock())

@@ -39,6 +39,7 @@ from changeup_tui.tui.widgets.header import AppHeader
 
 if TYPE_CHECKING:
     from changeup_tui.tui.widgets.keys_table import KeyCursor, KeysPage, KeysTable
+    from changeup_tui.tui.widgets.paged_table import PagedTable
 
 PAGE_SIZE = 100
 FILTER_DELAY = 0.15
@@ -143,7 +144,9 @@ class ApiKeysScreen(Screen[None]):
         read anyway); the table, its import included, and the first read come right after."""
         from changeup_tui.tui.widgets.keys_table import KeysTable
 
-        table = KeysTable(self._fetch, changeup_app(self).service.clock, id="keys-table")
+        service = changeup_app(self).service
+        table = KeysTable(self._fetch, service.clock, changes=service.data_version,
+                          id="keys-table")
         table.display = False
         await self.query_one("#keys-body").mount(table, after="#keys-view")
         self._table = table
@@ -183,6 +186,16 @@ class ApiKeysScreen(Screen[None]):
         """Read the first page again; then move the cursor to `select`, a Client ID."""
         if self._table is not None:  # else _mount_table reads the first page
             self._table.reload(lambda page: self._first_page_shown(page, select))
+
+    def action_reload(self) -> None:
+        """ctrl+r: read the rows again, the cursor kept on its key (as when a change made
+        elsewhere is seen)."""
+        if self._table is not None:
+            self._table.refresh_rows()
+
+    def on_paged_table_refreshed(self, event: PagedTable.Refreshed) -> None:
+        if event.table is self._table:
+            self._first_page_shown(event.page, None)
 
     async def _fetch(self, after: KeyCursor | None) -> KeysPage:
         """One page of the query, counted when it is the first."""
@@ -320,6 +333,29 @@ class ApiKeysScreen(Screen[None]):
             return None
         return self.selected_key
 
+    async def _fresh(self, key: ApiKey, action: str) -> ApiKey | None:
+        """The key as the database has it now, when `action` still applies to it; else None,
+        with a word on why and the rows read again (someone else changed it, the command line
+        say, since the list was read)."""
+        try:
+            fresh = await changeup_app(self).service.get(key.client_id)
+        except ChangeupError as exc:
+            self.notify(str(exc), title="Changed elsewhere", severity="warning", markup=False)
+            self.action_reload()
+            return None
+        change = KEY_CHANGES.get(action)
+        if change is not None and not allows(fresh.status, change):
+            self.notify(
+                f"“{visible(fresh.name, 64)}” is {fresh.status.value} now (changed elsewhere): "
+                "nothing done.",
+                title="Changed elsewhere", severity="warning", markup=False,
+            )
+            self.action_reload()
+            return None
+        if fresh != key and self._table is not None:
+            self._table.update(fresh)
+        return fresh
+
     def action_roll_key(self) -> None:
         key = self._applies("roll_key")
         if key is not None:
@@ -331,6 +367,10 @@ class ApiKeysScreen(Screen[None]):
         from changeup_tui.tui.modals.reveal_modal import RevealModal
 
         app = changeup_app(self)
+        fresh = await self._fresh(key, "roll_key")
+        if fresh is None:
+            return
+        key = fresh
         grace = await app.push_screen_wait(GracePicker(key))
         if grace is None:
             return
@@ -342,7 +382,7 @@ class ApiKeysScreen(Screen[None]):
             return
         await app.push_screen_wait(RevealModal(rolled, app.copier))
         del rolled  # the Secret goes with it
-        self.reload(select=key.client_id)
+        self.table.refresh_rows()
         until = "now" if not grace else f"for {grace_words(grace)}"
         self.notify(
             f"“{visible(key.name, 64)}” has a new Secret Key; the old one works {until}.",
@@ -359,6 +399,10 @@ class ApiKeysScreen(Screen[None]):
         from changeup_tui.tui.modals.revoke_confirm import RevokeConfirm
 
         app = changeup_app(self)
+        fresh = await self._fresh(key, "revoke_key")
+        if fresh is None:
+            return
+        key = fresh
         typed = await app.push_screen_wait(RevokeConfirm(key))
         if typed is None:
             return
@@ -367,7 +411,7 @@ class ApiKeysScreen(Screen[None]):
         except ChangeupError as exc:
             self.notify(str(exc), title="Not revoked", severity="error", markup=False)
             return
-        self.reload(select=key.client_id)
+        self.table.refresh_rows()  # the cursor stays where the key was: on its neighbour
         hidden = "" if self.include_revoked else " (v shows revoked keys)"
         self.notify(f"“{visible(key.name, 64)}” is revoked{hidden}.", title="Key revoked",
                     markup=False)
@@ -406,10 +450,14 @@ class ApiKeysScreen(Screen[None]):
         from changeup_tui.tui.modals.rename_modal import RenameModal
 
         app = changeup_app(self)
+        fresh = await self._fresh(key, "rename_key")
+        if fresh is None:
+            return
+        key = fresh
         renamed = await app.push_screen_wait(RenameModal(app.service, key))
         if renamed is None:
             return
-        self.reload(select=key.client_id)
+        self.table.refresh_rows()  # the cursor stays on the key, wherever its new name sorts
         self.notify(f"Renamed to “{visible(renamed.name, 64)}”.", title="Key renamed",
                     markup=False)
 

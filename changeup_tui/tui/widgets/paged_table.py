@@ -3,17 +3,24 @@ one starts), asking for the next page when its cursor or scroll position nears t
 Key and Activity Log pages share it: a screen gives it `fetch` (one page from the service) and
 calls `reload()` when its query changes; a subclass says how a row looks.
 
+Given `changes` (the store's data_version, through the service), the table follows changes made
+by other processes: it polls that cheap number every POLL_SECONDS and, when it moved, reads its
+rows again (`refresh_rows`: as many as were loaded, the cursor kept on the same row, or on its
+neighbour when that row is gone).
+
 The loads run in one exclusive worker on the table (an async worker, on the event loop): a reload
 cancels the load before it, and the worker shows what it read in the table directly."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, TypeVar
 
 from rich.text import Text
 from textual import work
 from textual.binding import Binding, BindingType
+from textual.message import Message
 from textual.widgets import DataTable
 from textual.worker import Worker
 
@@ -35,13 +42,27 @@ class PagedTable(DataTable[Text], Generic[Row, Cursor]):
     NEAR_END = 20
     """Ask for the next page when the cursor is this many rows from the end."""
     ERROR_TITLE = "Cannot read the rows"
+    POLL_SECONDS = 0.25
+    """How often `changes` is asked: a change elsewhere shows well within a second."""
+
+    @dataclass
+    class Refreshed(Message):
+        """The rows were read again (refresh_rows: a change seen, or ctrl+r); `page` is the
+        first page (with its count)."""
+
+        table: PagedTable[Any, Any]
+        page: Page[Any, Any]
 
     def __init__(
-        self, fetch: Callable[[Cursor | None], Awaitable[Page[Row, Cursor]]], **kwargs: Any
+        self, fetch: Callable[[Cursor | None], Awaitable[Page[Row, Cursor]]], *,
+        changes: Callable[[], Awaitable[int]] | None = None, **kwargs: Any,
     ) -> None:
-        """`fetch(None)` reads the first page, `fetch(cursor)` the one at a `Page.next_cursor`."""
+        """`fetch(None)` reads the first page, `fetch(cursor)` the one at a `Page.next_cursor`;
+        `changes()` a number that moves when someone else changed the data."""
         super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
         self._fetch = fetch
+        self._changes = changes
+        self._version: int | None = None
         self._next_cursor: Cursor | None = None
         self._loading: Worker[None] | None = None
         self._shown: dict[str, Row] = {}
@@ -50,6 +71,20 @@ class PagedTable(DataTable[Text], Generic[Row, Cursor]):
     def on_mount(self) -> None:
         for label, key in self.COLUMNS:
             self.add_column(label, key=key)
+        if self._changes is not None:
+            self.set_interval(self.POLL_SECONDS, self._poll, name="follow-changes")
+
+    async def _poll(self) -> None:
+        """Read the rows again when someone else changed the data since the last look."""
+        if self._changes is None or self.loading_page:
+            return
+        try:
+            version = await self._changes()
+        except StoreError:
+            return  # the next read says what is wrong; a poll does not notify every 0.25 s
+        if self._version is not None and version != self._version:
+            self.refresh_rows()
+        self._version = version
 
     # -- what a subclass says -----------------------------------------------------------------
 
@@ -66,6 +101,20 @@ class PagedTable(DataTable[Text], Generic[Row, Cursor]):
         `then(page)` runs once it shows. Cancels any load under way."""
         self._loading = self._load(None, then)
 
+    def refresh_rows(self) -> None:
+        """Read again as many rows as are loaded (someone changed them) and show them in place,
+        the cursor on the same row, or where it was when that row is gone (revoked and hidden:
+        the cursor is then on its neighbour). Posts Refreshed once they show."""
+        self._loading = self._refresh()
+
+    async def _note_version(self) -> None:
+        """Before a first page is read: a change committed after this is seen by the poll."""
+        if self._changes is not None:
+            try:
+                self._version = await self._changes()
+            except StoreError:
+                self._version = None
+
     @property
     def loading_page(self) -> bool:
         return self._loading is not None and not self._loading.is_finished
@@ -74,6 +123,8 @@ class PagedTable(DataTable[Text], Generic[Row, Cursor]):
     async def _load(
         self, after: Cursor | None, then: Callable[[Page[Row, Cursor]], None] | None
     ) -> None:
+        if after is None:
+            await self._note_version()
         try:
             page = await self._fetch(after)
         except StoreError as exc:
@@ -86,6 +137,37 @@ class PagedTable(DataTable[Text], Generic[Row, Cursor]):
         self._next_cursor = page.next_cursor
         if then is not None:
             then(page)
+
+    @work(exclusive=True, group="page")
+    async def _refresh(self) -> None:
+        await self._note_version()
+        wanted = max(self.row_count, 1)
+        pages: list[Page[Row, Cursor]] = []
+        after: Cursor | None = None
+        read = 0
+        try:
+            while True:
+                page = await self._fetch(after)
+                pages.append(page)
+                read += len(page.rows)
+                if page.next_cursor is None or read >= wanted:
+                    break
+                after = page.next_cursor
+        except StoreError as exc:
+            self.notify(str(exc), title=self.ERROR_TITLE, severity="error", markup=False)
+            return
+        selected = self.selected_row_key
+        row = self.cursor_row
+        self.clear()
+        self._shown.clear()
+        for page in pages:
+            self.add_page(page.rows)
+        self._next_cursor = pages[-1].next_cursor
+        if selected is not None and selected in self._shown:
+            self.select(selected)
+        elif self.row_count:
+            self.move_cursor(row=min(row, self.row_count - 1), animate=False, scroll=True)
+        self.post_message(self.Refreshed(self, pages[0]))
 
     def add_page(self, rows: Iterable[Row]) -> None:
         for row in rows:
@@ -103,15 +185,21 @@ class PagedTable(DataTable[Text], Generic[Row, Cursor]):
                 self.update_cell(key, column, value)
 
     @property
-    def selected(self) -> Row | None:
-        """The row under the cursor."""
+    def selected_row_key(self) -> str | None:
+        """The row key under the cursor."""
         if not self.row_count:
             return None
         try:
             row_key, _ = self.coordinate_to_cell_key(self.cursor_coordinate)
         except Exception:
             return None
-        return self._shown.get(row_key.value) if row_key.value is not None else None
+        return row_key.value
+
+    @property
+    def selected(self) -> Row | None:
+        """The row under the cursor."""
+        key = self.selected_row_key
+        return self._shown.get(key) if key is not None else None
 
     def select(self, key: str) -> bool:
         """Move the cursor to a row; False when it is not loaded."""
