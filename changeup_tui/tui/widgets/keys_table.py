@@ -10,12 +10,18 @@ from typing import Any
 
 from rich.text import Text
 
-from changeup_tui.core.models import ApiKey, KeyCursor
+from changeup_tui.core.models import ApiKey, KeyCursor, SortField
 from changeup_tui.tui.formatting import expiry, local_date, plain, relative
 from changeup_tui.tui.paging import Page
 from changeup_tui.tui.widgets.paged_table import PagedTable
 
 STATUS_STYLES = {"active": "green", "disabled": "yellow", "revoked": "red", "expired": "red"}
+SORTED_COLUMN = {
+    SortField.CREATED: ("created", "▼"),
+    SortField.NAME: ("name", "▲"),
+    SortField.LAST_USED: ("last_used", "▼"),
+}
+"""The column each sort orders by, and its direction (newest first, A to Z, latest first)."""
 SOON = timedelta(days=7)
 """A key expiring within this is flagged in a warning colour."""
 KeysPage = Page[ApiKey, KeyCursor]
@@ -41,6 +47,12 @@ class KeysTable(PagedTable[ApiKey, KeyCursor]):
     ) -> None:
         super().__init__(fetch, **kwargs)
         self.clock = clock
+        self.sort = SortField.CREATED
+        """The query's order, shown in the headers from the next first page read."""
+
+    def column_label(self, label: str, key: str) -> str:
+        column, arrow = SORTED_COLUMN[self.sort]
+        return f"{label} {arrow}" if key == column else label
 
     def row_key(self, row: ApiKey) -> str:
         return row.client_id

@@ -33,7 +33,8 @@ Cursor = TypeVar("Cursor")
 
 class PagedTable(DataTable[Text], Generic[Row, Cursor]):
     BINDINGS: ClassVar[list[BindingType]] = [
-        # A row table: Home and End go to the first and the last row loaded (End loads more).
+        # A row table: Home and End go to the true first and last row (End reads the pages
+        # not loaded yet).
         Binding("home", "scroll_top", "First row", show=False),
         Binding("end", "scroll_bottom", "Last row", show=False),
     ]
@@ -69,8 +70,7 @@ class PagedTable(DataTable[Text], Generic[Row, Cursor]):
         """The rows loaded so far, by row key."""
 
     def on_mount(self) -> None:
-        for label, key in self.COLUMNS:
-            self.add_column(label, key=key)
+        self._set_columns()
         if self._changes is not None:
             self.set_interval(self.POLL_SECONDS, self._poll, name="follow-changes")
 
@@ -87,6 +87,19 @@ class PagedTable(DataTable[Text], Generic[Row, Cursor]):
         self._version = version
 
     # -- what a subclass says -----------------------------------------------------------------
+
+    def column_label(self, label: str, key: str) -> str:
+        """A column's header as shown now (the keys table marks the sorted one)."""
+        return label
+
+    def _set_columns(self) -> None:
+        """The columns, (re)built when their headers changed (before rows are added)."""
+        labels = [self.column_label(label, key) for label, key in self.COLUMNS]
+        if [str(column.label) for column in self.ordered_columns] == labels:
+            return
+        self.clear(columns=True)
+        for label, (_, key) in zip(labels, self.COLUMNS, strict=True):
+            self.add_column(label, key=key)
 
     def row_key(self, row: Row) -> str:
         raise NotImplementedError
@@ -133,6 +146,7 @@ class PagedTable(DataTable[Text], Generic[Row, Cursor]):
         if after is None:
             self.clear()
             self._shown.clear()
+            self._set_columns()
         self.add_page(page.rows)
         self._next_cursor = page.next_cursor
         if then is not None:
@@ -160,6 +174,7 @@ class PagedTable(DataTable[Text], Generic[Row, Cursor]):
         row = self.cursor_row
         self.clear()
         self._shown.clear()
+        self._set_columns()
         for page in pages:
             self.add_page(page.rows)
         self._next_cursor = pages[-1].next_cursor
@@ -168,6 +183,25 @@ class PagedTable(DataTable[Text], Generic[Row, Cursor]):
         elif self.row_count:
             self.move_cursor(row=min(row, self.row_count - 1), animate=False, scroll=True)
         self.post_message(self.Refreshed(self, pages[0]))
+
+    def action_scroll_bottom(self) -> None:
+        """End: the last row of the query, not of the pages loaded so far."""
+        if self._next_cursor is None:
+            super().action_scroll_bottom()
+        else:
+            self._loading = self._load_rest()
+
+    @work(exclusive=True, group="page")
+    async def _load_rest(self) -> None:
+        try:
+            while self._next_cursor is not None:
+                page = await self._fetch(self._next_cursor)
+                self.add_page(page.rows)
+                self._next_cursor = page.next_cursor
+        except StoreError as exc:
+            self.notify(str(exc), title=self.ERROR_TITLE, severity="error", markup=False)
+            return
+        super().action_scroll_bottom()
 
     def add_page(self, rows: Iterable[Row]) -> None:
         for row in rows:
