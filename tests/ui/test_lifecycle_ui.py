@@ -128,7 +128,7 @@ async def test_live_revoke_needs_the_typed_name(make_app):
 
         await pilot.press("delete")  # the other key for revoke
         await wait_for(pilot, lambda: isinstance(app.screen, RevokeConfirm))
-        await pilot.press(*"production api")  # case does not matter, as in the core
+        await pilot.press(*"Production API")  # exactly, case included, as in the core
         assert not app.screen.query_one("#revoke-ok", Button).disabled
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, ApiKeysScreen))

@@ -154,6 +154,14 @@ class ApiKeysScreen(Screen[None]):
             table.focus()  # unless the reader went to the filter meanwhile (its focus is queued)
         self.reload()
 
+    def on_screen_suspend(self) -> None:
+        """A modal on top shows its own keys: this page's, which would do nothing there, are
+        hidden beneath it."""
+        self.query("#keys-footers").set(display=False)
+
+    def on_screen_resume(self) -> None:
+        self.query("#keys-footers").set(display=True)
+
     @property
     def table(self) -> KeysTable:
         assert self._table is not None, "the keys table is mounted after the first frame"
@@ -202,6 +210,7 @@ class ApiKeysScreen(Screen[None]):
         service = changeup_app(self).service
         environment, search = self.environment, self.search
         include_revoked = self.include_revoked
+        self.table.sort = self.sort
         page = await service.list(
             environment, search=search, sort=self.sort, include_revoked=include_revoked,
             limit=PAGE_SIZE, after=after,
@@ -230,10 +239,18 @@ class ApiKeysScreen(Screen[None]):
             f"{total} key" + ("" if total == 1 else "s")
         )
         empty = not any_keys  # none at all, revoked ones included: not a filter's doing
-        self.table.display = not empty
+        self.table.display = total > 0
+        if total and self.focused is None:
+            self.table.focus()
         message = self.query_one("#keys-empty", Static)
-        message.display = empty
-        if empty:
+        message.display = empty or total == 0
+        if not empty and total == 0:
+            if self.search:
+                message.update(f"No keys match “{visible(self.search, 40)}”. "
+                               "Escape in the filter clears it.")
+            else:
+                message.update(f"No active {env.label} keys: v shows the revoked ones.")
+        elif empty:
             if changeup_app(self).read_only:
                 message.update(
                     f"No {env.label} API keys yet, and this database is read-only: "
@@ -428,6 +445,12 @@ class ApiKeysScreen(Screen[None]):
 
     @work(exclusive=True, group="key-flow")
     async def _set_enabled(self, key: ApiKey, enabled: bool) -> None:
+        if not enabled and key.environment is Environment.LIVE:
+            from changeup_tui.tui.modals.disable_confirm import DisableConfirm
+
+            fresh = await self._fresh(key, "disable_key")
+            if fresh is None or not await self.app.push_screen_wait(DisableConfirm(fresh)):
+                return
         try:
             service = changeup_app(self).service
             changed = await (service.enable if enabled else service.disable)(key.client_id)
