@@ -1,14 +1,13 @@
 """Revoke a key: final. A Live key's name must be typed, exactly (case included, as the service
 checks), before "Revoke key" is enabled; Enter on a name that does not match says so. A Test key
 gets a plain confirmation, with Cancel focused, that answers `y` and `n` too (for a Live key the
-letters go into the name field). Dismisses with what to pass as `confirm_name` (the typed name for Live, "" for Test), or
-None when cancelled: Escape changes nothing."""
+letters go into the name field). Dismisses with what to pass as `confirm_name` (the typed name
+for Live, "" for Test), or None when cancelled: Escape changes nothing."""
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 import unicodedata
+from typing import ClassVar
 
 from textual import on
 from textual.app import ComposeResult
