@@ -23,7 +23,8 @@ from textual.lazy import Lazy
 from textual.reactive import reactive
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Button, Input, Label, Static
+from textual.widgets import Button, DataTable, Input, Label, Static
+from textual.worker import Worker
 
 from changeup_tui.core.errors import ChangeupError
 from changeup_tui.core.models import ApiKey, Environment, KeyStatus, SortField
@@ -49,7 +50,7 @@ WRITE_ACTIONS = frozenset(
 )
 SELECTION_ACTIONS = frozenset(
     {"copy_client_id", "roll_key", "revoke_key", "disable_key", "enable_key", "rename_key",
-     "key_activity"}
+     "key_activity", "key_details"}
 )
 KEY_ROW = ("create_key", "roll_key", "revoke_key", "disable_key", "enable_key", "rename_key",
            "copy_client_id", "key_activity")
@@ -85,6 +86,7 @@ class ApiKeysScreen(Screen[None]):
         Binding("R,f2", "rename_key", "Rename"),
         Binding("c", "copy_client_id", "Copy Client ID"),
         Binding("a", "key_activity", "Activity Log"),
+        Binding("enter", "key_details", "Details", show=False),
         Binding("slash", "filter", "Filter"),
         Binding("o", "cycle_sort", "Sort"),
         Binding("v", "show_revoked", "Show revoked"),
@@ -483,6 +485,32 @@ class ApiKeysScreen(Screen[None]):
         self.table.refresh_rows()  # the cursor stays on the key, wherever its new name sorts
         self.notify(f"Renamed to “{visible(renamed.name, 64)}”.", title="Key renamed",
                     markup=False)
+
+    def start_flow(self, action: str, key: ApiKey) -> Worker[None] | None:
+        """Start a key action's flow on `key` (the key's details screen uses the page's own
+        flows: the same modals and checks); None when it does not apply."""
+        change = KEY_CHANGES.get(action)
+        if change is None or not allows(key.status, change) or changeup_app(self).read_only:
+            return None
+        if action == "roll_key":
+            return self._roll_flow(key)
+        if action == "revoke_key":
+            return self._revoke_flow(key)
+        if action == "rename_key":
+            return self._rename_flow(key)
+        return self._set_enabled(key, action == "enable_key")
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        """enter (or a click) on a key: its details."""
+        if event.data_table is self._table:
+            self.action_key_details()
+
+    def action_key_details(self) -> None:
+        key = self.selected_key
+        if key is not None:
+            from changeup_tui.tui.screens.key_detail import KeyDetailScreen
+
+            self.app.push_screen(KeyDetailScreen(self, key))
 
     def action_key_activity(self) -> None:
         key = self._applies("key_activity")
