@@ -36,3 +36,24 @@ def test_15_key_details(snap_compare, make_app):
         await pilot.pause()
 
     assert snap_compare(make_app(), terminal_size=SIZE, run_before=run_before)
+
+
+def test_16_api_keys_80x24(snap_compare, make_app):
+    """The API Key page at 80x24: Name (narrowed, "Billing servi…" cut), Status and the Client ID
+    in full (35 characters, nothing cut); Last used, Created and Secret dropped for want of room.
+    Footer: the key actions above; "? Help" first in the row below, then what fits."""
+
+    async def run_before(pilot):
+        await keys_loaded(pilot)
+
+    assert snap_compare(make_app(), terminal_size=(80, 24), run_before=run_before)
+
+
+def test_17_api_keys_200x50(snap_compare, make_app):
+    """The API Key page at 200x50: every column (Name, Status, Client ID, Last used, Secret,
+    Created ▼) at its width, the names whole; both footer rows in full."""
+
+    async def run_before(pilot):
+        await keys_loaded(pilot)
+
+    assert snap_compare(make_app(), terminal_size=(200, 50), run_before=run_before)

@@ -132,7 +132,8 @@ class ApiKeysScreen(Screen[None]):
         with Lazy(Vertical(id="keys-footers")):
             yield ActionFooter(only=KEY_ROW, compact=True, show_command_palette=False,
                                id="keys-footer-key")
-            yield ActionFooter(exclude=KEY_ROW, compact=True, id="keys-footer-view")
+            yield ActionFooter(exclude=KEY_ROW, first=("help",), compact=True,
+                               id="keys-footer-view")
 
     def on_mount(self) -> None:
         app = changeup_app(self)

@@ -36,9 +36,15 @@ class KeysTable(PagedTable[ApiKey, KeyCursor]):
         ("Secret", "secret"),
         ("Created", "created"),
     )
-    """What an operator scans for first comes first: at 120 columns with long names the last
-    ones are the ones cut (the table then scrolls sideways)."""
+    """What an operator scans for first comes first. As the terminal narrows (see layout) the
+    Client ID keeps its full width, the name narrows, and Secret, then Created, then Last used
+    are dropped."""
     NAME_LIMIT = 32
+    CLIENT_ID_WIDTH = 35
+    NAME_MIN = 12
+    OPTIONAL = (("last_used", 11), ("created", 10), ("secret", 16))
+    """The columns dropped as the terminal narrows, the last first, with their widths."""
+    SCROLLBAR = 2
     ERROR_TITLE = "Cannot read the keys"
 
     def __init__(
@@ -53,6 +59,25 @@ class KeysTable(PagedTable[ApiKey, KeyCursor]):
     def column_label(self, label: str, key: str) -> str:
         column, arrow = SORTED_COLUMN[self.sort]
         return f"{label} {arrow}" if key == column else label
+
+    def layout(self, width: int) -> list[tuple[str, int | None]]:
+        """Client ID in full and Status first; then the name (at least NAME_MIN); then Last
+        used, Created and Secret while they fit; what is left widens the name up to NAME_LIMIT."""
+        pad = 2 * self.cell_padding
+        status = max([6, *(self.status_cell(k, k.state(self.clock()), self.clock()).cell_len
+                           for k in self._shown.values())])
+        room = width - self.SCROLLBAR - (self.CLIENT_ID_WIDTH + pad) - (status + pad)
+        room -= self.NAME_MIN + pad
+        optional: dict[str, int] = {}
+        for key, column_width in self.OPTIONAL:
+            if room >= column_width + pad:
+                optional[key] = column_width
+                room -= column_width + pad
+        name = self.NAME_MIN + max(0, min(room, self.NAME_LIMIT + 1 - self.NAME_MIN))
+        widths: dict[str, int] = {
+            "name": name, "status": status, "client_id": self.CLIENT_ID_WIDTH, **optional,
+        }
+        return [(key, widths[key]) for _, key in self.COLUMNS if key in widths]
 
     def row_key(self, row: ApiKey) -> str:
         return row.client_id

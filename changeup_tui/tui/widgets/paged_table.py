@@ -92,14 +92,40 @@ class PagedTable(DataTable[Text], Generic[Row, Cursor]):
         """A column's header as shown now (the keys table marks the sorted one)."""
         return label
 
+    def layout(self, width: int) -> list[tuple[str, int | None]]:
+        """The columns shown at `width` cells, (key, width or None for as wide as the cells), in
+        order. All of them by default; the keys table drops and narrows some as it narrows."""
+        return [(key, None) for _, key in self.COLUMNS]
+
     def _set_columns(self) -> None:
-        """The columns, (re)built when their headers changed (before rows are added)."""
-        labels = [self.column_label(label, key) for label, key in self.COLUMNS]
-        if [str(column.label) for column in self.ordered_columns] == labels:
+        """The columns, (re)built when their headers or widths changed; the rows loaded are
+        shown again in them, the cursor kept."""
+        labels = {key: label for label, key in self.COLUMNS}
+        wanted = [(self.column_label(labels[key], key), key, width)
+                  for key, width in self.layout(self.size.width or self.app.size.width)]
+        shown = [(str(column.label), column.key.value,
+                  None if column.auto_width else column.width)
+                 for column in self.ordered_columns]
+        if shown == wanted:
             return
+        selected = self.selected_row_key
+        rows = list(self._shown.values())
         self.clear(columns=True)
-        for label, (_, key) in zip(labels, self.COLUMNS, strict=True):
-            self.add_column(label, key=key)
+        self._shown.clear()
+        for label, key, width in wanted:
+            self.add_column(label, key=key, width=width)
+        self.add_page(rows)
+        if selected is not None:
+            self.select(selected)
+
+    def on_resize(self) -> None:
+        self._set_columns()
+
+    def _cells_shown(self, row: Row) -> list[Text]:
+        """The cells of the columns shown now."""
+        everything = dict(zip((key for _, key in self.COLUMNS), self.cells(row), strict=True))
+        return [everything[column.key.value] for column in self.ordered_columns
+                if column.key.value is not None]
 
     def row_key(self, row: Row) -> str:
         raise NotImplementedError
@@ -208,15 +234,15 @@ class PagedTable(DataTable[Text], Generic[Row, Cursor]):
             key = self.row_key(row)
             if key not in self._shown:  # a row that moved between pages (sorted by last use)
                 self._shown[key] = row
-                self.add_row(*self.cells(row), key=key)
+                self.add_row(*self._cells_shown(row), key=key)
 
     def update(self, row: Row) -> None:
         """Show a loaded row anew, in place."""
         key = self.row_key(row)
         if key in self._shown:
             self._shown[key] = row
-            for (_, column), value in zip(self.COLUMNS, self.cells(row), strict=True):
-                self.update_cell(key, column, value)
+            for column, value in zip(self.ordered_columns, self._cells_shown(row), strict=True):
+                self.update_cell(key, column.key, value)
 
     @property
     def selected_row_key(self) -> str | None:
