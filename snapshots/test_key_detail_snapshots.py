@@ -39,9 +39,10 @@ def test_15_key_details(snap_compare, make_app):
 
 
 def test_16_api_keys_80x24(snap_compare, make_app):
-    """The API Key page at 80x24: Name (narrowed, "Billing servi…" cut), Status and the Client ID
-    in full (35 characters, nothing cut); Last used, Created and Secret dropped for want of room.
-    Footer: the key actions above; "? Help" first in the row below, then what fits."""
+    """The API Key page at 80x24: Name (the names whole), Status and the Client ID in full (35
+    characters, nothing cut); Last used, Created and Secret dropped for want of room. Footer: the
+    key actions above ("a Activ…" cut at the edge); "? Help" first in the row below, then what
+    fits."""
 
     async def run_before(pilot):
         await keys_loaded(pilot)

@@ -63,3 +63,16 @@ async def test_columns_follow_a_resize(make_app, service):
         await pilot.resize_terminal(80, 24)
         await wait_for(pilot, lambda: len(table.ordered_columns) < 6 and fits(table))
         assert table.row_count == 1 and table.selected_key is not None
+
+
+async def test_status_column_is_as_wide_as_an_expiry_badge(make_app, service, clock):
+    from datetime import timedelta
+
+    await service.create("Quarterly", Environment.TEST, expires_at=clock() + timedelta(days=90))
+    app = make_app()
+    async with app.run_test(size=(120, 35)) as pilot:
+        await started(pilot)
+        table = keys_table(app)
+        await wait_for(pilot, lambda: table.row_count == 1)
+        status = next(c for c in table.ordered_columns if c.key.value == "status")
+        assert status.width >= len("expires in 90 days")

@@ -41,7 +41,7 @@ class KeysTable(PagedTable[ApiKey, KeyCursor]):
     are dropped."""
     NAME_LIMIT = 32
     CLIENT_ID_WIDTH = 35
-    NAME_MIN = 12
+    NAME_MIN = 16
     OPTIONAL = (("last_used", 11), ("created", 10), ("secret", 16))
     """The columns dropped as the terminal narrows, the last first, with their widths."""
     SCROLLBAR = 2
@@ -61,8 +61,9 @@ class KeysTable(PagedTable[ApiKey, KeyCursor]):
         return f"{label} {arrow}" if key == column else label
 
     def layout(self, width: int) -> list[tuple[str, int | None]]:
-        """Client ID in full and Status first; then the name (at least NAME_MIN); then Last
-        used, Created and Secret while they fit; what is left widens the name up to NAME_LIMIT."""
+        """Client ID in full and Status first; then the name (at least NAME_MIN: a name says
+        which key it is); then Last used, Created and Secret while they fit; what is left widens
+        the name up to NAME_LIMIT."""
         pad = 2 * self.cell_padding
         status = max([6, *(self.status_cell(k, k.state(self.clock()), self.clock()).cell_len
                            for k in self._shown.values())])

@@ -174,6 +174,7 @@ class PagedTable(DataTable[Text], Generic[Row, Cursor]):
             self._shown.clear()
             self._set_columns()
         self.add_page(page.rows)
+        self._set_columns()  # the widths may follow the rows (the keys table's Status)
         self._next_cursor = page.next_cursor
         if then is not None:
             then(page)
@@ -203,6 +204,7 @@ class PagedTable(DataTable[Text], Generic[Row, Cursor]):
         self._set_columns()
         for page in pages:
             self.add_page(page.rows)
+        self._set_columns()
         self._next_cursor = pages[-1].next_cursor
         if selected is not None and selected in self._shown:
             self.select(selected)
@@ -224,6 +226,7 @@ class PagedTable(DataTable[Text], Generic[Row, Cursor]):
                 page = await self._fetch(self._next_cursor)
                 self.add_page(page.rows)
                 self._next_cursor = page.next_cursor
+            self._set_columns()
         except StoreError as exc:
             self.notify(str(exc), title=self.ERROR_TITLE, severity="error", markup=False)
             return
@@ -243,6 +246,7 @@ class PagedTable(DataTable[Text], Generic[Row, Cursor]):
             self._shown[key] = row
             for column, value in zip(self.ordered_columns, self._cells_shown(row), strict=True):
                 self.update_cell(key, column.key, value)
+            self._set_columns()
 
     @property
     def selected_row_key(self) -> str | None:
