@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from test_walkthrough import SIZE, keys_loaded, until
-
 from changeup_tui.tui.screens.key_detail import KeyDetailScreen
 from changeup_tui.tui.widgets.keys_table import KeysTable
+from tests.helpers.pilot import SIZE
+
+from .test_walkthrough import keys_loaded, until
 
 
 def test_15_key_details(snap_compare, make_app):

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from textual.widgets import Button, Footer, Input, Static
 from textual.widgets._footer import FooterKey  # the footer's key widgets (see ActionFooter)
-from ui_helpers import SIZE, keys_table, open_reveal, started, wait_for
 
 from changeup_tui.core.models import Environment, KeyStatus
 from changeup_tui.tui.modals.confirm_close import ConfirmCloseModal
@@ -14,6 +13,9 @@ from changeup_tui.tui.modals.disable_confirm import DisableConfirm
 from changeup_tui.tui.modals.reveal_modal import RevealModal
 from changeup_tui.tui.modals.revoke_confirm import RevokeConfirm
 from changeup_tui.tui.screens.api_keys import ApiKeysScreen
+from tests.helpers.pilot import SIZE, started, wait_for
+
+from .ui_helpers import keys_table, open_reveal
 
 
 def footer_keys(screen) -> list[str]:

@@ -8,12 +8,14 @@ from __future__ import annotations
 from datetime import timedelta
 
 from textual.widgets import DataTable, Static
-from ui_helpers import SIZE, keys_table, started, wait_for
 
 from changeup_tui.core.models import Environment, KeyStatus
 from changeup_tui.tui.modals.revoke_confirm import RevokeConfirm
 from changeup_tui.tui.screens.api_keys import ApiKeysScreen
 from changeup_tui.tui.screens.key_detail import KeyDetailScreen
+from tests.helpers.pilot import SIZE, started, wait_for
+
+from .ui_helpers import keys_table
 
 LONG = "Billing reconciliation nightly export job"  # cut in the table (32)
 

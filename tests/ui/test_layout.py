@@ -5,9 +5,11 @@ the page's footer always shows `?`."""
 from __future__ import annotations
 
 from textual.widgets._footer import FooterKey
-from ui_helpers import keys_table, started, wait_for
 
 from changeup_tui.core.models import Environment
+from tests.helpers.pilot import started, wait_for
+
+from .ui_helpers import keys_table
 
 TWENTY = "Nightly export batch"  # 20 characters
 assert len(TWENTY) == 20

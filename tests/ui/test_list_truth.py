@@ -4,13 +4,14 @@ empty filter result says so, and the headers show the sort."""
 
 from __future__ import annotations
 
-from ui_helpers import SIZE, keys_table, started, wait_for
-
 from changeup_tui.core.models import Environment
 from changeup_tui.tui.modals.revoke_confirm import RevokeConfirm
 from changeup_tui.tui.screens import api_keys
 from changeup_tui.tui.screens.api_keys import ApiKeysScreen
 from changeup_tui.tui.widgets.filter_input import FilterInput
+from tests.helpers.pilot import SIZE, started, wait_for
+
+from .ui_helpers import keys_table
 
 
 def names(app) -> list[str]:

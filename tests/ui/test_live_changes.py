@@ -8,13 +8,15 @@ from __future__ import annotations
 import time
 
 import pytest
-from ui_helpers import SIZE, keys_table, notifications, started, wait_for
 
 from changeup_tui.core.models import Environment, KeyStatus
 from changeup_tui.tui.modals.grace_picker import GracePicker
 from changeup_tui.tui.screens.activity_log import ActivityLogScreen
 from changeup_tui.tui.widgets.audit_table import AuditTable
 from changeup_tui.tui.widgets.paged_table import PagedTable
+from tests.helpers.pilot import SIZE, notifications, started, wait_for
+
+from .ui_helpers import keys_table
 
 WITHIN = 1.0
 """Seconds: the promise (issue 13)."""
