@@ -53,6 +53,8 @@ class KeysTable(PagedTable[ApiKey, KeyCursor]):
     ) -> None:
         super().__init__(fetch, **kwargs)
         self.clock = clock
+        self._status_width = 6
+        """The widest Status cell made since the rows were last read anew (len("Status"))."""
         self.sort = SortField.CREATED
         """The query's order, shown in the headers from the next first page read."""
 
@@ -65,8 +67,7 @@ class KeysTable(PagedTable[ApiKey, KeyCursor]):
         which key it is); then Last used, Created and Secret while they fit; what is left widens
         the name up to NAME_LIMIT."""
         pad = 2 * self.cell_padding
-        status = max([6, *(self.status_cell(k, k.state(self.clock()), self.clock()).cell_len
-                           for k in self._shown.values())])
+        status = self._status_width
         room = width - self.SCROLLBAR - (self.CLIENT_ID_WIDTH + pad) - (status + pad)
         room -= self.NAME_MIN + pad
         optional: dict[str, int] = {}
@@ -80,15 +81,20 @@ class KeysTable(PagedTable[ApiKey, KeyCursor]):
         }
         return [(key, widths[key]) for _, key in self.COLUMNS if key in widths]
 
+    def forget_rows(self) -> None:
+        self._status_width = 6
+
     def row_key(self, row: ApiKey) -> str:
         return row.client_id
 
     def cells(self, row: ApiKey) -> tuple[Text, ...]:
         now = self.clock()
         state = row.state(now)
+        status = self.status_cell(row, state, now)
+        self._status_width = max(self._status_width, status.cell_len)
         return (
             plain(row.name, self.NAME_LIMIT),
-            self.status_cell(row, state, now),
+            status,
             Text(row.client_id),
             Text(relative(row.last_used_at, now)),
             Text(row.masked_secret),

@@ -133,6 +133,9 @@ class PagedTable(DataTable[Text], Generic[Row, Cursor]):
     def cells(self, row: Row) -> Iterable[Text]:
         raise NotImplementedError
 
+    def forget_rows(self) -> None:
+        """The rows are about to be read anew (a subclass drops what it learnt from them)."""
+
     # -- loading -------------------------------------------------------------------------------
 
     def reload(self, then: Callable[[Page[Row, Cursor]], None] | None = None) -> None:
@@ -172,6 +175,7 @@ class PagedTable(DataTable[Text], Generic[Row, Cursor]):
         if after is None:
             self.clear()
             self._shown.clear()
+            self.forget_rows()
             self._set_columns()
         self.add_page(page.rows)
         self._set_columns()  # the widths may follow the rows (the keys table's Status)
@@ -201,6 +205,7 @@ class PagedTable(DataTable[Text], Generic[Row, Cursor]):
         row = self.cursor_row
         self.clear()
         self._shown.clear()
+        self.forget_rows()
         self._set_columns()
         for page in pages:
             self.add_page(page.rows)
