@@ -213,7 +213,7 @@ class ApiKeysScreen(Screen[None]):
         service = changeup_app(self).service
         environment, search = self.environment, self.search
         include_revoked = self.include_revoked
-        self.table.sort = self.sort
+        self.table.sort_field = self.sort
         page = await service.list(
             environment, search=search, sort=self.sort, include_revoked=include_revoked,
             limit=PAGE_SIZE, after=after,

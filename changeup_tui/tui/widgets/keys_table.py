@@ -36,7 +36,7 @@ class KeysTable(PagedTable[ApiKey, KeyCursor]):
         ("Secret", "secret"),
         ("Created", "created"),
     )
-    """What an operator scans for first comes first. As the terminal narrows (see layout) the
+    """What an operator scans for first comes first. As the terminal narrows (see column_layout) the
     Client ID keeps its full width, the name narrows, and Secret, then Created, then Last used
     are dropped."""
     NAME_LIMIT = 32
@@ -55,14 +55,14 @@ class KeysTable(PagedTable[ApiKey, KeyCursor]):
         self.clock = clock
         self._status_width = 6
         """The widest Status cell made since the rows were last read anew (len("Status"))."""
-        self.sort = SortField.CREATED
+        self.sort_field = SortField.CREATED
         """The query's order, shown in the headers from the next first page read."""
 
     def column_label(self, label: str, key: str) -> str:
-        column, arrow = SORTED_COLUMN[self.sort]
+        column, arrow = SORTED_COLUMN[self.sort_field]
         return f"{label} {arrow}" if key == column else label
 
-    def layout(self, width: int) -> list[tuple[str, int | None]]:
+    def column_layout(self, width: int) -> list[tuple[str, int | None]]:
         """Client ID in full and Status first; then the name (at least NAME_MIN: a name says
         which key it is); then Last used, Created and Secret while they fit; what is left widens
         the name up to NAME_LIMIT."""

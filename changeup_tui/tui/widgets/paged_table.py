@@ -92,7 +92,7 @@ class PagedTable(DataTable[Text], Generic[Row, Cursor]):
         """A column's header as shown now (the keys table marks the sorted one)."""
         return label
 
-    def layout(self, width: int) -> list[tuple[str, int | None]]:
+    def column_layout(self, width: int) -> list[tuple[str, int | None]]:
         """The columns shown at `width` cells, (key, width or None for as wide as the cells), in
         order. All of them by default; the keys table drops and narrows some as it narrows."""
         return [(key, None) for _, key in self.COLUMNS]
@@ -102,7 +102,7 @@ class PagedTable(DataTable[Text], Generic[Row, Cursor]):
         shown again in them, the cursor kept."""
         labels = {key: label for label, key in self.COLUMNS}
         wanted = [(self.column_label(labels[key], key), key, width)
-                  for key, width in self.layout(self.size.width or self.app.size.width)]
+                  for key, width in self.column_layout(self.size.width or self.app.size.width)]
         shown = [(str(column.label), column.key.value,
                   None if column.auto_width else column.width)
                  for column in self.ordered_columns]
