@@ -53,6 +53,7 @@ class KeysTable(PagedTable[ApiKey, KeyCursor]):
     ) -> None:
         super().__init__(fetch, **kwargs)
         self.clock = clock
+        self._name_width = 0
         self._status_width = 6
         """The widest Status cell made since the rows were last read anew (len("Status"))."""
         self.sort_field = SortField.CREATED
@@ -69,13 +70,15 @@ class KeysTable(PagedTable[ApiKey, KeyCursor]):
         pad = 2 * self.cell_padding
         status = self._status_width
         room = width - self.SCROLLBAR - (self.CLIENT_ID_WIDTH + pad) - (status + pad)
-        room -= self.NAME_MIN + pad
+        wanted = max(self.NAME_MIN, min(self._name_width, self.NAME_LIMIT + 1))
+        name = min(wanted, max(self.NAME_MIN, room - pad))  # the names whole, when they fit
+        room -= name + pad
         optional: dict[str, int] = {}
         for key, column_width in self.OPTIONAL:
             if room >= column_width + pad:
                 optional[key] = column_width
                 room -= column_width + pad
-        name = self.NAME_MIN + max(0, min(room, self.NAME_LIMIT + 1 - self.NAME_MIN))
+        name += max(0, min(room, self.NAME_LIMIT + 1 - name))
         widths: dict[str, int] = {
             "name": name, "status": status, "client_id": self.CLIENT_ID_WIDTH, **optional,
         }
@@ -83,6 +86,7 @@ class KeysTable(PagedTable[ApiKey, KeyCursor]):
 
     def forget_rows(self) -> None:
         self._status_width = 6
+        self._name_width = 0
 
     def row_key(self, row: ApiKey) -> str:
         return row.client_id
@@ -92,8 +96,10 @@ class KeysTable(PagedTable[ApiKey, KeyCursor]):
         state = row.state(now)
         status = self.status_cell(row, state, now)
         self._status_width = max(self._status_width, status.cell_len)
+        name = plain(row.name, self.NAME_LIMIT)
+        self._name_width = max(self._name_width, name.cell_len)
         return (
-            plain(row.name, self.NAME_LIMIT),
+            name,
             status,
             Text(row.client_id),
             Text(relative(row.last_used_at, now)),
