@@ -48,6 +48,7 @@ class ChangeupApp(App[int]):
         Binding("p", "profile_menu", "Profile Menu"),
         Binding("e", "toggle_environment", "Live/Test"),
         Binding("question_mark", "help", "Help"),
+        Binding("ctrl+r", "reload", "Reload", show=False),
         Binding("ctrl+q", "quit", "Quit", priority=True),
     ]
     COMMANDS = App.COMMANDS | {_palette_commands}
@@ -157,6 +158,11 @@ class ChangeupApp(App[int]):
     async def action_create_key(self) -> None:
         if not self.read_only:
             (await navigation.open_section(self, ApiKeysScreen)).action_create_key()
+
+    async def action_reload(self) -> None:
+        """ctrl+r on any page: a page that shows data reads it again (its own action_reload);
+        on the others there is nothing to read again."""
+        await self.screen.run_action("reload")
 
     def action_help(self) -> None:
         if not isinstance(self.screen, ModalScreen):

@@ -588,6 +588,11 @@ class SQLiteStore:
 
     # -- reads ---------------------------------------------------------------------------------
 
+    async def data_version(self) -> int:
+        """SQLite's `PRAGMA data_version`: changes when another connection commits."""
+        (row,) = await self._read("PRAGMA data_version")
+        return int(row[0])
+
     async def get_account(self) -> Account | None:
         rows = await self._read("SELECT display_name, email, organisation FROM account")
         if not rows:
