@@ -26,20 +26,24 @@ KEYS = {
 
 
 class PtyApp:
-    def __init__(self, argv: Sequence[str], *, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, argv: Sequence[str], *, env: dict[str, str] | None = None, columns: int = COLUMNS
+    ) -> None:
         environment = child_env(TERM="xterm-256color", COLUMNS=None, LINES=None)
         environment.update(env or {})
         self.raw = bytearray()
-        self.screen = pyte.Screen(COLUMNS, ROWS)
+        self.screen = pyte.Screen(columns, ROWS)
         self.stream = pyte.ByteStream(self.screen)
         self.child = pexpect.spawn(
-            argv[0], list(argv[1:]), env=environment, dimensions=(ROWS, COLUMNS), encoding=None,
+            argv[0], list(argv[1:]), env=environment, dimensions=(ROWS, columns), encoding=None,
             timeout=30,
         )
 
     @classmethod
-    def module(cls, *args: str, env: dict[str, str] | None = None) -> PtyApp:
-        return cls([sys.executable, "-m", "changeup_tui", *args], env=env)
+    def module(
+        cls, *args: str, env: dict[str, str] | None = None, columns: int = COLUMNS
+    ) -> PtyApp:
+        return cls([sys.executable, "-m", "changeup_tui", *args], env=env, columns=columns)
 
     # -- reading -------------------------------------------------------------------------------
 
