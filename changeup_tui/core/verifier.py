@@ -18,17 +18,18 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from pathlib import Path
 
+from changeup_tui.core.config import DbTarget
 from changeup_tui.core.context import Clock, utc_now
 from changeup_tui.core.models import Actor, Secret, VerifyResult
 from changeup_tui.core.service import KeyService
-from changeup_tui.core.store.sqlite import SQLiteStore
+from changeup_tui.core.store.factory import make_store
 
 
 class Verifier:
-    def __init__(self, db_path: str | Path, *, clock: Clock = utc_now) -> None:
-        self._store = SQLiteStore(db_path, create=False)  # a wrong path is an error, not a new database
+    def __init__(self, db_path: str | DbTarget, *, clock: Clock = utc_now) -> None:
+        """`db_path`: a database file, or a `postgresql://` URL."""
+        self._store = make_store(db_path, create=False)  # a wrong path is an error, not a new database
         self._service = KeyService(self._store, clock=clock, actor=Actor("verifier", "local"))
 
     async def open(self) -> Verifier:
@@ -49,7 +50,7 @@ class Verifier:
 
 
 class SyncVerifier:
-    def __init__(self, db_path: str | Path, *, clock: Clock = utc_now) -> None:
+    def __init__(self, db_path: str | DbTarget, *, clock: Clock = utc_now) -> None:
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(
             target=self._loop.run_forever, name="changeup-verifier", daemon=True
@@ -86,7 +87,7 @@ class SyncVerifier:
         self.close()
 
 
-def verify_key(db_path: str | Path, client_id: str, api_key: str | Secret) -> VerifyResult:
+def verify_key(db_path: str | DbTarget, client_id: str, api_key: str | Secret) -> VerifyResult:
     """One-shot synchronous check; opens and closes the database. For many checks, keep a
     SyncVerifier."""
     with SyncVerifier(db_path) as verifier:

@@ -1,0 +1,581 @@
+"""The PostgreSQL store (asyncpg), behind the same contract as the SQLite one (base.Store).
+
+A connection pool, closed by close(). Every write is one transaction holding its audit event,
+rolled back on any exception, cancellation included; once COMMIT is sent it is waited for. The
+rules the database enforces: names unique per environment among keys that are not revoked
+(case-insensitive, a partial unique index), the audit append-only (a trigger; the README's roles
+hold no UPDATE or DELETE on it), status changes as compare-and-set. Errors are recognised by
+asyncpg's exception classes (SQLSTATE), never by message text, and come out as StoreErrors: a
+server that cannot be reached or went away is a ServerUnavailable, and the next call tries again
+on a fresh connection."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import re
+from collections.abc import AsyncIterator, Callable
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import asyncpg
+import asyncpg.exceptions as pgerr
+
+from changeup_tui.core.config import PostgresTarget
+from changeup_tui.core.errors import (
+    DatabaseLocked,
+    DiskFull,
+    DuplicateName,
+    InvalidTransition,
+    KeyNotFound,
+    NotADatabase,
+    ReadOnlyDatabase,
+    SchemaTooNew,
+    ServerUnavailable,
+    StoreError,
+)
+from changeup_tui.core.models import (
+    Account,
+    ApiKey,
+    AuditEvent,
+    AuditQuery,
+    Environment,
+    KeyPage,
+    KeyQuery,
+    KeyRecord,
+    KeyStatus,
+    SortField,
+    StoredSecret,
+)
+from changeup_tui.core.names import name_key
+from changeup_tui.core.store.pg_migrations import LATEST_VERSION, MIGRATIONS
+
+if TYPE_CHECKING:
+    from asyncpg.pool import PoolConnectionProxy
+
+CONNECT_TIMEOUT_S = 10.0
+CLOSE_TIMEOUT_S = 5.0
+BEST_EFFORT_LOCK_MS = 200
+"""How long a verify waits for a row lock to record "last used" or a rehash before giving up."""
+CHANGES_CHANNEL = "changeup_keys"
+# pg_advisory_xact_lock takes a bigint: a fixed one derived from a name, for the migrations.
+MIGRATION_LOCK = int.from_bytes(hashlib.sha256(b"changeup-tui migrations").digest()[:8], "big", signed=True)
+
+_KEY_COLUMNS = (
+    "k.id, k.client_id, k.environment, k.name, k.created_at, k.created_by, k.status, "
+    "k.last_used_at, k.expires_at, k.status_changed_at, k.hint"
+)
+_CLIENT_ID_CHARS = re.compile(r"[0-9A-Za-z_]+")
+_NEVER = "'-infinity'::timestamptz"
+
+# Keyset pagination: per sort, the ORDER BY, the cursor expression and its comparison.
+_SORTS: dict[SortField, tuple[str, str, str]] = {
+    SortField.CREATED: ("k.created_at DESC, k.id DESC", "(k.created_at, k.id)", "<"),
+    SortField.NAME: ("k.name_key ASC, k.id ASC", "(k.name_key, k.id)", ">"),
+    SortField.LAST_USED: (
+        f"coalesce(k.last_used_at, {_NEVER}) DESC, k.id DESC",
+        f"(coalesce(k.last_used_at, {_NEVER}), k.id)",
+        "<",
+    ),
+}
+_CURSOR_COLUMNS = {
+    SortField.CREATED: "k.created_at AS cursor_a, k.id AS cursor_b",
+    SortField.NAME: "k.name_key AS cursor_a, k.id AS cursor_b",
+    SortField.LAST_USED: f"coalesce(k.last_used_at, {_NEVER}) AS cursor_a, k.id AS cursor_b",
+}
+
+_UNAVAILABLE = (
+    pgerr.PostgresConnectionError,  # incl. ConnectionDoesNotExistError, CannotConnectNowError
+    pgerr.OperatorInterventionError,  # admin or crash shutdown, query cancelled by the server
+    pgerr.ClientCannotConnectError,
+    OSError,  # refused, no socket file, unreachable
+    asyncio.TimeoutError,
+)
+
+
+def _like_pattern(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _key_from_row(row: asyncpg.Record, secrets_count: int = 1) -> ApiKey:
+    return ApiKey(
+        client_id=row["client_id"],
+        environment=Environment(row["environment"]),
+        name=row["name"],
+        created_at=row["created_at"],
+        created_by=row["created_by"],
+        status=KeyStatus(row["status"]),
+        last_used_at=row["last_used_at"],
+        expires_at=row["expires_at"],
+        status_changed_at=row["status_changed_at"],
+        hint=row["hint"],
+        secrets_count=secrets_count,
+    )
+
+
+def _event_from_row(row: asyncpg.Record) -> AuditEvent:
+    return AuditEvent(
+        id=row["id"], at=row["at"], actor=row["actor"], origin=row["origin"], action=row["action"],
+        environment=Environment(row["environment"]) if row["environment"] else None,
+        client_id=row["client_id"], detail=row["detail"],
+    )
+
+
+def translate(exc: BaseException, where: str, environment: Environment | None = None) -> StoreError:
+    """Turn an asyncpg (or socket) error into a message a person can act on, by its class."""
+    if isinstance(exc, pgerr.UniqueViolationError) and exc.constraint_name == "api_keys_live_name":
+        label = environment.label if environment else "this environment"
+        return DuplicateName(f"A {label} key with this name already exists.")
+    if isinstance(exc, pgerr.InvalidCatalogNameError):
+        return StoreError(f"no such database on the server: {where}")
+    if isinstance(exc, pgerr.InvalidAuthorizationSpecificationError):  # incl. a wrong password
+        return StoreError(f"the server refused the login ({exc.sqlstate}): {where}")
+    if isinstance(exc, pgerr.InsufficientPrivilegeError):
+        return StoreError(f"this database role may not do that ({exc.message}): {where}")
+    if isinstance(exc, pgerr.ReadOnlySQLTransactionError):
+        return ReadOnlyDatabase(f"the server is read-only (a standby?): {where}")
+    if isinstance(exc, pgerr.DiskFullError | pgerr.InsufficientResourcesError):
+        return DiskFull(
+            f"the server cannot write (disk full or out of resources); nothing was saved: {where}"
+        )
+    if isinstance(exc, pgerr.TooManyConnectionsError):
+        return ServerUnavailable(f"the server has no free connection (too many clients); try again: {where}")
+    if isinstance(exc, pgerr.LockNotAvailableError | pgerr.DeadlockDetectedError | pgerr.SerializationError):
+        return DatabaseLocked(f"the change met another one at the same time; try again: {where}")
+    if isinstance(exc, _UNAVAILABLE):
+        return ServerUnavailable(
+            f"the database server is not answering (or went away); try again when it is back: {where}"
+        )
+    if isinstance(exc, pgerr.IntegrityConstraintViolationError | pgerr.RaiseError):
+        return StoreError(f"the database refused the change: {exc.message}")  # type: ignore[union-attr]
+    if isinstance(exc, pgerr.InterfaceError):
+        return StoreError(f"database connection error ({exc}): {where}")
+    if isinstance(exc, pgerr.PostgresError):
+        return StoreError(f"database error {exc.sqlstate}: {exc.message}: {where}")
+    return StoreError(f"database error ({type(exc).__name__}): {where}")
+
+
+_DB_ERRORS = (pgerr.PostgresError, pgerr.InterfaceError, OSError, asyncio.TimeoutError)
+
+
+class _Params:
+    """Positional parameters ($1, $2...) collected while a query is built."""
+
+    def __init__(self) -> None:
+        self.values: list[Any] = []
+
+    def __call__(self, value: Any) -> str:
+        self.values.append(value)
+        return f"${len(self.values)}"
+
+
+class PostgresStore:
+    """The system of record on a PostgreSQL server. `await store.open()` before use, `await
+    store.close()` after. `create=False`: a database without the schema is refused, not set up."""
+
+    def __init__(
+        self, target: PostgresTarget | str, *, create: bool = True, min_size: int = 1, max_size: int = 10
+    ) -> None:
+        self.target = target if isinstance(target, PostgresTarget) else PostgresTarget(target)
+        self.path: Path | None = None
+        self.read_only = False
+        self._create = create
+        self._min_size = min_size
+        self._max_size = max_size
+        self._pool: asyncpg.Pool | None = None
+        self._where = self.target.display
+
+    # -- opening and closing -------------------------------------------------------------------
+
+    async def open(self) -> None:
+        if self._pool is not None:
+            return
+        try:
+            self._pool = await asyncpg.create_pool(
+                self.target.url, min_size=self._min_size, max_size=self._max_size,
+                timeout=CONNECT_TIMEOUT_S, server_settings={"application_name": "changeup-tui"},
+            )
+        except _DB_ERRORS as exc:
+            raise translate(exc, self._where) from None
+        except pgerr.ClientConfigurationError as exc:
+            raise StoreError(f"cannot use the database URL ({exc}): {self._where}") from None
+        try:
+            await self._migrate()
+        except BaseException:
+            await self.close()
+            raise
+
+    async def close(self) -> None:
+        pool, self._pool = self._pool, None
+        if pool is None:
+            return
+        try:
+            await asyncio.wait_for(pool.close(), CLOSE_TIMEOUT_S)
+        except BaseException:
+            pool.terminate()
+
+    def _need_pool(self) -> asyncpg.Pool:
+        if self._pool is None:
+            raise StoreError("the database is not open")
+        return self._pool
+
+    # -- migrations ----------------------------------------------------------------------------
+
+    @staticmethod
+    async def _version(conn: PoolConnectionProxy) -> tuple[int, int]:
+        """(schema version, how many other tables the current schema holds)."""
+        row = await conn.fetchrow(
+            "SELECT to_regclass('schema_version') IS NOT NULL AS versioned, "
+            "(SELECT count(*) FROM pg_tables WHERE schemaname = current_schema() "
+            " AND tablename <> 'schema_version') AS tables"
+        )
+        if not row["versioned"]:
+            return 0, row["tables"]
+        version = await conn.fetchval("SELECT max(version) FROM schema_version")
+        return version or 0, row["tables"]
+
+    def _check_version(self, version: int, tables: int) -> None:
+        if version > LATEST_VERSION:
+            raise SchemaTooNew(
+                f"the database was written by a newer changeup-tui (schema {version}; this one "
+                f"knows {LATEST_VERSION}): upgrade changeup-tui: {self._where}"
+            )
+        if version == 0 and tables:
+            raise NotADatabase(
+                f"the database holds another program's tables, not a changeup-tui schema; "
+                f"nothing was changed: {self._where}"
+            )
+        if version == 0 and not self._create:
+            raise StoreError(
+                f"no changeup-tui keys in this database yet (create one first): {self._where}"
+            )
+
+    async def _migrate(self) -> None:
+        """Bring the schema up to date: one transaction under an advisory lock, so two processes
+        starting at once on a new database migrate it once, and a failed step leaves it as it was."""
+        try:
+            async with self._need_pool().acquire() as conn:
+                version, tables = await self._version(conn)
+                self._check_version(version, tables)
+                if version == LATEST_VERSION:
+                    return
+                async with conn.transaction():
+                    await conn.execute("SELECT pg_advisory_xact_lock($1)", MIGRATION_LOCK)
+                    version, tables = await self._version(conn)  # another process may have done it
+                    self._check_version(version, tables)
+                    await conn.execute(
+                        "CREATE TABLE IF NOT EXISTS schema_version (version integer NOT NULL)"
+                    )
+                    for number in range(version, LATEST_VERSION):
+                        await conn.execute(MIGRATIONS[number])
+                        await conn.execute("INSERT INTO schema_version (version) VALUES ($1)", number + 1)
+        except _DB_ERRORS as exc:
+            raise translate(exc, self._where) from None
+
+    # -- transactions --------------------------------------------------------------------------
+
+    @contextlib.asynccontextmanager
+    async def _write(
+        self, environment: Environment | None = None, *, lock_timeout_ms: int | None = None
+    ) -> AsyncIterator[PoolConnectionProxy]:
+        """One transaction. Rolled back on any exception, cancellation included; once COMMIT is
+        sent it is waited for, so a cancelled caller never leaves the outcome unknown."""
+        try:
+            async with self._need_pool().acquire() as conn:
+                transaction = conn.transaction()
+                await transaction.start()
+                try:
+                    if lock_timeout_ms is not None:
+                        await conn.execute(f"SET LOCAL lock_timeout = {int(lock_timeout_ms)}")
+                    yield conn
+                except BaseException:
+                    with contextlib.suppress(*_DB_ERRORS):
+                        await asyncio.shield(transaction.rollback())
+                    raise
+                commit = asyncio.ensure_future(transaction.commit())
+                try:
+                    await asyncio.shield(commit)
+                except asyncio.CancelledError:
+                    with contextlib.suppress(BaseException):
+                        await commit
+                    raise
+        except _DB_ERRORS as exc:
+            raise translate(exc, self._where, environment) from None
+
+    async def _fetch(self, sql: str, *args: Any) -> list[asyncpg.Record]:
+        try:
+            return await self._need_pool().fetch(sql, *args)
+        except _DB_ERRORS as exc:
+            raise translate(exc, self._where) from None
+
+    # -- reads ---------------------------------------------------------------------------------
+
+    async def get_account(self) -> Account | None:
+        rows = await self._fetch("SELECT display_name, email, organisation FROM account")
+        if not rows:
+            return None
+        row = rows[0]
+        return Account(row["display_name"], row["email"], row["organisation"])
+
+    async def get_setting(self, key: str) -> str | None:
+        rows = await self._fetch("SELECT value FROM settings WHERE key = $1", key)
+        return rows[0]["value"] if rows else None
+
+    async def get_key(self, client_id: str) -> KeyRecord | None:
+        rows = await self._fetch(
+            f"SELECT {_KEY_COLUMNS}, s.id AS secret_id, s.phc, s.hint AS secret_hint, "
+            "s.created_at AS secret_created_at, s.expires_at AS secret_expires_at "
+            "FROM api_keys k LEFT JOIN key_secrets s ON s.key_id = k.id "
+            "WHERE k.client_id = $1 ORDER BY s.id DESC",
+            client_id,
+        )
+        if not rows:
+            return None
+        stored = tuple(
+            StoredSecret(
+                id=r["secret_id"], phc=r["phc"], hint=r["secret_hint"],
+                created_at=r["secret_created_at"], expires_at=r["secret_expires_at"],
+            )
+            for r in rows
+            if r["secret_id"] is not None
+        )
+        return KeyRecord(_key_from_row(rows[0], secrets_count=len(stored)), stored)
+
+    async def name_taken(
+        self, environment: Environment, name_key: str, except_client_id: str | None = None
+    ) -> bool:
+        rows = await self._fetch(
+            "SELECT client_id FROM api_keys WHERE environment = $1 AND name_key = $2 "
+            "AND status <> 'revoked'",
+            environment.value, name_key,
+        )
+        return any(row["client_id"] != except_client_id for row in rows)
+
+    @staticmethod
+    def _where_clauses(query: KeyQuery, p: _Params) -> list[str]:
+        clauses: list[str] = []
+        if query.environment is not None:
+            clauses.append(f"k.environment = {p(query.environment.value)}")
+        if not query.include_revoked:
+            clauses.append("k.status <> 'revoked'")
+        if query.search:
+            name_like = f"k.name_key LIKE {p(_like_pattern(name_key(query.search)))} ESCAPE '\\'"
+            if _CLIENT_ID_CHARS.fullmatch(query.search):
+                clauses.append(
+                    f"({name_like} OR k.client_id LIKE {p(_like_pattern(query.search))} ESCAPE '\\')"
+                )
+            else:  # a character no Client ID holds: only the name can match
+                clauses.append(name_like)
+        return clauses
+
+    async def list_keys(self, query: KeyQuery) -> KeyPage:
+        p = _Params()
+        clauses = self._where_clauses(query, p)
+        order, cursor_expr, op = _SORTS[query.sort]
+        if query.after is not None:
+            first, second = query.after
+            clauses.append(f"{cursor_expr} {op} ({p(first)}, {p(second)})")
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        rows = await self._fetch(
+            f"SELECT {_KEY_COLUMNS}, {_CURSOR_COLUMNS[query.sort]} FROM api_keys k {where} "
+            f"ORDER BY {order} LIMIT {p(query.limit + 1)}",
+            *p.values,
+        )
+        more = len(rows) > query.limit
+        rows = rows[: query.limit]
+        keys = tuple(_key_from_row(row) for row in rows)
+        next_cursor = (rows[-1]["cursor_a"], rows[-1]["cursor_b"]) if more and rows else None
+        return KeyPage(keys, next_cursor)
+
+    async def count_keys(self, query: KeyQuery) -> int:
+        p = _Params()
+        clauses = self._where_clauses(query, p)
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        rows = await self._fetch(f"SELECT count(*) AS n FROM api_keys k {where}", *p.values)
+        return rows[0]["n"]
+
+    async def list_audit(self, query: AuditQuery) -> list[AuditEvent]:
+        p = _Params()
+        clauses: list[str] = []
+        if query.client_id:
+            clauses.append(f"client_id = {p(query.client_id)}")
+        if query.action:
+            clauses.append(f"action = {p(query.action)}")
+        if query.before_id is not None:
+            clauses.append(f"id < {p(query.before_id)}")
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        rows = await self._fetch(
+            "SELECT id, at, actor, origin, action, environment, client_id, detail "
+            f"FROM audit_events {where} ORDER BY id DESC LIMIT {p(query.limit)}",
+            *p.values,
+        )
+        return [_event_from_row(r) for r in rows]
+
+    # -- writes --------------------------------------------------------------------------------
+
+    @staticmethod
+    async def _audit(conn: PoolConnectionProxy, event: AuditEvent) -> None:
+        await conn.execute(
+            "INSERT INTO audit_events (at, actor, origin, action, environment, client_id, detail) "
+            "VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            event.at, event.actor, event.origin, event.action,
+            event.environment.value if event.environment else None, event.client_id, event.detail,
+        )
+
+    async def append_audit(self, event: AuditEvent) -> None:
+        async with self._write() as conn:
+            await self._audit(conn, event)
+
+    async def save_account(self, account: Account, event: AuditEvent) -> None:
+        async with self._write() as conn:
+            await conn.execute(
+                "INSERT INTO account (id, display_name, email, organisation, updated_at) "
+                "VALUES (1, $1, $2, $3, $4) ON CONFLICT (id) DO UPDATE SET "
+                "display_name = excluded.display_name, email = excluded.email, "
+                "organisation = excluded.organisation, updated_at = excluded.updated_at",
+                account.display_name, account.email, account.organisation, event.at,
+            )
+            await self._audit(conn, event)
+
+    async def set_setting(self, key: str, value: str) -> None:
+        async with self._write() as conn:
+            await conn.execute(
+                "INSERT INTO settings (key, value) VALUES ($1, $2) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                key, value,
+            )
+
+    async def insert_key(self, key: ApiKey, name_key: str, phc: str, event: AuditEvent) -> None:
+        async with self._write(key.environment) as conn:
+            key_id = await conn.fetchval(
+                "INSERT INTO api_keys (client_id, environment, name, name_key, hint, created_at, "
+                "created_by, expires_at, status) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) "
+                "RETURNING id",
+                key.client_id, key.environment.value, key.name, name_key, key.hint,
+                key.created_at, key.created_by, key.expires_at, key.status.value,
+            )
+            await conn.execute(
+                "INSERT INTO key_secrets (key_id, phc, hint, created_at) VALUES ($1, $2, $3, $4)",
+                key_id, phc, key.hint, key.created_at,
+            )
+            await self._audit(conn, event)
+
+    @staticmethod
+    async def _status_of(conn: PoolConnectionProxy, client_id: str) -> str:
+        status = await conn.fetchval("SELECT status FROM api_keys WHERE client_id = $1", client_id)
+        if status is None:
+            raise KeyNotFound(f"no key with Client ID {client_id}")
+        return status
+
+    async def add_secret(
+        self,
+        client_id: str,
+        phc: str,
+        hint: str,
+        at: datetime,
+        old_expire_at: datetime,
+        event: AuditEvent,
+    ) -> None:
+        async with self._write(event.environment) as conn:
+            # Compare-and-set: the new hint only on a key that is not revoked; the row stays
+            # locked until COMMIT, so a revoke cannot slip in between.
+            key_id = await conn.fetchval(
+                "UPDATE api_keys SET hint = $2 WHERE client_id = $1 AND status <> 'revoked' RETURNING id",
+                client_id, hint,
+            )
+            if key_id is None:
+                await self._status_of(conn, client_id)
+                raise InvalidTransition("a revoked key cannot be rolled")
+            # The secrets that still verify stop at the end of the grace period (or earlier,
+            # if an earlier roll set that).
+            await conn.execute(
+                "UPDATE key_secrets SET expires_at = $1 WHERE key_id = $2 "
+                "AND (expires_at IS NULL OR expires_at > $1)",
+                old_expire_at, key_id,
+            )
+            await conn.execute(
+                "INSERT INTO key_secrets (key_id, phc, hint, created_at) VALUES ($1, $2, $3, $4)",
+                key_id, phc, hint, at,
+            )
+            await self._audit(conn, event)
+
+    async def set_status(
+        self,
+        client_id: str,
+        status: KeyStatus,
+        at: datetime,
+        by: str,
+        allowed_from: frozenset[KeyStatus],
+        event: AuditEvent,
+    ) -> None:
+        async with self._write(event.environment) as conn:
+            changed = await conn.fetchval(
+                "UPDATE api_keys SET status = $2, status_changed_at = $3, status_changed_by = $4 "
+                "WHERE client_id = $1 AND status = ANY($5::text[]) RETURNING id",
+                client_id, status.value, at, by, sorted(s.value for s in allowed_from),
+            )
+            if changed is None:
+                current = await self._status_of(conn, client_id)
+                raise InvalidTransition(f"the key is {current}: it cannot be made {status.value}")
+            await self._audit(conn, event)
+
+    async def rename_key(self, client_id: str, name: str, name_key: str, event: AuditEvent) -> None:
+        async with self._write(event.environment) as conn:
+            changed = await conn.fetchval(
+                "UPDATE api_keys SET name = $2, name_key = $3 "
+                "WHERE client_id = $1 AND status <> 'revoked' RETURNING id",
+                client_id, name, name_key,
+            )
+            if changed is None:
+                await self._status_of(conn, client_id)
+                raise InvalidTransition("a revoked key cannot be renamed")
+            await self._audit(conn, event)
+
+    async def replace_hash(self, secret_id: int, phc: str) -> None:
+        async with self._write(lock_timeout_ms=BEST_EFFORT_LOCK_MS) as conn:
+            await conn.execute(
+                "UPDATE key_secrets SET phc = $2, shared_hash = 0 WHERE id = $1", secret_id, phc
+            )
+
+    async def touch_last_used(self, client_id: str, at: datetime, not_since: datetime) -> None:
+        async with self._write(lock_timeout_ms=BEST_EFFORT_LOCK_MS) as conn:
+            await conn.execute(
+                "UPDATE api_keys SET last_used_at = $2 WHERE client_id = $1 "
+                "AND (last_used_at IS NULL OR last_used_at < $3)",
+                client_id, at, not_since,
+            )
+
+    # -- changes made anywhere -----------------------------------------------------------------
+
+    @contextlib.asynccontextmanager
+    async def listen(self, callback: Callable[[str], object]) -> AsyncIterator[None]:
+        """While inside, `callback(client_id)` is called (on this event loop) for each key that
+        any process created or changed (status, name, secret, expiry), at its COMMIT. One
+        dedicated connection, closed on the way out. If the server goes away, no more calls
+        come: readers keep their staleness bound as the fallback."""
+        try:
+            conn = await asyncpg.connect(self.target.url, timeout=CONNECT_TIMEOUT_S)
+        except _DB_ERRORS as exc:
+            raise translate(exc, self._where) from None
+
+        def on_notify(_conn: object, _pid: int, _channel: str, payload: str) -> None:
+            callback(payload)
+
+        try:
+            await conn.add_listener(CHANGES_CHANNEL, on_notify)
+            yield
+        finally:
+            with contextlib.suppress(*_DB_ERRORS):
+                await asyncio.wait_for(conn.close(), CLOSE_TIMEOUT_S)
+            if not conn.is_closed():
+                conn.terminate()
+
+    async def changes(self) -> AsyncIterator[str]:
+        """The Client IDs of keys changed anywhere, as they commit (see listen())."""
+        queue: asyncio.Queue[str] = asyncio.Queue()
+        async with self.listen(queue.put_nowait):
+            while True:
+                yield await queue.get()
