@@ -17,6 +17,20 @@ KINDS = ("sqlite", "postgres")
 SUITES = frozenset({"test_store", "test_service", "test_lifecycle", "test_verifier"})
 """The unit modules whose tests run on both stores (a test marked sqlite_only runs on SQLite)."""
 
+REFUSE_AUDIT: dict[str, list[str]] = {
+    "sqlite": [
+        "CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_events "
+        "BEGIN SELECT RAISE(ABORT, 'audit refused'); END"
+    ],
+    "postgres": [
+        "CREATE FUNCTION refuse_audit() RETURNS trigger LANGUAGE plpgsql AS "
+        "$$ BEGIN RAISE EXCEPTION 'audit refused'; END $$",
+        "CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_events "
+        "FOR EACH ROW EXECUTE FUNCTION refuse_audit()",
+    ],
+}
+"""A trigger that makes every audit insert fail, per store."""
+
 
 @dataclass(frozen=True)
 class Backend:

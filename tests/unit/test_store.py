@@ -13,6 +13,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from store_backends import REFUSE_AUDIT
 
 from changeup_tui.core.errors import StoreError
 from changeup_tui.core.models import (
@@ -326,19 +327,6 @@ async def test_search_by_client_id_fragment(store, searchable):
     assert [k.client_id for k in page.keys] == [target.client_id]
 
 
-REFUSE_AUDIT = {
-    "sqlite": [
-        "CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_events "
-        "BEGIN SELECT RAISE(ABORT, 'audit refused'); END"
-    ],
-    "postgres": [
-        "CREATE FUNCTION refuse_audit() RETURNS trigger LANGUAGE plpgsql AS "
-        "$$ BEGIN RAISE EXCEPTION 'audit refused'; END $$",
-        "CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_events "
-        "FOR EACH ROW EXECUTE FUNCTION refuse_audit()",
-    ],
-}
-"""A trigger that makes every audit insert fail, per store."""
 
 
 async def test_constraint_failure_in_any_write_is_a_store_error(store, db):

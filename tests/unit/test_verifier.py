@@ -26,10 +26,10 @@ async def created(service):
     return test_key, live_key
 
 
-async def test_async_verifier(db_path, created, service):
+async def test_async_verifier(db, created, service):
     test_key, live_key = created
     other = SeededKeyGenerator(1000)
-    async with Verifier(db_path) as verifier:
+    async with Verifier(db.target) as verifier:
         ok = await verifier.verify(test_key.key.client_id, test_key.secret.reveal())
         assert ok and ok.reason == "ok" and ok.key.client_id == test_key.key.client_id
         assert (await verifier.verify(live_key.key.client_id, live_key.secret)).ok  # Secret too
@@ -72,11 +72,11 @@ def _sync_checks(db_path, test_key, live_key):
     assert (result.ok, result.reason) == (False, "environment_mismatch")
 
 
-async def test_sync_verifier_and_verify_key(db_path, created):
+async def test_sync_verifier_and_verify_key(db, created):
     import asyncio
 
     # the sync API is for code without an event loop: call it from a plain thread
-    await asyncio.to_thread(_sync_checks, db_path, *created)
+    await asyncio.to_thread(_sync_checks, db.target, *created)
     assert _verifier_threads() == []  # its loop threads stopped
 
 
@@ -95,3 +95,17 @@ async def test_verifier_refuses_a_missing_database(tmp_path):
         async with Verifier(missing):
             pass
     assert not missing.exists() and not missing.parent.exists()
+
+
+async def test_verifier_refuses_a_server_database_without_keys(pg_url):
+    """The same on PostgreSQL: an empty database (no schema) is refused and left empty."""
+    import asyncpg
+
+    with pytest.raises(StoreError, match="no changeup-tui keys"):
+        async with Verifier(pg_url):
+            pass
+    conn = await asyncpg.connect(pg_url)
+    try:
+        assert await conn.fetchval("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'") == 0
+    finally:
+        await conn.close()
