@@ -50,6 +50,13 @@ from changeup_tui.core.models import (
     StoredSecret,
 )
 from changeup_tui.core.names import name_key
+from changeup_tui.core.store.copy import (
+    ACCOUNT_COLUMNS,
+    AUDIT_COLUMNS,
+    KEY_COLUMNS,
+    SECRET_COLUMNS,
+    DatabaseDump,
+)
 from changeup_tui.core.store.pg_migrations import LATEST_VERSION, MIGRATIONS
 
 if TYPE_CHECKING:
@@ -547,6 +554,65 @@ class PostgresStore:
                 "AND (last_used_at IS NULL OR last_used_at < $3)",
                 client_id, at, not_since,
             )
+
+    # -- moving a database here (core/store/copy.py) -----------------------------------------
+
+    async def export_rows(self) -> DatabaseDump:
+        """Every row worth moving, read in one REPEATABLE READ snapshot."""
+        try:
+            async with self._need_pool().acquire() as conn, conn.transaction(
+                isolation="repeatable_read", readonly=True
+            ):
+                def cols(columns: tuple[str, ...]) -> str:
+                    return ", ".join(columns)
+
+                keys = await conn.fetch(f"SELECT {cols(KEY_COLUMNS)} FROM api_keys ORDER BY id")
+                secrets = await conn.fetch(f"SELECT {cols(SECRET_COLUMNS)} FROM key_secrets ORDER BY id")
+                audit = await conn.fetch(f"SELECT {cols(AUDIT_COLUMNS)} FROM audit_events ORDER BY id")
+                account = await conn.fetch(f"SELECT {cols(ACCOUNT_COLUMNS)} FROM account")
+                settings = await conn.fetch("SELECT key, value FROM settings ORDER BY key")
+        except _DB_ERRORS as exc:
+            raise translate(exc, self._where) from None
+        return DatabaseDump(
+            keys=[tuple(r) for r in keys],
+            secrets=[tuple(r) for r in secrets],
+            audit=[tuple(r) for r in audit],
+            account=tuple(account[0]) if account else None,
+            settings=[(r["key"], r["value"]) for r in settings],
+        )
+
+    async def import_rows(self, dump: DatabaseDump, event: AuditEvent) -> None:
+        """Write a dump into this database in one transaction, refused (nothing written) when it
+        already holds a key. The table lock keeps a key from being created meanwhile."""
+        async with self._write() as conn:
+            await conn.execute("LOCK TABLE api_keys IN SHARE ROW EXCLUSIVE MODE")
+            if await conn.fetchval("SELECT EXISTS (SELECT 1 FROM api_keys)"):
+                raise StoreError(
+                    f"the target already holds keys: nothing was copied (copy into a database "
+                    f"without keys): {self._where}"
+                )
+            await conn.copy_records_to_table("api_keys", records=dump.keys, columns=KEY_COLUMNS)
+            await conn.copy_records_to_table("key_secrets", records=dump.secrets, columns=SECRET_COLUMNS)
+            await conn.copy_records_to_table("audit_events", records=dump.audit, columns=AUDIT_COLUMNS)
+            for table in ("api_keys", "key_secrets"):  # ids given explicitly: move the sequences on
+                await conn.execute(
+                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                    f"coalesce((SELECT max(id) FROM {table}), 0) + 1, false)"
+                )
+            if dump.account is not None:
+                await conn.execute(
+                    "INSERT INTO account (id, display_name, email, organisation, updated_at) "
+                    "VALUES (1, $1, $2, $3, $4) ON CONFLICT (id) DO UPDATE SET "
+                    "display_name = excluded.display_name, email = excluded.email, "
+                    "organisation = excluded.organisation, updated_at = excluded.updated_at",
+                    *dump.account,
+                )
+            await conn.executemany(
+                "INSERT INTO settings (key, value) VALUES ($1, $2) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                dump.settings,
+            )
+            await self._audit(conn, event)
 
     # -- changes made anywhere -----------------------------------------------------------------
 
