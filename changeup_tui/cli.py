@@ -156,6 +156,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--to", required=True, metavar="URL",
         help="postgresql:// URL without a password (PGPASSWORD or ~/.pgpass give it)",
     )
+    db_actions.add_parser(
+        "init", help="create or upgrade the schema (on a server: as the role that owns it)"
+    )
     return parser
 
 
@@ -286,6 +289,12 @@ async def run_command(
     # Only `keys create` may start a new database: a mistyped --db for `verify` or `list` is an
     # error (exit 2), not an empty database that answers "unknown key" for ever.
     if args.command == "db":
+        if args.action == "init":
+            store = make_store(settings.db_path)
+            await store.open()
+            await store.close()
+            _out(f"schema ready: {settings.db_path}")
+            return 0
         return await _copy_database(args, settings)
     creates = args.command == "keys" and args.action == "create"
     store = make_store(settings.db_path, create=creates)
