@@ -1,6 +1,7 @@
 """The cost of verify: `python bench/verify.py [--quick] [--runs N]`.
 
-`KeyService.verify` through the real SQLiteStore (a file database, a key created by the service,
+`KeyService.verify` through the real store (a file database, or with `--db URL` a PostgreSQL
+database created for the run on that server; a key created by the service,
 the real clock: the format and checksum check, the look-up of the key and its secrets, the status
 and expiry checks, argon2 in a worker thread, `check_needs_rehash`, and the last-used update at most
 once a minute) against a bare `argon2.PasswordHasher(time_cost=3, memory_cost=65536, parallelism=4,
@@ -11,7 +12,7 @@ on both sides; the figure is the ratio of the medians. Budget: 1.1x (DESIGN.md).
 from __future__ import annotations
 
 import asyncio
-import sqlite3
+import contextlib
 import statistics
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from argon2 import PasswordHasher
 
 from changeup_tui.core.models import Actor, Environment
 from changeup_tui.core.service import KeyService
-from changeup_tui.core.store.sqlite import SQLiteStore
+from changeup_tui.core.store.factory import make_store
 
 BUDGET = 1.10
 FULL_RUNS, QUICK_RUNS = 60, 15
@@ -31,26 +32,14 @@ bare_hasher = PasswordHasher(
 )
 
 
-def stored_hash(db: Path, client_id: str) -> str:
-    conn = sqlite3.connect(db)
-    try:
-        (phc,) = conn.execute(
-            "SELECT s.phc FROM key_secrets s JOIN api_keys k ON k.id = s.key_id "
-            "WHERE k.client_id = ?", (client_id,)
-        ).fetchone()
-        return phc
-    finally:
-        conn.close()
-
-
-async def measure(db: Path, runs: int, warmup: int, report: _common.Report) -> tuple[list, list]:
-    store = SQLiteStore(db)
+async def measure(db: Path | str, runs: int, warmup: int, report: _common.Report) -> tuple[list, list]:
+    store = make_store(db)
     await store.open()
     try:
         service = KeyService(store, actor=Actor("bench", "local"))
         created = await service.create("bench verify", Environment.LIVE)
         client_id, secret = created.key.client_id, created.secret.reveal()
-        phc = stored_hash(db, client_id)
+        phc = (await store.get_key(client_id)).secrets[0].phc
         report.line(f"stored hash parameters: {phc.split('$')[3]}")
 
         async def through_service() -> float:
@@ -89,18 +78,23 @@ def spread(values: list[float]) -> str:
 def main() -> int:
     p = _common.parser(__doc__.splitlines()[0])
     p.add_argument("--runs", type=int, help="measured runs of each (after the warm-up)")
+    p.add_argument("--db", metavar="URL", help="measure on PostgreSQL: " + _common.PG_DB_HELP)
     args = p.parse_args()
     runs = args.runs or (QUICK_RUNS if args.quick else FULL_RUNS)
     warmup = QUICK_WARMUP if args.quick else FULL_WARMUP
     report = _common.Report("verify", args.quick)
     report.header(f"KeyService.verify vs bare argon2 verify, {runs} interleaved runs each "
                   f"after {warmup} warm-up")
-    with _common.workdir("verify") as folder:
-        service_times, bare_times = asyncio.run(measure(folder / "changeup.db", runs, warmup,
-                                                        report))
+    with contextlib.ExitStack() as stack:
+        if args.db:
+            target = stack.enter_context(_common.temp_database(args.db, "verify"))
+        else:
+            target = stack.enter_context(_common.workdir("verify")) / "changeup.db"
+        service_times, bare_times = asyncio.run(measure(target, runs, warmup, report))
     service_median = _common.median(service_times)
     bare_median = _common.median(bare_times)
-    report.line(f"KeyService.verify (SQLite)  {spread(service_times)}")
+    store = "PostgreSQL" if args.db else "SQLite"
+    report.line(f"KeyService.verify ({store})  {spread(service_times)}")
     report.line(f"bare PasswordHasher.verify  {spread(bare_times)}")
     report.line(f"overhead {_common.ms(service_median - bare_median)} per verify")
     report.budget("verify/bare", service_median / bare_median, BUDGET, f"{BUDGET:.2f}x")
