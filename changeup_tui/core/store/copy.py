@@ -102,10 +102,11 @@ async def export(store: Store) -> DatabaseDump:
 
     if isinstance(store, SQLiteStore):
         return await export_sqlite(store)
-    exporter = getattr(store, "export_rows", None)
-    if exporter is None:
-        raise StoreError(f"cannot copy from a {type(store).__name__}")
-    return await exporter()
+    from changeup_tui.core.store.postgres import PostgresStore
+
+    if isinstance(store, PostgresStore):
+        return await store.export_rows()
+    raise StoreError(f"cannot copy from a {type(store).__name__}")
 
 
 async def copy_database(
@@ -113,14 +114,15 @@ async def copy_database(
 ) -> CopyReport:
     """Copy everything from `source` to `target` (a PostgresStore holding no key), in one
     transaction on the target, closed by a `db.copied` audit event by `actor`."""
-    importer = getattr(target, "import_rows", None)
-    if importer is None:
+    from changeup_tui.core.store.postgres import PostgresStore
+
+    if not isinstance(target, PostgresStore):
         raise StoreError("db copy writes to a PostgreSQL server: --to takes a postgresql:// URL")
     dump = await export(source)
     event = AuditEvent(
         at=at, actor=actor.user, origin=actor.origin, action="db.copied",
         detail=f"{len(dump.keys)} keys, {len(dump.audit)} events from {source_label}",
     )
-    await importer(dump, event)
+    await target.import_rows(dump, event)
     return CopyReport(len(dump.keys), len(dump.secrets), len(dump.audit))
 

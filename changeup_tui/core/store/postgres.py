@@ -131,7 +131,9 @@ def _event_from_row(row: asyncpg.Record) -> AuditEvent:
     )
 
 
-def translate(exc: BaseException, where: str, environment: Environment | None = None) -> StoreError:
+def translate(
+    exc: BaseException, where: str, environment: Environment | None = None
+) -> StoreError | DuplicateName:
     """Turn an asyncpg (or socket) error into a message a person can act on, by its class."""
     if isinstance(exc, pgerr.UniqueViolationError) and exc.constraint_name == "api_keys_live_name":
         label = environment.label if environment else "this environment"
@@ -157,7 +159,7 @@ def translate(exc: BaseException, where: str, environment: Environment | None = 
             f"the database server is not answering (or went away); try again when it is back: {where}"
         )
     if isinstance(exc, pgerr.IntegrityConstraintViolationError | pgerr.RaiseError):
-        return StoreError(f"the database refused the change: {exc.message}")  # type: ignore[union-attr]
+        return StoreError(f"the database refused the change: {exc.message}")
     if isinstance(exc, pgerr.InterfaceError):
         return StoreError(f"database connection error ({exc}): {where}")
     if isinstance(exc, pgerr.PostgresError):
@@ -239,10 +241,12 @@ class PostgresStore:
             "(SELECT count(*) FROM pg_tables WHERE schemaname = current_schema() "
             " AND tablename <> 'schema_version') AS tables"
         )
+        assert row is not None  # one row, always
+        tables = int(row["tables"])
         if not row["versioned"]:
-            return 0, row["tables"]
+            return 0, tables
         version = await conn.fetchval("SELECT max(version) FROM schema_version")
-        return version or 0, row["tables"]
+        return int(version or 0), tables
 
     def _check_version(self, version: int, tables: int) -> None:
         if version > LATEST_VERSION:
@@ -402,7 +406,7 @@ class PostgresStore:
         clauses = self._where_clauses(query, p)
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
         rows = await self._fetch(f"SELECT count(*) AS n FROM api_keys k {where}", *p.values)
-        return rows[0]["n"]
+        return int(rows[0]["n"])
 
     async def list_audit(self, query: AuditQuery) -> list[AuditEvent]:
         p = _Params()
@@ -475,7 +479,7 @@ class PostgresStore:
         status = await conn.fetchval("SELECT status FROM api_keys WHERE client_id = $1", client_id)
         if status is None:
             raise KeyNotFound(f"no key with Client ID {client_id}")
-        return status
+        return str(status)
 
     async def add_secret(
         self,
@@ -627,8 +631,8 @@ class PostgresStore:
         except _DB_ERRORS as exc:
             raise translate(exc, self._where) from None
 
-        def on_notify(_conn: object, _pid: int, _channel: str, payload: str) -> None:
-            callback(payload)
+        def on_notify(_conn: object, _pid: int, _channel: str, payload: object) -> None:
+            callback(str(payload))
 
         try:
             await conn.add_listener(CHANGES_CHANNEL, on_notify)
