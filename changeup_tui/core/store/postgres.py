@@ -190,10 +190,14 @@ class _Params:
 
 class PostgresStore:
     """The system of record on a PostgreSQL server. `await store.open()` before use, `await
-    store.close()` after. `create=False`: a database without the schema is refused, not set up."""
+    store.close()` after. `create=False`: a database without the schema is refused, not set up.
+
+    `min_size=0`: the pool keeps the connections it opened but never reconnects in the background
+    (asyncpg logs a traceback to stderr when that fails while the server is away); the next call
+    connects again."""
 
     def __init__(
-        self, target: PostgresTarget | str, *, create: bool = True, min_size: int = 1, max_size: int = 10
+        self, target: PostgresTarget | str, *, create: bool = True, min_size: int = 0, max_size: int = 10
     ) -> None:
         self.target = target if isinstance(target, PostgresTarget) else PostgresTarget(target)
         self.path: Path | None = None
