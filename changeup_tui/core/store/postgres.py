@@ -394,6 +394,8 @@ class PostgresStore:
         return clauses
 
     async def list_keys(self, query: KeyQuery) -> KeyPage:
+        """Two steps in one statement: the page's ids and cursors from the sort's covering index
+        (an index-only scan, filters included), then those rows from the table."""
         p = _Params()
         clauses = self._where_clauses(query, p)
         order, cursor_expr, op = _SORTS[query.sort]
@@ -402,8 +404,11 @@ class PostgresStore:
             clauses.append(f"{cursor_expr} {op} ({p(first)}, {p(second)})")
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
         rows = await self._fetch(
-            f"SELECT {_KEY_COLUMNS}, {_CURSOR_COLUMNS[query.sort]} FROM api_keys k {where} "
-            f"ORDER BY {order} LIMIT {p(query.limit + 1)}",
+            f"SELECT {_KEY_COLUMNS}, page.cursor_a, page.cursor_b FROM "
+            f"(SELECT k.id, {_CURSOR_COLUMNS[query.sort]} FROM api_keys k {where} "
+            f"ORDER BY {order} LIMIT {p(query.limit + 1)}) page "
+            "JOIN api_keys k ON k.id = page.id ORDER BY page.cursor_a"
+            f"{' DESC' if op == '<' else ''}, page.cursor_b{' DESC' if op == '<' else ''}",
             *p.values,
         )
         more = len(rows) > query.limit
