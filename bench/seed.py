@@ -289,17 +289,15 @@ def main() -> int:
     p = _common.parser("Fill a database with N keys (fill-in keys share one marked hash).")
     p.add_argument("n", type=int, nargs="?", default=100_000, help="number of keys (100000)")
     p.add_argument("--db", metavar="PATH|URL", help="database file (default: a new temporary "
-                   "folder), or a PostgreSQL server's URL: " + _common.PG_DB_HELP)
+                   "folder), or a postgresql:// URL of a database to fill (never a password on "
+                   "argv: PGPASSWORD, ~/.pgpass)")
     args = p.parse_args()
     n = 2_000 if args.quick and args.n == 100_000 else args.n
     report = _common.Report("seed", args.quick)
     if args.db is None:
         with _common.workdir("seed") as folder:
             return _run(report, folder / "changeup.db", n)
-    if _common.is_url(args.db):
-        with _common.temp_database(args.db, "seed") as url:
-            return _run(report, url, n)
-    return _run(report, Path(args.db), n)
+    return _run(report, args.db if _common.is_url(args.db) else Path(args.db), n)
 
 
 def _run(report: _common.Report, path: Path | str, n: int) -> int:
