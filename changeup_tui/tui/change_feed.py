@@ -42,14 +42,19 @@ class ChangeFeed:
         self.pending = True
 
     async def _follow(self, store: Any) -> None:
+        first = True
         while True:
             try:
-                async with store.listen(self._heard):
-                    while True:
+                async with store.listen(self._heard) as lost:
+                    if not first:
+                        self.pending = True  # what changed while the server was away
+                    first = False
+                    while not lost.is_set():
                         await asyncio.sleep(TICK_S)
                         self._show_if_idle()
-            except StoreError:  # the server is away: try again; the pages show their own errors
-                await asyncio.sleep(RETRY_S)
+            except StoreError:  # the server is away; the pages show their own errors
+                pass
+            await asyncio.sleep(RETRY_S)
 
     def _busy(self) -> bool:
         return any(

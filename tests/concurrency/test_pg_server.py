@@ -101,8 +101,17 @@ async def test_server_stopped_and_started_under_a_store_and_a_verifier():
         await verifier.open()
         try:
             assert (await verifier.verify(made.key.client_id, made.secret)).ok
+            feed = store.changes()
+            first_change = asyncio.ensure_future(anext(feed))
+            await asyncio.sleep(0.3)  # listening
+            other = await service.create("Heard", Environment.TEST)
+            assert await asyncio.wait_for(first_change, 2) == other.key.client_id
+            await service.revoke(other.key.client_id)
+            assert await asyncio.wait_for(anext(feed), 2) == other.key.client_id
 
             await asyncio.to_thread(server.pg_ctl, "stop", "-m", "fast")
+            with pytest.raises(ServerUnavailable, match="no longer heard"):  # the feed says so
+                await asyncio.wait_for(anext(feed), 10)
             with pytest.raises(ServerUnavailable, match="not answering") as down:
                 await service.list()
             assert url.split("?")[0] in str(down.value)  # which server; never a password
@@ -117,9 +126,11 @@ async def test_server_stopped_and_started_under_a_store_and_a_verifier():
             assert (await verifier.verify(made.key.client_id, made.secret)).ok
             assert (await verifier.verify(retried.key.client_id, retried.secret)).ok
             names = [k.name for k in (await service.list()).keys]
-            assert names == ["Typed while down", "Billing"]
+            assert names == ["Typed while down", "Heard", "Billing"]
             assert (await service.get(made.key.client_id)).status is KeyStatus.ACTIVE
-            assert [e.action for e in await service.audit()] == ["key.created", "key.created"]
+            assert [e.action for e in reversed(await service.audit())] == [
+                "key.created", "key.created", "key.revoked", "key.created"
+            ]
         finally:
             await verifier.close()
             await store.close()

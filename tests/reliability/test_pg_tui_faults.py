@@ -1,6 +1,7 @@
 """The TUI on PostgreSQL (Pilot, a private throwaway cluster): the server stopped while a key is
 being created gives a clear message in the name modal, the typed name kept and nothing created;
-the server started again, the same Enter creates the key."""
+the server started again, the same Enter creates the key, and the page hears other operators'
+changes again."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ from changeup_tui.core.service import KeyService
 from changeup_tui.core.store.postgres import PostgresStore
 from changeup_tui.testing import SeededKeyGenerator
 
-from .test_tui_faults import SIZE, make_app, reason_text, started, wait_for
+from .test_pg_change_feed import _rows
+from .test_tui_faults import SIZE, FakeClipboard, make_app, reason_text, started, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -38,6 +40,7 @@ async def test_server_stopped_during_create_says_so_and_retry_works(capsys, capl
 
     from changeup_tui.tui.modals.name_modal import NameModal
     from changeup_tui.tui.modals.reveal_modal import RevealModal
+    from changeup_tui.tui.screens.api_keys import ApiKeysScreen
 
     server = await asyncio.to_thread(start_cluster)
     try:
@@ -49,7 +52,8 @@ async def test_server_stopped_during_create_says_so_and_retry_works(capsys, capl
         await service.create("Existing", Environment.TEST)
         await store.close()
 
-        app = make_app(PostgresTarget(url))
+        clipboard = FakeClipboard()
+        app = make_app(PostgresTarget(url), clipboard)
         async with app.run_test(size=SIZE) as pilot:
             await started(pilot)
             await pilot.press("n")
@@ -72,7 +76,20 @@ async def test_server_stopped_during_create_says_so_and_retry_works(capsys, capl
                            what="the reveal modal after the retry")
             created = app.screen.key
             assert created.name == "typed while down"
-        assert sorted(await _names(url)) == ["Existing", "typed while down"]
+            await pilot.press("s")
+            await wait_for(pilot, lambda: bool(clipboard.text), what="the secret copied")
+            await pilot.press("escape")
+            await wait_for(pilot, lambda: isinstance(app.screen, ApiKeysScreen), what="the page")
+            # the page listens again once the server is back: another operator's key shows up
+            store = PostgresStore(url)
+            await store.open()
+            other = KeyService(store, keygen=SeededKeyGenerator(4), actor=Actor("bob", "host-b"))
+            await other.create("After restart", Environment.TEST)
+            await store.close()
+            page = app.screen
+            await wait_for(pilot, lambda: "After restart" in _rows(page), seconds=6,
+                           what="the other operator's key")
+        assert sorted(await _names(url)) == ["After restart", "Existing", "typed while down"]
         # nothing written behind the screen's back (a driver's traceback would break the display)
         assert capsys.readouterr().err == stderr_before == ""
         assert [r for r in caplog.records if r.levelname in ("WARNING", "ERROR")] == []

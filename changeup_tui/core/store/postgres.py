@@ -637,22 +637,33 @@ class PostgresStore:
     # -- changes made anywhere -----------------------------------------------------------------
 
     @contextlib.asynccontextmanager
-    async def listen(self, callback: Callable[[str], object]) -> AsyncIterator[None]:
+    async def listen(self, callback: Callable[[str], object]) -> AsyncIterator[asyncio.Event]:
         """While inside, `callback(client_id)` is called (on this event loop) for each key that
         any process created or changed (status, name, secret, expiry), at its COMMIT. One
-        dedicated connection, closed on the way out. If the server goes away, no more calls
-        come: readers keep their staleness bound as the fallback."""
+        dedicated connection, closed on the way out. Yields an Event set when that connection is
+        lost (the server went away): nothing more will be heard, and what changed meanwhile is
+        missed; leave, and listen again when the server is back (readers keep their staleness
+        bound as the fallback)."""
         try:
-            conn = await asyncpg.connect(self.target.url, timeout=CONNECT_TIMEOUT_S)
+            conn = await asyncpg.connect(
+                self.target.url, timeout=CONNECT_TIMEOUT_S, server_settings=SERVER_SETTINGS
+            )
         except _DB_ERRORS as exc:
             raise translate(exc, self._where) from None
+        lost = asyncio.Event()
 
         def on_notify(_conn: object, _pid: int, _channel: str, payload: object) -> None:
             callback(str(payload))
 
+        def on_lost(_conn: object) -> None:
+            lost.set()
+
         try:
+            conn.add_termination_listener(on_lost)
             await conn.add_listener(CHANGES_CHANNEL, on_notify)
-            yield
+            yield lost
+        except _DB_ERRORS as exc:
+            raise translate(exc, self._where) from None
         finally:
             with contextlib.suppress(*_DB_ERRORS):
                 await asyncio.wait_for(conn.close(), CLOSE_TIMEOUT_S)
@@ -660,8 +671,25 @@ class PostgresStore:
                 conn.terminate()
 
     async def changes(self) -> AsyncIterator[str]:
-        """The Client IDs of keys changed anywhere, as they commit (see listen())."""
+        """The Client IDs of keys changed anywhere, as they commit (see listen()). Ends with
+        ServerUnavailable when the listening connection is lost."""
         queue: asyncio.Queue[str] = asyncio.Queue()
-        async with self.listen(queue.put_nowait):
+        async with self.listen(queue.put_nowait) as lost:
             while True:
-                yield await queue.get()
+                if not queue.empty():
+                    yield queue.get_nowait()
+                    continue
+                getter = asyncio.ensure_future(queue.get())
+                waiter = asyncio.ensure_future(lost.wait())
+                try:
+                    await asyncio.wait({getter, waiter}, return_when=asyncio.FIRST_COMPLETED)
+                finally:
+                    waiter.cancel()
+                    if not getter.done():
+                        getter.cancel()
+                if getter.done() and not getter.cancelled():
+                    yield getter.result()
+                elif lost.is_set():
+                    raise ServerUnavailable(
+                        f"the database server went away; changes are no longer heard: {self._where}"
+                    )
