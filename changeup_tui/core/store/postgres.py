@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 import hashlib
 import re
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -28,8 +28,6 @@ from changeup_tui.core.errors import (
     DatabaseLocked,
     DiskFull,
     DuplicateName,
-    InvalidTransition,
-    KeyNotFound,
     NotADatabase,
     ReadOnlyDatabase,
     SchemaTooNew,
@@ -45,6 +43,7 @@ from changeup_tui.core.models import (
     KeyPage,
     KeyQuery,
     KeyRecord,
+    KeySecret,
     KeyStatus,
     SortField,
     StoredSecret,
@@ -417,6 +416,27 @@ class PostgresStore:
         next_cursor = (rows[-1]["cursor_a"], rows[-1]["cursor_b"]) if more and rows else None
         return KeyPage(keys, next_cursor)
 
+    async def grace_secrets(
+        self, client_ids: Sequence[str], now: datetime
+    ) -> dict[str, tuple[KeySecret, ...]]:
+        """For each of `client_ids` that has any, its secrets still in a roll's grace period at
+        `now` (newest first). A revoked key has none. One query for a whole page of keys."""
+        if not client_ids:
+            return {}
+        rows = await self._fetch(
+            "SELECT k.client_id, s.hint, s.created_at, s.expires_at "
+            "FROM api_keys k JOIN key_secrets s ON s.key_id = k.id "
+            "WHERE k.client_id = ANY($1::text[]) AND k.status <> 'revoked' AND s.expires_at > $2 "
+            "ORDER BY k.client_id, s.id DESC",
+            list(client_ids), now,
+        )
+        found: dict[str, list[KeySecret]] = {}
+        for row in rows:
+            found.setdefault(row["client_id"], []).append(
+                KeySecret(hint=row["hint"], created_at=row["created_at"], expires_at=row["expires_at"])
+            )
+        return {client_id: tuple(secrets) for client_id, secrets in found.items()}
+
     async def count_keys(self, query: KeyQuery) -> int:
         p = _Params()
         clauses = self._where_clauses(query, p)
@@ -452,10 +472,6 @@ class PostgresStore:
             event.environment.value if event.environment else None, event.client_id, event.detail,
         )
 
-    async def append_audit(self, event: AuditEvent) -> None:
-        async with self._write() as conn:
-            await self._audit(conn, event)
-
     async def save_account(self, account: Account, event: AuditEvent) -> None:
         async with self._write() as conn:
             await conn.execute(
@@ -490,12 +506,23 @@ class PostgresStore:
             )
             await self._audit(conn, event)
 
-    @staticmethod
-    async def _status_of(conn: PoolConnectionProxy, client_id: str) -> str:
-        status = await conn.fetchval("SELECT status FROM api_keys WHERE client_id = $1", client_id)
-        if status is None:
-            raise KeyNotFound(f"no key with Client ID {client_id}")
-        return str(status)
+    async def _update_key(
+        self,
+        conn: PoolConnectionProxy,
+        assignments: str,
+        p: _Params,
+        client_id: str,
+        allowed_from: frozenset[KeyStatus],
+    ) -> int | None:
+        """`UPDATE api_keys SET <assignments>` on the key while its status is in `allowed_from`
+        (compare-and-set, one statement; the row stays locked until COMMIT); its id, or None
+        when no key matched (unknown, or in another state)."""
+        key_id = await conn.fetchval(
+            f"UPDATE api_keys SET {assignments} WHERE client_id = {p(client_id)} "
+            f"AND status = ANY({p(sorted(s.value for s in allowed_from))}::text[]) RETURNING id",
+            *p.values,
+        )
+        return None if key_id is None else int(key_id)
 
     async def add_secret(
         self,
@@ -504,18 +531,14 @@ class PostgresStore:
         hint: str,
         at: datetime,
         old_expire_at: datetime,
+        allowed_from: frozenset[KeyStatus],
         event: AuditEvent,
-    ) -> None:
+    ) -> bool:
         async with self._write(event.environment) as conn:
-            # Compare-and-set: the new hint only on a key that is not revoked; the row stays
-            # locked until COMMIT, so a revoke cannot slip in between.
-            key_id = await conn.fetchval(
-                "UPDATE api_keys SET hint = $2 WHERE client_id = $1 AND status <> 'revoked' RETURNING id",
-                client_id, hint,
-            )
+            p = _Params()
+            key_id = await self._update_key(conn, f"hint = {p(hint)}", p, client_id, allowed_from)
             if key_id is None:
-                await self._status_of(conn, client_id)
-                raise InvalidTransition("a revoked key cannot be rolled")
+                return False
             # The secrets that still verify stop at the end of the grace period (or earlier,
             # if an earlier roll set that).
             await conn.execute(
@@ -528,6 +551,26 @@ class PostgresStore:
                 key_id, phc, hint, at,
             )
             await self._audit(conn, event)
+        return True
+
+    async def end_grace(self, client_id: str, at: datetime, event: AuditEvent) -> int:
+        """Stop at `at` every secret of the key but its newest that still verifies then, with
+        `event`, in one transaction; compare-and-set (nothing written, no event, when no such
+        secret of a key that is not revoked matches). How many it stopped."""
+        async with self._write(event.environment) as conn:
+            result = await conn.execute(
+                "UPDATE key_secrets SET expires_at = $1 "
+                "WHERE key_id = (SELECT id FROM api_keys "
+                "WHERE client_id = $2 AND status <> 'revoked') "
+                "AND id <> (SELECT max(newest.id) FROM key_secrets newest "
+                "WHERE newest.key_id = key_secrets.key_id) "
+                "AND (expires_at IS NULL OR expires_at > $1)",
+                at, client_id,
+            )
+            stopped = int(result.split()[-1])  # the command tag: "UPDATE <rows>"
+            if stopped > 0:
+                await self._audit(conn, event)
+            return stopped
 
     async def set_status(
         self,
@@ -537,29 +580,32 @@ class PostgresStore:
         by: str,
         allowed_from: frozenset[KeyStatus],
         event: AuditEvent,
-    ) -> None:
+    ) -> bool:
         async with self._write(event.environment) as conn:
-            changed = await conn.fetchval(
-                "UPDATE api_keys SET status = $2, status_changed_at = $3, status_changed_by = $4 "
-                "WHERE client_id = $1 AND status = ANY($5::text[]) RETURNING id",
-                client_id, status.value, at, by, sorted(s.value for s in allowed_from),
+            p = _Params()
+            assignments = (
+                f"status = {p(status.value)}, status_changed_at = {p(at)}, status_changed_by = {p(by)}"
             )
-            if changed is None:
-                current = await self._status_of(conn, client_id)
-                raise InvalidTransition(f"the key is {current}: it cannot be made {status.value}")
+            if await self._update_key(conn, assignments, p, client_id, allowed_from) is None:
+                return False
             await self._audit(conn, event)
+        return True
 
-    async def rename_key(self, client_id: str, name: str, name_key: str, event: AuditEvent) -> None:
+    async def rename_key(
+        self,
+        client_id: str,
+        name: str,
+        name_key: str,
+        allowed_from: frozenset[KeyStatus],
+        event: AuditEvent,
+    ) -> bool:
         async with self._write(event.environment) as conn:
-            changed = await conn.fetchval(
-                "UPDATE api_keys SET name = $2, name_key = $3 "
-                "WHERE client_id = $1 AND status <> 'revoked' RETURNING id",
-                client_id, name, name_key,
-            )
-            if changed is None:
-                await self._status_of(conn, client_id)
-                raise InvalidTransition("a revoked key cannot be renamed")
+            p = _Params()
+            assignments = f"name = {p(name)}, name_key = {p(name_key)}"
+            if await self._update_key(conn, assignments, p, client_id, allowed_from) is None:
+                return False
             await self._audit(conn, event)
+        return True
 
     async def replace_hash(self, secret_id: int, phc: str) -> None:
         async with self._write(lock_timeout_ms=BEST_EFFORT_LOCK_MS) as conn:
