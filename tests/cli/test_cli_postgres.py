@@ -53,6 +53,18 @@ def test_every_subcommand_on_a_url(pg_url):
     new_secret = rolled.json()["secret"]
     assert verify(pg_url, test["client_id"], new_secret).code == 0
     assert verify(pg_url, test["client_id"], test["secret"]).code == 0  # in its grace period
+    listed = {k["client_id"]: k for k in list_keys(pg_url)}
+    assert [g["hint"] for g in listed[test["client_id"]]["grace_secrets"]] == [
+        "cu_test_sk_…" + test["secret"][-4:]
+    ]
+    shown = run("keys", "show", test["client_id"], "--json", db=pg_url)
+    assert shown.code == 0, shown.stderr
+    assert test["client_id"] in shown.stdout and "$argon2" not in shown.stdout
+    ended = run("keys", "end-grace", test["client_id"], db=pg_url)
+    assert ended.code == 0, ended.stderr
+    assert verify(pg_url, test["client_id"], test["secret"]).code == 1  # the old one stopped
+    assert verify(pg_url, test["client_id"], new_secret).code == 0
+    run("keys", "end-grace", test["client_id"], db=pg_url).assert_one_line_error(1)
     renamed = run("keys", "rename", test["client_id"], "--name", "Billing v2", db=pg_url)
     assert renamed.code == 0, renamed.stderr
     assert run("keys", "disable", test["client_id"], db=pg_url).code == 0
@@ -65,8 +77,8 @@ def test_every_subcommand_on_a_url(pg_url):
     again = run("keys", "enable", live["client_id"], db=pg_url)
     assert again.code == 1
     assert _actions(pg_url) == [
-        "key.created", "key.created", "key.rolled", "key.renamed", "key.disabled",
-        "key.enabled", "key.revoked",
+        "key.created", "key.created", "key.rolled", "key.grace_ended", "key.renamed",
+        "key.disabled", "key.enabled", "key.revoked",
     ]
     audit = run("audit", "--client-id", test["client_id"], db=pg_url)
     assert audit.code == 0 and "key.renamed" in audit.stdout
