@@ -14,7 +14,9 @@ from changeup_tui.core.store.base import Store
 from changeup_tui.core.store.factory import make_store
 
 KINDS = ("sqlite", "postgres")
-SUITES = frozenset({"test_store", "test_service", "test_lifecycle", "test_verifier"})
+SUITES = frozenset(
+    {"test_store", "test_service", "test_lifecycle", "test_verifier", "test_compare_and_set"}
+)
 """The unit modules whose tests run on both stores (a test marked sqlite_only runs on SQLite)."""
 
 REFUSE_AUDIT: dict[str, list[str]] = {
