@@ -73,5 +73,7 @@ class ChangeFeed:
             selected = screen.selected_key
             screen.reload(select=selected.client_id if selected is not None else None)
         elif isinstance(screen, ActivityLogScreen):
+            from changeup_tui.tui.widgets.audit_table import AuditTable
+
             self.pending = False
-            screen.reload()
+            screen.query_one(AuditTable).reload()
