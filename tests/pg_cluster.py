@@ -152,6 +152,37 @@ def _non_root_user() -> str | None:
     raise RuntimeError("running as root and no 'postgres' or 'nobody' user to run PostgreSQL as")
 
 
+OWNER_FILE = "owner.pid"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def reap_stale_clusters(bin_dir: Path) -> None:
+    """Stop and remove the clusters of test runs that were killed before their teardown (their
+    owner process is gone). Only folders this module made (with an owner.pid) are touched."""
+    for owner in glob.glob(f"/tmp/cu-pg-*/{OWNER_FILE}"):
+        folder = Path(owner).parent
+        with contextlib.suppress(ValueError, OSError):
+            if _alive(int(Path(owner).read_text().strip())):
+                continue
+        data = folder / "data"
+        user = folder.stat().st_uid
+        stale = PgServer("", folder, pwd.getpwuid(user).pw_name if os.getuid() == 0 and user else None,
+                         bin_dir)
+        if data.exists():
+            stale.stop()
+        else:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
 def start_cluster() -> PgServer:
     bin_dir = find_pg_bin()
     if bin_dir is None:
@@ -159,9 +190,11 @@ def start_cluster() -> PgServer:
             f"PostgreSQL is not installed (no initdb): install it (apt-get install postgresql) "
             f"or set {URL_ENV_VAR}"
         )
+    reap_stale_clusters(bin_dir)
     run_as = _non_root_user()
     # Short path: a Unix socket path is limited to about 100 characters.
     folder = Path(tempfile.mkdtemp(prefix="cu-pg-", dir="/tmp"))
+    (folder / OWNER_FILE).write_text(str(os.getpid()))
     if run_as:
         entry = pwd.getpwnam(run_as)
         os.chown(folder, entry.pw_uid, entry.pw_gid)
