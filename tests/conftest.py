@@ -82,7 +82,7 @@ def make_app(
 
 @pytest.fixture(scope="session")
 def pg_server():
-    from pg_cluster import server_from_env, start_cluster
+    from tests.pg_cluster import server_from_env, start_cluster
 
     server = server_from_env() or start_cluster()
     yield server

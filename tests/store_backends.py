@@ -8,10 +8,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pg_cluster import run_sync
-
 from changeup_tui.core.store.base import Store
 from changeup_tui.core.store.factory import make_store
+from tests.pg_cluster import run_sync
 
 KINDS = ("sqlite", "postgres")
 SUITES = frozenset(

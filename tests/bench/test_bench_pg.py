@@ -11,8 +11,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from pg_cluster import run_sync
-from store_backends import Backend
+
+from tests.pg_cluster import run_sync
+from tests.store_backends import Backend
 
 BENCH = Path(__file__).resolve().parents[2] / "bench"
 

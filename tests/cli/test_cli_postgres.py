@@ -8,11 +8,13 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
-from cli_subprocess import cli_env, create, list_keys, run, verify
-from pg_cluster import run_sync
-from store_backends import REFUSE_AUDIT, Backend
 
 from changeup_tui.core.store.postgres import PostgresStore
+from tests.cli.cli_subprocess import create, list_keys, verify
+from tests.helpers.processes import child_env as cli_env
+from tests.helpers.processes import run_cli as run
+from tests.pg_cluster import run_sync
+from tests.store_backends import REFUSE_AUDIT, Backend
 
 pytestmark = pytest.mark.slow
 

@@ -11,8 +11,6 @@ import traceback
 
 import pytest
 from argon2 import PasswordHasher, Type
-from pg_cluster import run_sync, start_cluster
-from store_backends import Backend
 
 from changeup_tui.core import hashing
 from changeup_tui.core.errors import ServerUnavailable
@@ -21,6 +19,8 @@ from changeup_tui.core.service import KeyService
 from changeup_tui.core.store.postgres import PostgresStore
 from changeup_tui.core.verifier import Verifier
 from changeup_tui.testing import SeededKeyGenerator
+from tests.pg_cluster import run_sync, start_cluster
+from tests.store_backends import Backend
 
 PROCESSES = 8
 CREATES = 100

@@ -13,8 +13,8 @@ from changeup_tui.core.models import Actor, Environment
 from changeup_tui.core.service import KeyService
 from changeup_tui.core.store.postgres import PostgresStore
 from changeup_tui.testing import SeededKeyGenerator
-
-from .test_tui_faults import SIZE, make_app, started, wait_for
+from tests.helpers.apps import build_test_app
+from tests.helpers.pilot import SIZE, started, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -33,7 +33,7 @@ async def test_another_operators_changes_show_within_a_second(pg_url):
     try:
         await other.create("Alpha", Environment.TEST)
         beta = await other.create("Beta", Environment.TEST)
-        app = make_app(PostgresTarget(pg_url))
+        app = build_test_app(PostgresTarget(pg_url))  # type: ignore[arg-type]
         async with app.run_test(size=SIZE) as pilot:
             screen = await started(pilot)
             await wait_for(pilot, lambda: len(_rows(screen)) == 2, what="the two keys")
@@ -44,14 +44,14 @@ async def test_another_operators_changes_show_within_a_second(pg_url):
             # another operator creates a key: shown within a second, Beta still selected
             started_at = time.monotonic()
             gamma = await other.create("Gamma", Environment.TEST)
-            await wait_for(pilot, lambda: "Gamma" in _rows(screen), seconds=1.5, what="Gamma")
+            await wait_for(pilot, lambda: "Gamma" in _rows(screen), limit=1.5, what="Gamma")
             assert time.monotonic() - started_at < 1.5
             assert screen.selected_key.client_id == beta.key.client_id
 
             # ... disables the selected key: its status changes in place, still selected
             await other.disable(beta.key.client_id)
             await wait_for(pilot, lambda: screen.selected_key.status.value == "disabled",
-                           seconds=1.5, what="Beta disabled")
+                           limit=1.5, what="Beta disabled")
             assert screen.selected_key.client_id == beta.key.client_id
 
             # a change heard while a modal is open is shown once the page is back on top
@@ -60,7 +60,7 @@ async def test_another_operators_changes_show_within_a_second(pg_url):
             await other.rename(gamma.key.client_id, "Gamma renamed")
             await pilot.pause(0.6)
             await pilot.press("escape")
-            await wait_for(pilot, lambda: "Gamma renamed" in _rows(screen), seconds=1.5,
+            await wait_for(pilot, lambda: "Gamma renamed" in _rows(screen), limit=1.5,
                            what="the rename")
     finally:
         await other_store.close()

@@ -8,16 +8,19 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from pg_cluster import start_cluster
 
 from changeup_tui.core.config import PostgresTarget
 from changeup_tui.core.models import Actor, Environment
 from changeup_tui.core.service import KeyService
 from changeup_tui.core.store.postgres import PostgresStore
 from changeup_tui.testing import SeededKeyGenerator
+from tests.helpers.apps import build_test_app
+from tests.helpers.clipboard import FakeClipboard
+from tests.helpers.pilot import SIZE, started, wait_for
+from tests.pg_cluster import start_cluster
 
 from .test_pg_change_feed import _rows
-from .test_tui_faults import SIZE, FakeClipboard, make_app, reason_text, started, wait_for
+from .test_tui_faults import reason_text
 
 pytestmark = pytest.mark.slow
 
@@ -53,7 +56,7 @@ async def test_server_stopped_during_create_says_so_and_retry_works(capsys, capl
         await store.close()
 
         clipboard = FakeClipboard()
-        app = make_app(PostgresTarget(url), clipboard)
+        app = build_test_app(PostgresTarget(url), clipboard=clipboard)  # type: ignore[arg-type]
         async with app.run_test(size=SIZE) as pilot:
             await started(pilot)
             await pilot.press("n")
@@ -64,7 +67,7 @@ async def test_server_stopped_during_create_says_so_and_retry_works(capsys, capl
                            what="the name accepted")
             await asyncio.to_thread(server.pg_ctl, "stop", "-m", "fast")
             await pilot.press("enter")
-            await wait_for(pilot, lambda: "not answering" in reason_text(modal), seconds=20,
+            await wait_for(pilot, lambda: "not answering" in reason_text(modal), limit=20,
                            what="the server's message")
             assert app.screen is modal
             assert modal.query_one(Input).value == "typed while down"
@@ -72,7 +75,7 @@ async def test_server_stopped_during_create_says_so_and_retry_works(capsys, capl
 
             await asyncio.to_thread(server.pg_ctl, "start", "-o", _options(server))
             await pilot.press("enter")
-            await wait_for(pilot, lambda: isinstance(app.screen, RevealModal), seconds=20,
+            await wait_for(pilot, lambda: isinstance(app.screen, RevealModal), limit=20,
                            what="the reveal modal after the retry")
             created = app.screen.key
             assert created.name == "typed while down"
@@ -87,7 +90,7 @@ async def test_server_stopped_during_create_says_so_and_retry_works(capsys, capl
             await other.create("After restart", Environment.TEST)
             await store.close()
             page = app.screen
-            await wait_for(pilot, lambda: "After restart" in _rows(page), seconds=6,
+            await wait_for(pilot, lambda: "After restart" in _rows(page), limit=6,
                            what="the other operator's key")
         assert sorted(await _names(url)) == ["After restart", "Existing", "typed while down"]
         # nothing written behind the screen's back (a driver's traceback would break the display)

@@ -12,14 +12,15 @@ import sys
 import time
 
 import pytest
-from store_backends import Backend
 from textual.widgets import Input, Static
 
 from changeup_tui.core.config import PostgresTarget, Settings
 from changeup_tui.core.models import Actor
 from changeup_tui.core.service import KeyService
 from changeup_tui.core.store.postgres import PostgresStore
-from changeup_tui.testing import SeededKeyGenerator, child_env
+from changeup_tui.testing import SeededKeyGenerator
+from tests.helpers.processes import child_env
+from tests.store_backends import Backend
 
 pytestmark = pytest.mark.slow
 

@@ -39,7 +39,7 @@ def fast_argon2(request, monkeypatch):
 
 
 def pytest_generate_tests(metafunc):
-    from store_backends import KINDS, SUITES
+    from tests.store_backends import KINDS, SUITES
 
     if "backend" not in metafunc.fixturenames or metafunc.module.__name__.rpartition(".")[2] not in SUITES:
         return
@@ -55,7 +55,7 @@ def backend():
 
 @pytest.fixture
 def db(request, backend, db_path):
-    from store_backends import Backend
+    from tests.store_backends import Backend
 
     if backend == "postgres":
         url = request.getfixturevalue("pg_url")

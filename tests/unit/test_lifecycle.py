@@ -6,11 +6,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from store_backends import REFUSE_AUDIT
 
 from changeup_tui.core.errors import DuplicateName, InvalidName, InvalidTransition, StoreError
 from changeup_tui.core.models import Environment, KeyStatus
 from changeup_tui.core.vocabulary import GRACE_PERIODS
+from tests.store_backends import REFUSE_AUDIT
 
 pytestmark = pytest.mark.usefixtures("fast_argon2")
 

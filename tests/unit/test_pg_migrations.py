@@ -9,12 +9,12 @@ import subprocess
 import sys
 
 import pytest
-from store_backends import Backend
 
 from changeup_tui.core.errors import NotADatabase, SchemaTooNew
 from changeup_tui.core.store.pg_migrations import LATEST_VERSION
 from changeup_tui.core.store.postgres import PostgresStore
-from changeup_tui.testing import child_env
+from tests.helpers.processes import child_env
+from tests.store_backends import Backend
 
 OPEN_ONE = """
 import asyncio, sys

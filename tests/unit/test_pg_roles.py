@@ -11,14 +11,14 @@ from urllib.parse import urlsplit
 
 import asyncpg
 import pytest
-from pg_cluster import run_sync, with_database
-from store_backends import Backend
 
 from changeup_tui.core.errors import StoreError
 from changeup_tui.core.models import Actor, AuditQuery, Environment
 from changeup_tui.core.service import KeyService
 from changeup_tui.core.store.postgres import PostgresStore
 from changeup_tui.core.verifier import Verifier
+from tests.pg_cluster import run_sync, with_database
+from tests.store_backends import Backend
 
 pytestmark = pytest.mark.usefixtures("fast_argon2")
 

@@ -13,7 +13,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from store_backends import REFUSE_AUDIT
 
 from changeup_tui.core.errors import StoreError
 from changeup_tui.core.models import (
@@ -29,6 +28,7 @@ from changeup_tui.core.models import (
 from changeup_tui.core.names import name_key
 from changeup_tui.core.store.sqlite import SQLiteStore, to_db
 from changeup_tui.testing import FIXED_NOW, SeededKeyGenerator
+from tests.store_backends import REFUSE_AUDIT
 
 
 def _mode(path: Path) -> int:
