@@ -34,12 +34,14 @@ from changeup_tui.core.errors import ChangeupError, InvalidCredential
 from changeup_tui.core.models import (
     ApiKey,
     AuditEvent,
+    CreatedKey,
     Environment,
     KeyDetail,
     KeySecret,
     KeyStatus,
     Secret,
 )
+from changeup_tui.core.nodump import make_non_dumpable
 from changeup_tui.core.service import KeyService
 from changeup_tui.core.store.factory import make_store
 from changeup_tui.core.text import HIDDEN_CATEGORIES, visible
@@ -47,12 +49,22 @@ from changeup_tui.core.vocabulary import (
     DEFAULT_GRACE,
     EXPIRY_PRESETS,
     GRACE_PERIODS,
+    AuditAction,
     expiry_at,
     grace_period,
 )
 
 PROG = "changeup-tui"
 _EXPIRY_SPANS = ", ".join(p.code for p in EXPIRY_PRESETS if p.span is not None)
+
+
+AUDIT_ACTIONS = tuple(action.value for action in AuditAction)
+"""`audit --action` takes one of the actions the service writes; anything else is a usage error
+that lists them."""
+
+SECRET_LINE_LIMIT = 4096
+"""`verify` reads at most this many bytes of stdin (a Secret Key is 60 characters): a stream
+without a line end is refused, never read into memory whole."""
 
 
 class UsageError(ChangeupError):
@@ -139,10 +151,18 @@ def build_parser() -> argparse.ArgumentParser:
         "verify", help="check a Client ID and the Secret Key read from stdin (one line)"
     )
     verify.add_argument("--client-id", required=True)
+    verify.add_argument(
+        "--env", choices=["live", "test"],
+        help="the environment to accept (as a service would); left out, either is accepted and "
+        "the answer says which",
+    )
 
     audit = commands.add_parser("audit", help="the audit log, newest first")
     audit.add_argument("--client-id")
-    audit.add_argument("--action")
+    audit.add_argument(
+        "--action", choices=AUDIT_ACTIONS, metavar="ACTION",
+        help=f"only this action: {', '.join(AUDIT_ACTIONS)}",
+    )
     audit.add_argument("--limit", type=int, default=1000,
                        help="at most this many events (default: 1000)")
     audit.add_argument("--json", action="store_true")
@@ -263,7 +283,12 @@ def read_secret_line() -> Secret:
 
         text = getpass.getpass("Secret Key: ")
     else:
-        raw = sys.stdin.buffer.readline()
+        raw = sys.stdin.buffer.readline(SECRET_LINE_LIMIT + 1)
+        if len(raw) > SECRET_LINE_LIMIT:
+            raise UsageError(
+                f"verify reads one line from stdin, at most {SECRET_LINE_LIMIT} bytes: this "
+                "is not a Secret Key (a Secret Key is 60 characters)"
+            )
         text = raw.decode("ascii", errors="replace")
     text = text.strip()
     if not text:
@@ -271,12 +296,22 @@ def read_secret_line() -> Secret:
     return Secret(text)
 
 
-def precheck_credentials(client_id: str, secret: Secret) -> None:
-    """Format, checksum and environment of the pair, before any database is opened: a typo
+def precheck_credentials(
+    client_id: str, secret: Secret, accepted: Environment | None = None
+) -> None:
+    """Environment, format and checksum of the pair, before any database is opened: a typo
     never touches (or creates) the database. Messages never repeat the secret."""
     try:
-        parsed = parse_secret(secret.reveal())
         environment = parse_client_id(client_id)
+    except InvalidCredential as exc:
+        raise NotVerified(f"not verified: {exc}") from None
+    if accepted is not None and environment is not accepted:
+        raise NotVerified(
+            f"not verified: environment mismatch (a {environment.value} Client ID, "
+            f"--env {accepted.value})"
+        )
+    try:
+        parsed = parse_secret(secret.reveal())
     except InvalidCredential as exc:
         raise NotVerified(f"not verified: {exc}") from None
     if parsed.environment is not environment:
@@ -340,9 +375,11 @@ async def _dispatch(
     now = service.clock()
     if args.command == "verify":
         assert secret is not None
-        result = await service.verify(args.client_id, secret)
-        if result:
-            _out("ok")
+        accepted = Environment(args.env) if args.env else None
+        result = await service.verify(args.client_id, secret, environment=accepted)
+        if result.ok and result.key is not None:
+            # Without --env either environment passes: say which one this key is.
+            _out("ok" if accepted else f"ok ({result.key.environment.value} key)")
             return 0
         sys.stderr.write(f"{PROG}: not verified: {result.reason.replace('_', ' ')}\n")
         return 1
@@ -407,7 +444,10 @@ class _Keys:
         created = await service.create(
             args.name, Environment(args.env), expires_at=parse_expiry(args.expires, now)
         )
-        return _print_secret(args, created, now)
+        try:
+            return _print_secret(args, created, now)
+        except OSError as exc:  # a full disk, a closed pipe: nobody received the secret
+            raise await _revoke_unreceived(service, created, exc) from None
 
     @staticmethod
     async def roll(args, service: KeyService, now: datetime) -> int:
@@ -581,6 +621,9 @@ def detail_lines(detail: KeyDetail, now: datetime) -> list[str]:
 
 
 def _print_secret(args, created, now: datetime, grace: Sequence[KeySecret] = ()) -> int:
+    """Write the secret and flush: an OSError here means it did not reach stdout."""
+    if sys.stdout is None:
+        raise OSError("there is no stdout")
     if args.json:
         payload = key_json(created.key, now, grace)
         payload["secret"] = created.secret.reveal()
@@ -588,6 +631,8 @@ def _print_secret(args, created, now: datetime, grace: Sequence[KeySecret] = ())
     else:
         _out(f"Client ID:  {created.key.client_id}")
         _out(f"Secret Key: {created.secret.reveal()}")
+    sys.stdout.flush()
+    if not args.json:
         sys.stderr.write(
             "This is the only time the Secret Key is shown: it is not stored and cannot be "
             "retrieved. Store it somewhere safe now.\n"
@@ -601,6 +646,40 @@ def _print_secret(args, created, now: datetime, grace: Sequence[KeySecret] = ())
     return 0
 
 
+class SecretNotDelivered(ChangeupError):
+    exit_code = 2
+
+
+async def _revoke_unreceived(
+    service: KeyService, created: CreatedKey, exc: OSError
+) -> SecretNotDelivered:
+    """The new key's secret could not be written: nobody has it, so the key is revoked (in a
+    transaction of its own) rather than left active for ever. Returns the error to raise, which
+    says what happened. What was buffered is dropped, so Python's flush at exit neither retries
+    it nor complains."""
+    _drop_stdout()
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    client_id = created.key.client_id
+    try:
+        await service.revoke(client_id, confirm_name=created.key.name)
+    except ChangeupError as revoke_error:
+        return SecretNotDelivered(
+            f"could not write the Secret Key to stdout ({reason}), and could not revoke the new "
+            f"key {client_id} ({revoke_error}): revoke it with `{PROG} keys revoke {client_id}`"
+        )
+    return SecretNotDelivered(
+        f"could not write the Secret Key to stdout ({reason}): the new key {client_id} was "
+        "revoked, since nobody received its secret; nothing else changed"
+    )
+
+
+def _drop_stdout() -> None:
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+
+
 def _refuse_secrets_in_argv(argv: Sequence[str]) -> None:
     if any(re.search(SCANNER_REGEX, arg) for arg in argv):
         raise UsageError(
@@ -610,6 +689,7 @@ def _refuse_secrets_in_argv(argv: Sequence[str]) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    make_non_dumpable()  # for the process's whole life: it may hold a Secret Key (core/nodump.py)
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         _refuse_secrets_in_argv(argv)
@@ -620,7 +700,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         secret = None
         if args.command == "verify":
             secret = read_secret_line()
-            precheck_credentials(args.client_id, secret)
+            precheck_credentials(
+                args.client_id, secret, Environment(args.env) if args.env else None
+            )
         return asyncio.run(run_command(args, settings, secret))
     except ChangeupError as exc:
         _error(str(exc))
@@ -630,9 +712,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         # The reader left early (`keys list | head -1`): stop quietly, as Unix tools do, and keep
         # Python from complaining again when it flushes stdout on the way out.
-        with contextlib.suppress(OSError, ValueError):
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, sys.stdout.fileno())
+        _drop_stdout()
         return 141
     except Exception as exc:  # the contract: one line, never a traceback
         _error(f"unexpected error: {type(exc).__name__}: {exc}")

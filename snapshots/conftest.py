@@ -48,7 +48,8 @@ async def _seed(path: Path, keys: tuple[tuple[Environment, str, int, int | None]
     await store.open()
     try:
         clock = FixedClock(FIXED_NOW - timedelta(days=40))
-        service = KeyService(store, clock=clock, keygen=SeededKeyGenerator(1), actor=ACTOR)
+        service = KeyService(store, clock=clock, keygen=SeededKeyGenerator(1, valid_checksum=True),
+                             actor=ACTOR)
         await service.save_account(ACCOUNT)
         for environment, name, days, used in keys:
             clock.now = FIXED_NOW - timedelta(days=days)

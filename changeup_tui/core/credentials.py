@@ -100,12 +100,37 @@ class SecureKeyGenerator:
         )
 
 
+FAKE_MARK = "FAKE"
+"""The first characters of the body of every secret SeededKeyGenerator makes (unless told to make
+valid ones): a seeded secret reads as fake wherever it is shown."""
+
+
+def fake_secret(real: Secret) -> Secret:
+    """`real` made visibly fake and failing the checksum (`is_valid_secret` is False), with the
+    same format, environment and last 4 characters (the hint the list shows). What the snapshots
+    and other committed files show: a scanner or push protection that checks the checksum never
+    takes it for a leaked key."""
+    text = real.reveal()
+    prefix, body, check = text[:11], text[11:-CHECKSUM_LEN], text[-CHECKSUM_LEN:]
+    head = prefix + FAKE_MARK + body[len(FAKE_MARK):]
+    while checksum(head) == check:  # never a valid checksum by chance: change its first character
+        check = BASE62[(BASE62.index(check[0]) + 1) % 62] + check[1:]
+    return Secret(head + check)
+
+
 class SeededKeyGenerator:
     """Deterministic, well-formed credentials for tests, snapshots and benchmarks.
-    Never use it for keys that guard anything: anyone with the seed can recreate them."""
+    Never use it for keys that guard anything: anyone with the seed can recreate them.
 
-    def __init__(self, seed: int = 0) -> None:
+    Its secrets are fake by default: they start with FAKE and fail the checksum, so the service
+    refuses them before any database look-up (as malformed), and a secret that reaches a
+    committed file (a snapshot) is no credential. `valid_checksum=True` makes secrets that pass,
+    for tests that verify the keys they create; those secrets live in memory only, never in
+    committed output. Client IDs and the hints are the same either way."""
+
+    def __init__(self, seed: int = 0, *, valid_checksum: bool = False) -> None:
         self._random = random.Random(seed)
+        self.valid_checksum = valid_checksum
 
     def client_id(self, environment: Environment) -> str:
         return client_id_from_body(
@@ -113,6 +138,7 @@ class SeededKeyGenerator:
         )
 
     def secret(self, environment: Environment) -> Secret:
-        return secret_from_body(
+        real = secret_from_body(
             environment, b62encode(self._random.randrange(62**SECRET_BODY), SECRET_BODY)
         )
+        return real if self.valid_checksum else fake_secret(real)

@@ -55,6 +55,11 @@ class DiskFull(StoreError):
     pass
 
 
+class UnsafeDatabaseLocation(StoreError):
+    """The database, a file beside it, its folder or a link on the way is controlled by another
+    user (or is not a regular file): refused before SQLite reads anything."""
+
+
 class HashingFailed(StoreError):
     """argon2 itself failed (out of memory, say). Its message never holds the secret."""
 

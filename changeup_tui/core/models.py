@@ -110,6 +110,9 @@ class StoredSecret:
     created_at: datetime
     expires_at: datetime | None = None
 
+    def usable(self, now: datetime) -> bool:
+        return self.expires_at is None or self.expires_at > now
+
 
 @dataclass(frozen=True, slots=True)
 class KeySecret:
@@ -145,6 +148,42 @@ class KeyRecord:
 
     key: ApiKey
     secrets: tuple[StoredSecret, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SecretState:
+    """One secret of a key as a verifier needs it: which one, its hint, until when it verifies.
+    No hash."""
+
+    id: int
+    hint: str
+    expires_at: datetime | None = None
+
+    def usable(self, now: datetime) -> bool:
+        return self.expires_at is None or self.expires_at > now
+
+
+@dataclass(frozen=True, slots=True)
+class KeyState:
+    """A key and its secrets' ends, read in one indexed query: what a verifier reads again to
+    follow a revoke, a disable, a roll or an expiry."""
+
+    key: ApiKey
+    secrets: tuple[SecretState, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class KeyUse:
+    """A successful verification to record: `last_used_at = at` where it is NULL or older than
+    `not_since`; and, when `new_phc` is set, the secret `secret_id` rehashed with the current
+    parameters (only if its hash is still `old_phc`)."""
+
+    client_id: str
+    at: datetime
+    not_since: datetime
+    secret_id: int | None = None
+    old_phc: str | None = None
+    new_phc: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,7 +263,9 @@ class VerifyResult:
     ok: bool
     reason: str
     """'ok', or why not: 'malformed', 'environment_mismatch', 'unknown_key', 'revoked',
-    'disabled', 'expired', 'wrong_secret'."""
+    'disabled', 'expired', 'wrong_secret'; from a Verifier also 'busy' (its argon2 pool and
+    queue are full: try again in a second) and 'throttled' (too many wrong secrets for this Client
+    ID lately: cache misses for it are refused for a while). README, "Verifying keys"."""
     key: ApiKey | None = field(default=None, repr=False)
 
     def __bool__(self) -> bool:

@@ -5,25 +5,22 @@ SQL and applies each rule as a compare-and-set in the write itself."""
 from __future__ import annotations
 
 import builtins
+import contextlib
 import dataclasses
 import os
 import pwd
 import socket
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Final
+from typing import Final, Protocol, TypeVar
 
 from changeup_tui.core import hashing
 from changeup_tui.core.context import Clock, current_actor, utc_now
-from changeup_tui.core.credentials import (
-    KeyGenerator,
-    SecureKeyGenerator,
-    parse_client_id,
-    parse_secret,
-)
+from changeup_tui.core.credentials import KeyGenerator, SecureKeyGenerator
 from changeup_tui.core.errors import (
     DuplicateName,
-    InvalidCredential,
+    HashingFailed,
     InvalidName,
     InvalidTransition,
     KeyNotFound,
@@ -42,7 +39,9 @@ from changeup_tui.core.models import (
     KeyPage,
     KeyQuery,
     KeySecret,
+    KeyState,
     KeyStatus,
+    KeyUse,
     Secret,
     SortField,
     VerifyResult,
@@ -50,9 +49,13 @@ from changeup_tui.core.models import (
 from changeup_tui.core.names import name_key, normalize_name
 from changeup_tui.core.operator_state import OperatorState
 from changeup_tui.core.store.base import Store
+from changeup_tui.core.verify_cache import LAST_USED_RESOLUTION
+from changeup_tui.core.verify_pool import PoolBusy, SharedPool
+from changeup_tui.core.verify_rules import Presented, refusal, screen, wrap_secret
 from changeup_tui.core.vocabulary import AuditAction, grace_label
 
-LAST_USED_RESOLUTION = timedelta(minutes=1)
+T = TypeVar("T")
+
 DETAIL_ACTIVITY = 20
 """How many of a key's audit events its detail carries, newest first."""
 
@@ -80,6 +83,22 @@ _VERBS: Final[Mapping[AuditAction, str]] = {
 }
 
 
+class ArgonPool(Protocol):
+    """Where argon2 runs: `verify_pool.HashPool` (bounded, may raise PoolBusy) or SharedPool."""
+
+    async def run(self, function: Callable[..., T], *args: object, admit: bool = True) -> T: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Verification:
+    """What `KeyService.check` found: the answer, the state it read after argon2 (on a match)
+    and which secret matched (on `ok`). A Verifier caches from it."""
+
+    result: VerifyResult
+    state: KeyState | None = None
+    secret_id: int | None = None
+
+
 class KeyService:
     def __init__(
         self,
@@ -89,6 +108,7 @@ class KeyService:
         keygen: KeyGenerator | None = None,
         actor: Actor | None = None,
         operator_state: OperatorState | None = None,
+        pool: ArgonPool | None = None,
     ) -> None:
         self.store = store
         self.clock = clock
@@ -96,6 +116,7 @@ class KeyService:
         self.actor = actor or current_actor()
         self.operator_state = operator_state or OperatorState()
         """This operator's own choices (the environment), outside the shared database."""
+        self.pool: ArgonPool = pool or SharedPool()
 
     @property
     def read_only(self) -> bool:
@@ -296,64 +317,89 @@ class KeyService:
 
     # -- verify --------------------------------------------------------------------------------
 
-    async def verify(self, client_id: str, secret: str | Secret) -> VerifyResult:
-        """Check a presented Client ID and Secret Key. Format and checksum first (a typo never
-        touches the database), then the environment, the key's status, and argon2. An unknown
-        Client ID costs one argon2 verify too, so timing does not tell which IDs exist."""
-        if not isinstance(secret, Secret):
-            secret = Secret(secret)  # from here on no frame local holds the plain text, so a
-            # traceback that prints locals (Textual's crash report) shows only the redacted form
-        try:
-            parsed = parse_secret(secret.reveal())
-            id_environment = parse_client_id(client_id)
-        except InvalidCredential:
-            return VerifyResult(False, "malformed")
-        if parsed.environment is not id_environment:
-            return VerifyResult(False, "environment_mismatch")
-        record = await self.store.get_key(client_id)
-        now = self.clock()
-        if record is None:
-            await hashing.burn_dummy(parsed.secret)
-            return VerifyResult(False, "unknown_key")
+    async def verify(
+        self, client_id: object, secret: object, *, environment: Environment | None = None
+    ) -> VerifyResult:
+        """Check a presented Client ID and Secret Key, without a cache: the command line's and
+        the TUI's check (a service uses `Verifier`). `environment`: the one accepted (None:
+        either). Order: the environment, format and checksum (a typo never touches the
+        database), the look-up by Client ID (an unknown one is refused there: no argon2), the
+        key's state, argon2, and the state read again before answering `ok`. Bad input of any
+        type is `malformed`, never an exception."""
+        secret = wrap_secret(secret)  # from here on no frame local holds the plain text, so a
+        # traceback that prints locals (Textual's crash report) shows only the redacted form
+        presented = screen(client_id, secret, environment)
+        if isinstance(presented, VerifyResult):
+            return presented
+        return (await self.check(presented)).result
+
+    async def check(self, presented: Presented, pool: ArgonPool | None = None) -> Verification:
+        """The database and argon2 part of a verification, for a pair that passed `screen`.
+        `pool` runs argon2 (a Verifier's bounded pool, which may answer `busy`)."""
+        pool = pool or self.pool
+        record = await self.store.get_key(presented.client_id)
+        if record is None:  # IDs carry 143 random bits and are public: no argon2 to hide this
+            return Verification(VerifyResult(False, "unknown_key"))
         key = record.key
-        refusal = None
-        if key.environment is not parsed.environment:
-            refusal = "environment_mismatch"
-        elif key.status is not KeyStatus.ACTIVE:
-            refusal = key.status.value
-        elif key.is_expired(now):
-            refusal = "expired"
-        if refusal:
-            await hashing.burn_dummy(parsed.secret)
-            return VerifyResult(False, refusal, key)
+        now = self.clock()
+        if key.environment is not presented.environment:
+            return Verification(VerifyResult(False, "environment_mismatch", key))
+        reason = refusal(key, now)
+        if reason:
+            return Verification(VerifyResult(False, reason, key))
         # The hint (last 4 characters) picks the candidate, so a roll's grace period does not
         # double the cost.
         candidates = [
-            s for s in record.secrets
-            if s.hint == parsed.secret.hint and (s.expires_at is None or s.expires_at > now)
+            s for s in record.secrets if s.hint == presented.secret.hint and s.usable(now)
         ]
-        if not candidates:
-            await hashing.burn_dummy(parsed.secret)
-            return VerifyResult(False, "wrong_secret", key)
+        matched = None
         for stored in candidates:
-            if await hashing.verify(stored.phc, parsed.secret):
-                await self._after_success(key, stored.id, stored.phc, parsed.secret, now)
-                return VerifyResult(True, "ok", key)
-        return VerifyResult(False, "wrong_secret", key)
+            try:
+                if await pool.run(hashing.verify_sync, stored.phc, presented.secret):
+                    matched = stored
+                    break
+            except PoolBusy:
+                return Verification(VerifyResult(False, "busy", key))
+        if matched is None:
+            return Verification(VerifyResult(False, "wrong_secret", key))
+        # Read the state again: a revoke, disable or end of grace committed while argon2 ran
+        # (or while the check waited for the pool) is never answered `ok`.
+        state = await self.store.get_key_state(presented.client_id)
+        now = self.clock()
+        if state is None:
+            return Verification(VerifyResult(False, "unknown_key"))
+        reason = refusal(state.key, now)
+        current = next((s for s in state.secrets if s.id == matched.id), None)
+        if reason is None and (current is None or not current.usable(now)):
+            reason = "wrong_secret"
+        if reason:
+            return Verification(VerifyResult(False, reason, state.key), state)
+        key = await self._after_success(state.key, matched.id, matched.phc, presented.secret, now,
+                                        pool)
+        return Verification(VerifyResult(True, "ok", key), state, matched.id)
 
     async def _after_success(
-        self, key: ApiKey, secret_id: int, phc: str, secret: Secret, now: datetime
-    ) -> None:
-        """Best effort: a verify that succeeded stays a success on a read-only or busy database."""
+        self, key: ApiKey, secret_id: int, phc: str, secret: Secret, now: datetime,
+        pool: ArgonPool,
+    ) -> ApiKey:
+        """Record "last used" (at most once a minute) and, when the stored hash has older
+        parameters, the upgraded hash, in one transaction. Best effort: a verify that succeeded
+        stays a success on a read-only or busy database. Returns the key as recorded."""
         if self.store.read_only:
-            return
+            return key
+        new_phc = None
+        if hashing.needs_rehash(phc):
+            with contextlib.suppress(HashingFailed):
+                new_phc = await pool.run(hashing.hash_secret_sync, secret, admit=False)
+        recent = key.last_used_at is not None and key.last_used_at >= now - LAST_USED_RESOLUTION
+        if recent and new_phc is None:
+            return key
+        use = KeyUse(key.client_id, now, now - LAST_USED_RESOLUTION, secret_id, phc, new_phc)
         try:
-            if hashing.needs_rehash(phc):
-                await self.store.replace_hash(secret_id, await hashing.hash_secret(secret))
-            if key.last_used_at is None or key.last_used_at < now - LAST_USED_RESOLUTION:
-                await self.store.touch_last_used(key.client_id, now, now - LAST_USED_RESOLUTION)
+            await self.store.record_use([use])
         except StoreError:
-            pass
+            return key
+        return key if recent else dataclasses.replace(key, last_used_at=now)
 
     # -- audit, account, settings --------------------------------------------------------------
 

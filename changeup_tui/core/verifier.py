@@ -2,42 +2,146 @@
 
 Async::
 
-    async with Verifier("/var/lib/changeup/changeup.db") as verifier:
+    async with Verifier("/var/lib/changeup/changeup.db", environment="live") as verifier:
         result = await verifier.verify(client_id, api_key)
         if not result:
             ...  # 401; result.reason says why, for your logs
 
 Sync (a private event loop in a background thread; safe to share between threads)::
 
-    verifier = SyncVerifier("/var/lib/changeup/changeup.db")
+    verifier = SyncVerifier("/var/lib/changeup/changeup.db", environment="live")
     ok = verifier.verify(client_id, api_key).ok
     verifier.close()
+
+A key in use is answered from memory: the first successful check of a secret costs one argon2
+verification (in a bounded pool); later ones a keyed digest and a dictionary look-up, with the
+key's state read again (one indexed query) once it is older than `max_staleness` seconds.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
+import time
+from collections.abc import Callable, Coroutine
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TypeVar
 
 from changeup_tui.core.config import DbTarget
 from changeup_tui.core.context import Clock, utc_now
-from changeup_tui.core.models import Actor, Secret, VerifyResult
+from changeup_tui.core.errors import StoreError
+from changeup_tui.core.models import Actor, Environment, KeyState, KeyUse, VerifyResult
 from changeup_tui.core.service import KeyService
 from changeup_tui.core.store.factory import make_store
+from changeup_tui.core.verify_cache import (
+    DEFAULT_MAX_KEYS,
+    LAST_USED_RESOLUTION,
+    CachedKey,
+    KeyCache,
+    Throttle,
+)
+from changeup_tui.core.verify_pool import DEFAULT_NICENESS, HashPool
+from changeup_tui.core.verify_rules import Presented, screen, wrap_secret
+
+T = TypeVar("T")
+
+DEFAULT_MAX_STALENESS = 1.0
+MISSES_PER_POOL_SLOT = 2
+USE_FLUSH_SECONDS = 1.0
+"""Cache hits note "last used" in memory; the notes are written, one transaction for all, at most
+this often (and each key at most once a minute): a hit itself never waits for a write."""
+
+
+def _environment(value: Environment | str) -> Environment:
+    if isinstance(value, Environment):
+        return value
+    if isinstance(value, str):
+        return Environment.parse(value)
+    raise TypeError("environment must be Environment.LIVE, Environment.TEST, 'live' or 'test'")
 
 
 class Verifier:
-    def __init__(self, db_path: str | DbTarget, *, clock: Clock = utc_now) -> None:
-        """`db_path`: a database file, or a `postgresql://` URL."""
+    """Verifies keys of one environment against the database at `db_path`.
+
+    - `environment`: the environment this service serves ('live' or 'test'); a key of the other
+      one is `environment_mismatch` before any database or argon2 work. Required.
+    - `max_keys`: keys kept in memory (LRU). 0 turns the cache off.
+    - `max_staleness`: seconds a cached key's state is trusted before it is read again (one
+      indexed query); 0 reads it on every request. A revoke, disable or roll reaches this
+      verifier within that bound.
+    - `workers`, `queue`: the argon2 pool (default one thread per core, four waiting per thread);
+      beyond it a cache miss is `busy` at once.
+    - `throttle_limit`, `throttle_window`, `throttle_block`: after that many wrong secrets for one
+      Client ID within the window (seconds), cache misses for it are `throttled` for the block.
+    - `background_refresh`: re-read the keys in use together every max_staleness / 2, so their
+      requests do not each wait for a query (default on; off, each hit on a stale entry reads it).
+    - `argon2_niceness`: the pool's threads run at this nice value (default +10), so that under
+      a flood the requests answered from memory get the CPU first; 0 keeps the process's own.
+    """
+
+    def __init__(
+        self,
+        db_path: str | Path | DbTarget,
+        *,
+        environment: Environment | str,
+        clock: Clock = utc_now,
+        max_keys: int = DEFAULT_MAX_KEYS,
+        max_staleness: float = DEFAULT_MAX_STALENESS,
+        workers: int | None = None,
+        queue: int | None = None,
+        throttle_limit: int = 5,
+        throttle_window: float = 60.0,
+        throttle_block: float = 60.0,
+        argon2_niceness: int = DEFAULT_NICENESS,
+        background_refresh: bool = True,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if max_staleness < 0:
+            raise ValueError("max_staleness must be 0 or more")
+        self.environment = _environment(environment)
+        self.max_staleness = max_staleness
+        self._clock = clock
+        self._monotonic = monotonic
         self._store = make_store(db_path, create=False)  # a wrong path is an error, not a new database
-        self._service = KeyService(self._store, clock=clock, actor=Actor("verifier", "local"))
+        self.pool = HashPool(workers, queue, niceness=argon2_niceness)
+        self._service = KeyService(
+            self._store, clock=clock, actor=Actor("verifier", "local"), pool=self.pool
+        )
+        self.cache = KeyCache(max_keys)
+        self.throttle = Throttle(throttle_limit, throttle_window, throttle_block, max(max_keys, 1000))
+        self._id_locks: dict[str, tuple[asyncio.Lock, int]] = {}
+        # Cache misses in progress at once (look-up, argon2, state read): twice what the pool
+        # takes. Beyond, `busy` at once: a flood of forged requests never fills the database
+        # connection's queue, where it would delay the state re-reads of keys in use.
+        self._max_misses = MISSES_PER_POOL_SLOT * (self.pool.workers + self.pool.queue)
+        self._misses = 0
+        self._refreshes: dict[str, asyncio.Future[tuple[KeyState | None, float]]] = {}
+        self._uses: dict[str, KeyUse] = {}
+        self._flusher: asyncio.Task[None] | None = None
+        self._background_refresh = background_refresh and max_staleness > 0
+        self._hot: set[str] = set()
+        self._sweeper: asyncio.Task[None] | None = None
 
     async def open(self) -> Verifier:
         await self._store.open()
         return self
 
     async def close(self) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sweeper
+            self._sweeper = None
+        if self._flusher is not None:
+            self._flusher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._flusher
+            self._flusher = None
+        await self._flush_uses()
         await self._store.close()
+        self.pool.close()
 
     async def __aenter__(self) -> Verifier:
         return await self.open()
@@ -45,32 +149,213 @@ class Verifier:
     async def __aexit__(self, *exc_info: object) -> None:
         await self.close()
 
-    async def verify(self, client_id: str, api_key: str | Secret) -> VerifyResult:
-        return await self._service.verify(client_id, api_key)
+    # -- the check -----------------------------------------------------------------------------
+
+    async def verify(self, client_id: object, api_key: object) -> VerifyResult:
+        """`ok`, or the reason why not (`VerifyResult.reason`). Never raises for bad input:
+        anything that is not a well-formed pair (None, bytes, empty, over 1 KiB, not ASCII) is
+        `malformed`. Raises StoreError when the database cannot be read."""
+        api_key = wrap_secret(api_key)  # rebound: no frame local holds the plain text
+        if api_key is not None and type(client_id) is str:
+            # A key in use: the Client ID is in the cache only if it was well formed and of this
+            # environment, and an equal digest means the very secret that passed its format,
+            # checksum and argon2 checks. So this answers as the full order would, skipping the
+            # checks whose outcome is already known.
+            entry = self.cache.get(client_id)
+            if entry is not None:
+                secret_id = entry.by_digest.get(self.cache.digest(client_id, api_key))
+                if secret_id is not None:
+                    if self.max_staleness == 0 or (
+                        self._monotonic() - entry.read_at >= self.max_staleness
+                    ):
+                        state, read_at = await self._read_state(client_id)
+                        if state is None:
+                            self.cache.drop(client_id)
+                            return VerifyResult(False, "unknown_key")
+                        entry.refresh(state, read_at)
+                    self._hot.add(client_id)
+                    if self._sweeper is None and self._background_refresh:
+                        self._start_sweeper()
+                    return self._answer(entry, secret_id)
+        presented = screen(client_id, api_key, self.environment)
+        if isinstance(presented, VerifyResult):
+            return presented
+        return await self._miss(presented, self.cache.digest(presented.client_id, presented.secret))
+
+    def _answer(self, entry: CachedKey, secret_id: int) -> VerifyResult:
+        """A cached key's answer from its state as last read; expiry and the end of a roll's
+        grace against the clock, on every hit."""
+        if entry.refusal is not None:
+            return VerifyResult(False, entry.refusal, entry.key)
+        now = self._clock()
+        expires = entry.key.expires_at
+        if expires is not None and expires <= now:
+            return VerifyResult(False, "expired", entry.key)
+        stored = entry.secrets.get(secret_id)
+        if stored is None or (stored.expires_at is not None and stored.expires_at <= now):
+            return VerifyResult(False, "wrong_secret", entry.key)
+        if entry.use_due is None or entry.use_due <= now:
+            self._note_use(entry, now)
+        return entry.ok  # type: ignore[return-value]  # set by every refresh
+
+    async def _read_state(self, client_id: str) -> tuple[KeyState | None, float]:
+        """One indexed query, and when it started; concurrent hits on the same stale key share
+        it."""
+        pending = self._refreshes.get(client_id)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        future: asyncio.Future[tuple[KeyState | None, float]] = (
+            asyncio.get_running_loop().create_future()
+        )
+        self._refreshes[client_id] = future
+        started = self._monotonic()
+        try:
+            state = await self._store.get_key_state(client_id)
+        except BaseException as exc:
+            future.set_exception(exc if isinstance(exc, Exception) else StoreError("cancelled"))
+            future.exception()  # retrieved: no "never retrieved" warning when nobody shared it
+            raise
+        finally:
+            self._refreshes.pop(client_id, None)
+        future.set_result((state, started))
+        return state, started
+
+    async def _miss(self, presented: Presented, digest: bytes) -> VerifyResult:
+        client_id = presented.client_id
+        if self.throttle.blocked(client_id, self._monotonic()):
+            return VerifyResult(False, "throttled")
+        lock, waiting = self._id_locks.get(client_id, (None, 0))
+        if lock is None:
+            lock = asyncio.Lock()
+        elif waiting > self.pool.workers + self.pool.queue:
+            return VerifyResult(False, "busy")
+        self._id_locks[client_id] = (lock, waiting + 1)
+        try:
+            async with lock:  # at most one argon2 check per Client ID at a time
+                entry = self.cache.get(client_id)
+                if entry is not None:  # the check we waited for may have accepted this secret
+                    secret_id = entry.by_digest.get(digest)
+                    if secret_id is not None:
+                        return self._answer(entry, secret_id)
+                if self.throttle.blocked(client_id, self._monotonic()):
+                    return VerifyResult(False, "throttled")
+                read_at = self._monotonic()
+                if self._misses >= self._max_misses:
+                    return VerifyResult(False, "busy")
+                self._misses += 1
+                try:
+                    outcome = await self._service.check(presented, self.pool)
+                finally:
+                    self._misses -= 1
+                result = outcome.result
+                if result.reason == "wrong_secret":
+                    self.throttle.failed(client_id, self._monotonic())
+                elif result.ok and outcome.state is not None and outcome.secret_id is not None:
+                    self.cache.accept(client_id, outcome.state, outcome.secret_id, digest, read_at)
+                    cached = self.cache.get(client_id)
+                    if cached is not None:  # "last used" was just recorded by the check
+                        cached.use_due = self._clock() + LAST_USED_RESOLUTION
+                elif outcome.state is not None and entry is not None:
+                    entry.refresh(outcome.state, read_at)
+                return result
+        finally:
+            lock_now, count = self._id_locks[client_id]
+            if count <= 1:
+                del self._id_locks[client_id]
+            else:
+                self._id_locks[client_id] = (lock_now, count - 1)
+
+    # -- keys in use, read again in the background ---------------------------------------------
+
+    def _start_sweeper(self) -> None:
+        self._sweeper = asyncio.get_running_loop().create_task(self._sweep_forever())
+
+    async def _sweep_forever(self) -> None:
+        """Every max_staleness / 2, the keys answered from the cache since the last sweep are
+        read again, together (store.get_key_states): a key in use then never turns stale, and
+        its requests never wait for a query of their own. A sweep that fails or comes late
+        changes nothing to the bound: a hit on a stale entry still reads it first."""
+        period = self.max_staleness / 2
+        while True:
+            await asyncio.sleep(period)
+            if not self._hot:
+                continue
+            client_ids, self._hot = list(self._hot), set()
+            started = self._monotonic()
+            try:
+                states = await self._store.get_key_states(client_ids)
+            except StoreError:
+                continue
+            for client_id in client_ids:
+                entry = self.cache.peek(client_id)
+                if entry is None or entry.read_at >= started:
+                    continue
+                state = states.get(client_id)
+                if state is None:
+                    self.cache.drop(client_id)
+                else:
+                    entry.refresh(state, started)
+
+    # -- last used, written behind -------------------------------------------------------------
+
+    def _note_use(self, entry: CachedKey, now: datetime) -> None:
+        entry.use_due = now + LAST_USED_RESOLUTION
+        if self._store.read_only:
+            return
+        client_id = entry.key.client_id
+        self._uses[client_id] = KeyUse(client_id, now, now - LAST_USED_RESOLUTION)
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.get_running_loop().create_task(self._flush_later())
+
+    async def _flush_later(self) -> None:
+        await asyncio.sleep(USE_FLUSH_SECONDS)
+        await self._flush_uses()
+
+    async def _flush_uses(self) -> None:
+        uses, self._uses = list(self._uses.values()), {}
+        with contextlib.suppress(StoreError):
+            await self._store.record_use(uses)
 
 
 class SyncVerifier:
-    def __init__(self, db_path: str | DbTarget, *, clock: Clock = utc_now) -> None:
+    """`Verifier` for code without an event loop (Flask, Django, scripts): a private event loop
+    in one background thread, shared by every calling thread. Same arguments as Verifier."""
+
+    def __init__(self, db_path: str | Path | DbTarget, *, environment: Environment | str,
+                 **options: Any) -> None:
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(
             target=self._loop.run_forever, name="changeup-verifier", daemon=True
         )
         self._thread.start()
-        self._verifier = Verifier(db_path, clock=clock)
         try:
-            self._call(self._verifier.open())
+            self._verifier = self._call(self._make(db_path, environment, options))
         except BaseException:
             self._stop()
             raise
+        self.environment = self._verifier.environment
 
-    def _call(self, coroutine):
+    @staticmethod
+    async def _make(db_path: str | Path | DbTarget, environment: Environment | str,
+                    options: dict[str, Any]) -> Verifier:
+        verifier = Verifier(db_path, environment=environment, **options)
+        try:
+            return await verifier.open()
+        except BaseException:
+            verifier.pool.close()
+            raise
+
+    def _call(self, coroutine: Coroutine[Any, Any, T]) -> T:
         return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result()
 
-    def verify(self, client_id: str, api_key: str | Secret) -> VerifyResult:
+    def verify(self, client_id: object, api_key: object) -> VerifyResult:
+        api_key = wrap_secret(api_key)  # rebound: no frame local holds the plain text
         return self._call(self._verifier.verify(client_id, api_key))
 
     def close(self) -> None:
-        if self._loop.is_running():
+        if self._loop.is_closed():
+            return
+        if self._loop.is_running() and hasattr(self, "_verifier"):
             self._call(self._verifier.close())
         self._stop()
 
@@ -87,8 +372,11 @@ class SyncVerifier:
         self.close()
 
 
-def verify_key(db_path: str | DbTarget, client_id: str, api_key: str | Secret) -> VerifyResult:
+def verify_key(
+    db_path: str | Path | DbTarget, client_id: object, api_key: object, *, environment: Environment | str
+) -> VerifyResult:
     """One-shot synchronous check; opens and closes the database. For many checks, keep a
     SyncVerifier."""
-    with SyncVerifier(db_path) as verifier:
+    api_key = wrap_secret(api_key)  # rebound: no frame local holds the plain text
+    with SyncVerifier(db_path, environment=environment) as verifier:
         return verifier.verify(client_id, api_key)

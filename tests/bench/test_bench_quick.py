@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 BENCH = Path(__file__).resolve().parents[2] / "bench"
-SCRIPTS = ["seed", "filter", "list_scale", "startup", "loop_lag"]
+SCRIPTS = ["seed", "filter", "list_scale", "startup", "loop_lag", "verify", "verify_http"]
 
 pytestmark = pytest.mark.slow
 

@@ -10,6 +10,7 @@ import pytest
 
 from changeup_tui.core import hashing
 from changeup_tui.core.models import Environment, KeyQuery
+from changeup_tui.core.names import name_key
 
 
 @pytest.fixture(autouse=True)
@@ -79,14 +80,16 @@ async def test_counts_follow_raw_sql_writes(service, store, db_path):
 async def test_search_same_rows_as_the_two_like_form(service, store, db_path, term):
     for i, name in enumerate(NAMES):
         await service.create(name, Environment.TEST if i % 2 else Environment.LIVE)
-    escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    def escape(text: str) -> str:
+        return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
     with sqlite3.connect(db_path) as db:
         expected = {
             row[0]
             for row in db.execute(
                 "SELECT client_id FROM api_keys WHERE name_key LIKE ? ESCAPE '\\' "
                 "OR client_id LIKE ? ESCAPE '\\'",
-                (f"%{escaped.casefold()}%", f"%{escaped}%"),
+                (f"%{escape(name_key(term))}%", f"%{escape(term)}%"),  # names by their key
             )
         }
     page = await store.list_keys(KeyQuery(search=term, limit=100))

@@ -64,7 +64,7 @@ def test_create_json_then_verify(db):
 
     result = verify(db, created["client_id"], created["secret"])
     assert result.code == 0, result.stderr
-    assert result.stdout.strip() == "ok"
+    assert result.stdout.strip() == "ok (test key)"
     assert result.stderr == ""
 
 
@@ -482,7 +482,7 @@ def test_verify_at_a_terminal_prompts_without_echo(db):
     created = create(db, "typed", "test")
     child = pexpect.spawn(
         sys.executable, ["-m", "changeup_tui", "--db", str(db), "verify", "--client-id",
-                         created["client_id"]],
+                         created["client_id"], "--env", "test"],
         env=child_env(), encoding="utf-8", timeout=30,
     )
     try:
@@ -532,7 +532,7 @@ def test_a_missing_database_is_an_error_except_for_create(tmp_path):
     creates nothing; `keys create` starts the database."""
     missing = tmp_path / "typo" / "changeup.db"
     assert "no database" in run_cli("keys", "list", db=missing).assert_one_line_error(2)
-    secret = SeededKeyGenerator(3).secret(Environment.TEST).reveal()
+    secret = SeededKeyGenerator(3, valid_checksum=True).secret(Environment.TEST).reveal()
     verified = run_cli("verify", "--client-id", "cu_test_ci_" + "A" * 24, db=missing, stdin=secret + "\n")
     assert "no database" in verified.assert_one_line_error(2)
     assert not missing.exists() and not missing.parent.exists()

@@ -27,7 +27,7 @@ async def _create_many(db_path: str, worker: int, count: int) -> dict:
     try:
         service = KeyService(
             store,
-            keygen=SeededKeyGenerator(10_000 + worker),
+            keygen=SeededKeyGenerator(10_000 + worker, valid_checksum=True),
             actor=Actor(f"worker-{worker}", "local"),
         )
         created = []

@@ -59,7 +59,7 @@ def file_bytes(db_path) -> dict[str, bytes]:
 async def svc(db_path):
     store = SQLiteStore(db_path)
     await store.open()
-    service = KeyService(store, clock=FixedClock(), keygen=SeededKeyGenerator(11),
+    service = KeyService(store, clock=FixedClock(), keygen=SeededKeyGenerator(11, valid_checksum=True),
                          actor=Actor("tester", "local"))
     yield service
     await store.close()
@@ -176,8 +176,8 @@ def assert_clean_exception(exc: BaseException, secrets: list[Secret]) -> None:
 async def test_duplicate_name_error_carries_no_secret(db_path):
     store = SQLiteStore(db_path)
     await store.open()
-    keygen = SeededKeyGenerator(99)
-    preview = SeededKeyGenerator(99)  # the same seed: the secrets the service will make
+    keygen = SeededKeyGenerator(99, valid_checksum=True)
+    preview = SeededKeyGenerator(99, valid_checksum=True)  # the same seed: the secrets the service will make
     try:
         service = KeyService(store, keygen=keygen, actor=Actor("tester", "local"))
         await service.create("twice", Environment.TEST)
@@ -202,9 +202,10 @@ async def test_locked_database_during_create_carries_no_secret(db_path, monkeypa
     monkeypatch.setattr(sqlite_store, "BUSY_TIMEOUT_MS", 200)
     store = SQLiteStore(db_path)
     await store.open()
-    preview = SeededKeyGenerator(5)
+    preview = SeededKeyGenerator(5, valid_checksum=True)
     try:
-        service = KeyService(store, keygen=SeededKeyGenerator(5), actor=Actor("tester", "local"))
+        service = KeyService(store, keygen=SeededKeyGenerator(5, valid_checksum=True),
+                             actor=Actor("tester", "local"))
         doomed = preview.secret(Environment.LIVE)
         blocker = sqlite3.connect(db_path, timeout=0)
         blocker.execute("BEGIN IMMEDIATE")
@@ -247,7 +248,7 @@ async def test_store_failure_during_verify_carries_no_secret(svc, monkeypatch):
 
 
 def test_secret_repr_in_a_frame_is_redacted():
-    secret = SeededKeyGenerator(3).secret(Environment.LIVE)
+    secret = SeededKeyGenerator(3, valid_checksum=True).secret(Environment.LIVE)
 
     def holds_a_secret(s: Secret):
         also = CreatedKey(key=None, secret=s)  # type: ignore[arg-type]
@@ -268,7 +269,7 @@ def test_secret_repr_in_a_frame_is_redacted():
 
 @pytest.mark.slow
 def test_cli_never_echoes_a_secret_given_in_argv(db_path):
-    secret = SeededKeyGenerator(8).secret(Environment.TEST).reveal()
+    secret = SeededKeyGenerator(8, valid_checksum=True).secret(Environment.TEST).reveal()
     for args in (("keys", "create", "--name", secret, "--env", "test"),
                  ("keys", "rename", "cu_test_ci_xxxxxxxxxxxxxxxxxxxxxxxx", "--name", secret),
                  ("verify", "--client-id", secret)):

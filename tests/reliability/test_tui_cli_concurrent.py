@@ -68,7 +68,7 @@ async def test_tui_and_cli_write_at_once_for_a_minute(db_path: Path):
     )
     clipboard = FakeClipboard()
     app = build_test_app(db_path, clipboard=clipboard, clock=utc_now,
-                         keygen=SeededKeyGenerator(4242), actor=Actor("tui", "local"))
+                         keygen=SeededKeyGenerator(4242, valid_checksum=True), actor=Actor("tui", "local"))
     tui_keys: dict[str, str] = {}
     deadline = time.monotonic() + DURATION_S
     async with app.run_test(size=(120, 35)) as pilot:

@@ -135,7 +135,8 @@ def _chattr(flag: str, path) -> bool:
 async def _seed_one_key(db_path) -> None:
     store = SQLiteStore(db_path)
     await store.open()
-    service = KeyService(store, keygen=SeededKeyGenerator(3), actor=Actor("tester", "local"))
+    service = KeyService(store, keygen=SeededKeyGenerator(3, valid_checksum=True),
+                         actor=Actor("tester", "local"))
     await service.create("Existing", Environment.TEST)
     await service.account()
     await store.close()

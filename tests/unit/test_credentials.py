@@ -15,10 +15,12 @@ from changeup_tui.core.credentials import (
     CHECKSUM_LEN,
     SCANNER_REGEX,
     SECRET_LEN,
+    SECRET_RE,
     SecureKeyGenerator,
     SeededKeyGenerator,
     b62encode,
     checksum,
+    fake_secret,
     parse_client_id,
     parse_secret,
     secret_from_body,
@@ -47,7 +49,7 @@ ENVS = list(Environment)
 
 
 def _secrets(count: int, seed: int = 11) -> list[tuple[Environment, str]]:
-    gen = SeededKeyGenerator(seed)
+    gen = SeededKeyGenerator(seed, valid_checksum=True)
     return [(env, gen.secret(env).reveal()) for _ in range(count) for env in ENVS]
 
 
@@ -119,7 +121,32 @@ def test_seeded_generator_is_deterministic():
     assert len({s for _, s in seq_a}) == len(seq_a)
     for (client_id, secret), env in zip(seq_a, [e for e in ENVS for _ in range(20)], strict=True):
         assert parse_client_id(client_id) is env
-        assert parse_secret(secret).environment is env
+        assert SECRET_RE.fullmatch(secret) and secret.startswith(f"cu_{env.value}_sk_FAKE")
+        assert not is_valid_secret(secret)  # fake by default: fails the checksum
+
+
+def test_seeded_secrets_are_fake_unless_asked_and_keep_ids_and_hints():
+    """The default secrets read as fake and fail the checksum (what the snapshots show); with
+    valid_checksum=True they pass. Client IDs and the 4-character hints are the same either way,
+    so only the full secret differs (the reveal snapshots), never the list."""
+    fake, valid = SeededKeyGenerator(1), SeededKeyGenerator(1, valid_checksum=True)
+    for env in [e for e in ENVS for _ in range(50)]:
+        assert fake.client_id(env) == valid.client_id(env)
+        f, v = fake.secret(env), valid.secret(env)
+        assert is_valid_secret(v.reveal()) and not is_valid_secret(f.reveal())
+        with pytest.raises(InvalidCredential, match="checksum"):
+            parse_secret(f.reveal())
+        assert f.hint == v.hint and f.reveal()[-6:] == v.reveal()[-6:]
+        assert f.reveal()[11:15] == "FAKE" and f.reveal()[15:-6] == v.reveal()[15:-6]
+
+
+def test_fake_secret_never_has_a_valid_checksum_even_by_chance():
+    """fake_secret changes the checksum when the FAKE body happens to match it."""
+    real = SeededKeyGenerator(3, valid_checksum=True).secret(Environment.TEST)
+    text = real.reveal()
+    faked_head = text[:11] + "FAKE" + text[15:-6]
+    lucky = Secret(text[:15] + text[15:-6] + checksum(faked_head))  # its checksum fits the fake
+    assert not is_valid_secret(fake_secret(lucky).reveal())
 
 
 @pytest.mark.parametrize(
@@ -144,7 +171,7 @@ def test_parse_secret_rejects_bad_shapes(text):
 
 
 def test_parse_secret_rejects_surrounding_whitespace():
-    text = SeededKeyGenerator(1).secret(Environment.TEST).reveal()
+    text = SeededKeyGenerator(1, valid_checksum=True).secret(Environment.TEST).reveal()
     for variant in (text + "\n", " " + text, text + " "):
         assert not is_valid_secret(variant)
 
@@ -166,7 +193,7 @@ def test_parse_client_id_rejects_bad_shapes(text):
 
 
 def test_error_messages_never_repeat_the_text():
-    text = SeededKeyGenerator(3).secret(Environment.LIVE).reveal()
+    text = SeededKeyGenerator(3, valid_checksum=True).secret(Environment.LIVE).reveal()
     broken = text[:-1] + ("a" if text[-1] != "a" else "b")
     for candidate in (broken, text[:-1], text + "x"):
         with pytest.raises(InvalidCredential) as info:
@@ -210,7 +237,7 @@ def test_every_adjacent_transposition_and_deletion_is_caught(env, text):
     replacement=st.one_of(st.sampled_from(BASE62), st.characters()),
 )
 def test_any_one_character_change_fails(seed, env, position, replacement):
-    text = SeededKeyGenerator(seed).secret(env).reveal()
+    text = SeededKeyGenerator(seed, valid_checksum=True).secret(env).reveal()
     assume(replacement != text[position])
     variant = text[:position] + replacement + text[position + 1 :]
     with pytest.raises(InvalidCredential):
@@ -225,7 +252,7 @@ def test_any_one_character_change_fails(seed, env, position, replacement):
     inserted=st.characters(),
 )
 def test_any_one_character_insertion_fails(seed, env, position, inserted):
-    text = SeededKeyGenerator(seed).secret(env).reveal()
+    text = SeededKeyGenerator(seed, valid_checksum=True).secret(env).reveal()
     with pytest.raises(InvalidCredential):
         parse_secret(text[:position] + inserted + text[position:])
 
@@ -241,7 +268,7 @@ def test_any_body_with_its_checksum_parses(body, env):
 
 
 def test_test_secret_cannot_pass_as_live():
-    text = SeededKeyGenerator(9).secret(Environment.TEST).reveal()
+    text = SeededKeyGenerator(9, valid_checksum=True).secret(Environment.TEST).reveal()
     relabelled = text.replace("cu_test_", "cu_live_", 1)
     assert not is_valid_secret(relabelled)
 
@@ -273,3 +300,14 @@ def test_b62_edges():
     # the checksum always fits its 6 characters
     assert 62**CHECKSUM_LEN > 2**32
     assert b62encode(2**32 - 1, CHECKSUM_LEN)
+
+
+@pytest.mark.usefixtures("fast_argon2")
+async def test_a_fake_seeded_secret_is_refused_as_malformed_before_any_lookup(service):
+    """What verify does with the snapshots' secrets: the key exists and its hash matches the fake
+    secret, but the checksum step refuses it first (a typo never reaches the database)."""
+    service.keygen = SeededKeyGenerator(4)  # fake secrets, as the snapshots get
+    created = await service.create("fake one", Environment.TEST)
+    assert created.secret.reveal().startswith("cu_test_sk_FAKE")
+    result = await service.verify(created.key.client_id, created.secret)
+    assert not result.ok and result.reason == "malformed"

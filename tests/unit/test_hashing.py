@@ -18,12 +18,14 @@ from changeup_tui.core.errors import HashingFailed
 from changeup_tui.core.models import Environment, Secret
 from changeup_tui.testing import SeededKeyGenerator
 
-PINNED = dict(time_cost=3, memory_cost=65536, parallelism=4, hash_len=32, salt_len=16)
+PINNED = dict(time_cost=1, memory_cost=16384, parallelism=1, hash_len=32, salt_len=16)
+OLD = dict(time_cost=3, memory_cost=65536, parallelism=4, hash_len=32, salt_len=16)
+"""The parameters before issue 10 (RFC 9106's second recommendation, for passwords)."""
 
 
 def _assert_pinned(phc: str) -> None:
     params = extract_parameters(phc)
-    assert phc.startswith("$argon2id$v=19$m=65536,t=3,p=4$")
+    assert phc.startswith("$argon2id$v=19$m=16384,t=1,p=1$")
     assert params.type is Type.ID
     assert params.version == 19
     for name, value in PINNED.items():
@@ -31,7 +33,7 @@ def _assert_pinned(phc: str) -> None:
 
 
 def test_module_constants_are_the_pinned_ones():
-    assert (hashing.TIME_COST, hashing.MEMORY_COST_KIB, hashing.PARALLELISM) == (3, 65536, 4)
+    assert (hashing.TIME_COST, hashing.MEMORY_COST_KIB, hashing.PARALLELISM) == (1, 16384, 1)
     assert (hashing.HASH_LEN, hashing.SALT_LEN) == (32, 16)
 
 
@@ -47,19 +49,17 @@ def test_produced_phc_has_the_pinned_parameters():
     assert hashing.hash_secret_sync(secret) != phc
 
 
-def test_dummy_phc_has_the_pinned_parameters_and_is_a_valid_hash():
-    _assert_pinned(hashing.DUMMY_PHC)
-    assert hashing.needs_rehash(hashing.DUMMY_PHC) is False
-    # it parses and verifies (to False), it does not raise or short-circuit
-    assert hashing.verify_sync(hashing.DUMMY_PHC, SeededKeyGenerator(3).secret(Environment.LIVE)) is False
+def test_no_dummy_hash_is_left():
+    """Unknown Client IDs cost no argon2 any more (issue 10): nothing burns a dummy verify."""
+    assert not hasattr(hashing, "DUMMY_PHC") and not hasattr(hashing, "burn_dummy")
 
 
 def test_needs_rehash_for_other_parameters():
-    weak = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1, hash_len=32, salt_len=16)
     secret = SeededKeyGenerator(4).secret(Environment.TEST)
-    old = weak.hash(secret.reveal())
-    assert hashing.needs_rehash(old) is True
-    assert hashing.verify_sync(old, secret) is True  # an old hash still verifies
+    for params in (OLD, dict(PINNED, memory_cost=8192), dict(PINNED, time_cost=2)):
+        old = PasswordHasher(**params).hash(secret.reveal())
+        assert hashing.needs_rehash(old) is True, params
+        assert hashing.verify_sync(old, secret) is True  # an old hash still verifies
     argon2i = PasswordHasher(**PINNED, type=Type.I).hash(secret.reveal())
     assert hashing.needs_rehash(argon2i) is True
     assert hashing.needs_rehash("not a phc string") is True
@@ -84,8 +84,7 @@ async def test_hashing_runs_off_the_event_loop(monkeypatch):
     secret = SeededKeyGenerator(5).secret(Environment.TEST)
     phc = await hashing.hash_secret(secret)
     assert await hashing.verify(phc, secret) is True
-    await hashing.burn_dummy(secret)
-    assert len(seen) == 3
+    assert len(seen) == 2
     assert loop_thread not in seen
 
 
@@ -174,6 +173,9 @@ async def test_audit_rows_hold_no_secret_and_no_hash(service, db_path):
         assert raw_secret[11:30] not in text
 
 
+_A_HASH = PasswordHasher(**PINNED).hash("a secret nobody kept")
+
+
 def test_an_argon2_failure_is_typed_and_carries_no_secret(monkeypatch):
     """argon2 failing for its own reasons (out of memory, say) is HashingFailed, not a wrong
     secret, and nothing chained to it holds the plain secret (Textual's crash report prints the
@@ -189,7 +191,7 @@ def test_an_argon2_failure_is_typed_and_carries_no_secret(monkeypatch):
 
     monkeypatch.setattr(hashing, "_hasher", Broken())
     for call in (lambda: hashing.hash_secret_sync(secret),
-                 lambda: hashing.verify_sync(hashing.DUMMY_PHC, secret)):
+                 lambda: hashing.verify_sync(_A_HASH, secret)):
         with pytest.raises(HashingFailed) as caught:
             call()
         assert caught.value.__context__ is None and caught.value.__cause__ is None

@@ -210,3 +210,97 @@ def test_processes_opening_a_new_database_at_once(tmp_path):
         assert _raw(db, "PRAGMA user_version") == [(LATEST_VERSION,)]
         assert sorted(_raw(db, "SELECT key FROM settings")) == [(f"p{i}",) for i in range(4)]
         assert _raw(db, "PRAGMA integrity_check") == [("ok",)]
+
+
+# -- 2: name_key becomes the confusable skeleton ------------------------------------------------
+
+
+async def _v1_database_with_look_alikes(path: Path) -> dict[str, str]:
+    """A database as version 1 left it: name_key = casefold(NFC(name)), so `billing` and
+    `bіlling` (Cyrillic і) were both active in Test. Returns {client_id: secret}."""
+    import unicodedata
+
+    from changeup_tui.core.models import Actor, Environment
+    from changeup_tui.core.service import KeyService
+    from changeup_tui.testing import FixedClock, SeededKeyGenerator
+
+    store = SQLiteStore(path)
+    await store.open()
+    service = KeyService(store, clock=FixedClock(), keygen=SeededKeyGenerator(5, valid_checksum=True),
+                         actor=Actor("tester", "local"))
+    secrets = {}
+    for name, env in (("billing", Environment.TEST), ("placeholder", Environment.TEST),
+                      ("billing", Environment.LIVE), ("Key0", Environment.TEST),
+                      ("gone", Environment.TEST)):
+        created = await service.create(name, env)
+        secrets[created.key.client_id] = created.secret.reveal()
+    await store.close()
+    with contextlib.closing(sqlite3.connect(path)) as conn, conn:
+        conn.execute("UPDATE api_keys SET name = 'b\u0456lling' WHERE name = 'placeholder'")
+        conn.execute("UPDATE api_keys SET name = 'KeyO', status = 'revoked' WHERE name = 'gone'")
+        for key_id, name in conn.execute("SELECT id, name FROM api_keys").fetchall():
+            old = unicodedata.normalize("NFC", name.casefold())
+            conn.execute("UPDATE api_keys SET name_key = ? WHERE id = ?", (old, key_id))
+        conn.execute("PRAGMA user_version = 1")
+    return secrets
+
+
+@pytest.mark.usefixtures("fast_argon2")
+async def test_skeleton_migration_keeps_colliding_active_keys(db_path):
+    """Two active keys whose names now collide must not make the migration fail: the oldest keeps
+    the plain key, the later one a key made unique by its Client ID; both still verify, a third
+    look-alike is refused, and renaming the later one gives it a plain key."""
+    from changeup_tui.core.errors import DuplicateName
+    from changeup_tui.core.models import Actor, Environment
+    from changeup_tui.core.names import name_key
+    from changeup_tui.core.service import KeyService
+    from changeup_tui.testing import FixedClock
+
+    secrets = await _v1_database_with_look_alikes(db_path)
+    store = SQLiteStore(db_path)
+    await store.open()
+    try:
+        assert _raw(db_path, "PRAGMA user_version") == [(LATEST_VERSION,)]
+        rows = _raw(db_path, "SELECT client_id, environment, name, name_key, status FROM api_keys "
+                             "ORDER BY id")
+        by_name = {(env, name): (cid, key, status) for cid, env, name, key, status in rows}
+        _, first_key, _ = by_name[("test", "billing")]
+        later, later_key, later_status = by_name[("test", "b\u0456lling")]
+        assert first_key == name_key("billing")
+        assert later_key == name_key("billing") + "\x00" + later
+        assert later_status == "active"
+        assert by_name[("live", "billing")][1] == name_key("billing")  # other environment: plain
+        # a revoked look-alike ("KeyO" beside "Key0") keeps the plain key: revoked keys never clash
+        assert by_name[("test", "KeyO")][1] == by_name[("test", "Key0")][1] == name_key("key0")
+        assert _raw(db_path, "PRAGMA integrity_check") == [("ok",)]
+        assert {name for _, name, _ in _schema(db_path)} >= {"api_keys_live_name"}
+
+        service = KeyService(store, clock=FixedClock(), actor=Actor("tester", "local"))
+        for client_id, secret in secrets.items():
+            if client_id != by_name[("test", "KeyO")][0]:
+                assert (await service.verify(client_id, secret)).ok
+        with pytest.raises(DuplicateName):
+            await service.create("BI1LING", Environment.TEST)
+        await service.rename(later, "billing two")
+        assert _raw(db_path, f"SELECT name_key FROM api_keys WHERE client_id = '{later}'") == [
+            (name_key("billing two"),)]
+    finally:
+        await store.close()
+
+
+async def test_skeleton_migration_failure_rolls_back_to_version_1(db_path, monkeypatch):
+    """The Python step runs in the migration's transaction: if it fails, nothing is changed."""
+    from changeup_tui.core.store import migrations
+
+    await _v1_database_with_look_alikes(db_path)
+    before = _raw(db_path, "SELECT id, name_key FROM api_keys ORDER BY id")
+
+    async def failing(db):
+        await migrations.recompute_name_keys(db)
+        raise RuntimeError("step failed after its writes")
+
+    monkeypatch.setattr(sqlite_module, "MIGRATIONS", (*MIGRATIONS[:1], failing))
+    with pytest.raises(RuntimeError):
+        await _open_close(db_path)
+    assert _raw(db_path, "PRAGMA user_version") == [(1,)]
+    assert _raw(db_path, "SELECT id, name_key FROM api_keys ORDER BY id") == before

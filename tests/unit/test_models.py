@@ -23,7 +23,7 @@ from changeup_tui.testing import FIXED_NOW, SeededKeyGenerator
 
 @pytest.fixture
 def secret() -> Secret:
-    return SeededKeyGenerator(21).secret(Environment.LIVE)
+    return SeededKeyGenerator(21, valid_checksum=True).secret(Environment.LIVE)
 
 
 def _key(**changes) -> ApiKey:
@@ -105,7 +105,7 @@ def test_secret_has_no_instance_dict(secret):
 
 def test_secret_equality_and_hint(secret):
     same = Secret(secret.reveal())
-    other = SeededKeyGenerator(22).secret(Environment.LIVE)
+    other = SeededKeyGenerator(22, valid_checksum=True).secret(Environment.LIVE)
     assert secret == same
     assert hash(secret) == hash(same)
     assert secret != other

@@ -1,9 +1,11 @@
-"""Key names: NFC, 1..64 characters after trimming, no control/format characters, unique per
-environment among keys that are not revoked, case-insensitively."""
+"""Key names: NFC, 1..64 characters after trimming, no control/format characters, nothing shaped
+like a Secret Key, a visible character, at most 2 combining marks per character; unique per
+environment among keys that are not revoked, case-insensitively and confusable-insensitively."""
 
 from __future__ import annotations
 
 import contextlib
+import re
 import sqlite3
 import sys
 import time
@@ -63,12 +65,23 @@ _texts = st.one_of(
 )
 
 
+BLANKS = set("\u115f\u1160\u3164\uffa0\u2800\u034f\u17b4\u17b5\u180b\u180c\u180d\u180e\u180f")
+
+
 def _expected(raw: str) -> str | None:
     """The rules, written independently: the stored name, or None when the name is refused."""
     name = unicodedata.normalize("NFC", raw.strip()).strip()
     if not 1 <= len(name) <= 64:
         return None
-    if any(unicodedata.category(c) in FORBIDDEN for c in name):
+    categories = [unicodedata.category(c) for c in name]
+    if any(c in FORBIDDEN for c in categories) or BLANKS & set(name):
+        return None
+    if re.search(r"cu_(live|test)_sk_[0-9a-z]{8}", name, re.IGNORECASE):
+        return None
+    if not any(c.startswith(("L", "N", "P", "S")) for c in categories):
+        return None  # nothing visible
+    marks = "".join("M" if c.startswith("M") else "." for c in categories)
+    if marks.startswith("M") or "MMM" in marks:
         return None
     return name
 
@@ -87,6 +100,10 @@ def test_constants():
 @example(raw="e\u0301")
 @example(raw=" " * 10 + "x" * 64 + " " * 10)
 @example(raw="x" * 65)
+@example(raw="\u3164")
+@example(raw="a" + "\u0301" * 20)
+@example(raw="\ufe0f\ufe0f")
+@example(raw="key cu_test_sk_" + "A1b2" * 12 + "x")
 def test_normalize_name_properties(raw):
     expected = _expected(raw)
     try:
@@ -274,7 +291,7 @@ async def _insert(store, env: Environment, name: str, gen: SeededKeyGenerator, i
 
 async def test_check_name_finds_a_clash_among_many_similar_names(service, store):
     """The exact name hides among more than a page of names that contain it."""
-    gen = SeededKeyGenerator(99)
+    gen = SeededKeyGenerator(99, valid_checksum=True)
     await _insert(store, Environment.TEST, "a", gen, 0)
     for i in range(1, 61):
         await _insert(store, Environment.TEST, f"a{i}", gen, i)
@@ -284,8 +301,84 @@ async def test_check_name_finds_a_clash_among_many_similar_names(service, store)
 
 
 async def test_check_name_clash_with_non_nfc_casefold(service, store):
-    await _insert(store, Environment.TEST, "\u01f0", SeededKeyGenerator(98), 1)
+    await _insert(store, Environment.TEST, "\u01f0", SeededKeyGenerator(98, valid_checksum=True), 1)
     with pytest.raises(DuplicateName):
         await service.check_name("J\u030c", Environment.TEST)
     with pytest.raises(DuplicateName):
         await service.check_name("\u01f0", Environment.TEST)
+
+
+# -- names that carry a secret, or deceive -------------------------------------------------------
+
+SECRET_LIKE = "cu_test_sk_" + "Zz9" * 16 + "Q"  # the shape (49 base62), not a valid checksum
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        SECRET_LIKE,
+        SECRET_LIKE.replace("test", "live"),
+        f"prod key {SECRET_LIKE} copy",
+        f"x{SECRET_LIKE}",
+        SECRET_LIKE[:30],  # the start of one: a piece of a secret is still a leak
+        SECRET_LIKE.upper(),
+    ],
+    ids=["secret", "live", "surrounded", "glued", "partial", "upper"],
+)
+def test_secret_shaped_names_are_refused_saying_why_never_repeating_it(raw):
+    with pytest.raises(InvalidName) as info:
+        normalize_name(raw)
+    message = str(info.value)
+    assert "Secret Key" in message and "roll" in message
+    assert SECRET_LIKE[11:23].lower() not in message.lower()
+    assert raw.strip() not in message
+
+
+@pytest.mark.parametrize("raw", ["cu_test_ci_docs", "cu_test_sk_", "cu_test_sk_short", "sk_live"])
+def test_names_that_only_mention_the_format_are_fine(raw):
+    assert normalize_name(raw) == raw
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        ("\u3164", "draw nothing"),  # HANGUL FILLER alone
+        ("billing\u3164", "draw nothing"),  # ... or defeating trimming
+        ("\u2800", "draw nothing"),  # BRAILLE PATTERN BLANK
+        ("\ufe0f", "visible character"),  # a variation selector alone
+        ("\ufe0f\ufe0f", "visible character"),
+        ("\u0301x", "start with a combining mark"),
+        ("a" + "\u0301" * 20, "combining marks"),  # a letter under 20 marks
+        ("q\u0301\u0302\u0303", "combining marks"),  # no precomposed q: 3 marks after NFC
+    ],
+)
+def test_names_that_render_blank_or_overdraw_are_refused(raw, reason):
+    with pytest.raises(InvalidName, match=reason):
+        normalize_name(raw)
+
+
+@pytest.mark.parametrize(
+    "raw", ["Tiếng Việt", "❤️ team", "สวัสดี", "नमस्ते", "a\u0301\u0302", "e\u0301"]
+)
+def test_ordinary_marks_and_emoji_are_fine(raw):
+    assert normalize_name(raw) == unicodedata.normalize("NFC", raw)
+
+
+def test_name_key_is_the_confusable_skeleton():
+    assert name_key("billing") == name_key("b\u0456lling")  # Cyrillic і
+    assert name_key("paypal") == name_key("p\u0430yp\u0430l")  # Cyrillic а
+    assert name_key("BILLING") == name_key("b\u0456lling")  # case and look-alikes at once
+    assert name_key("key0") == name_key("keyO") == name_key("KEYo")
+    assert name_key("bi11ing") == name_key("billing")
+    assert name_key("billing\ufe0f") == name_key("billing")  # default-ignorables dropped
+    assert name_key("billing") != name_key("biling")
+    assert name_key("Prod") != name_key("Test")
+
+
+@pytest.mark.usefixtures("fast_argon2")
+async def test_look_alike_names_collide_in_one_environment(service):
+    await service.create("billing", Environment.TEST)
+    for clash in ("b\u0456lling", "BILL\u0406NG", "bi11ing"):
+        with pytest.raises(DuplicateName):
+            await service.create(clash, Environment.TEST)
+    assert (await service.create("b\u0456lling", Environment.LIVE)).key.name == "b\u0456lling"

@@ -51,9 +51,9 @@ def spied(spy, clock, keygen):
 
 @pytest.fixture
 def argon2_calls(monkeypatch):
-    """Counts every argon2 verify (real or dummy) and every hash."""
-    counts = {"verify": 0, "hash": 0, "dummy": 0}
-    real_verify, real_hash, real_dummy = hashing.verify_sync, hashing.hash_secret_sync, hashing.burn_dummy
+    """Counts every argon2 verify and every hash."""
+    counts = {"verify": 0, "hash": 0}
+    real_verify, real_hash = hashing.verify_sync, hashing.hash_secret_sync
 
     def verify_sync(phc, secret):
         counts["verify"] += 1
@@ -63,14 +63,16 @@ def argon2_calls(monkeypatch):
         counts["hash"] += 1
         return real_hash(secret)
 
-    async def burn_dummy(secret):
-        counts["dummy"] += 1
-        return await real_dummy(secret)
-
     monkeypatch.setattr(hashing, "verify_sync", verify_sync)
     monkeypatch.setattr(hashing, "hash_secret_sync", hash_secret_sync)
-    monkeypatch.setattr(hashing, "burn_dummy", burn_dummy)
     return counts
+
+
+def _set_hash(db, secret_id: int, phc: str) -> None:
+    """Plant a hash as an older version (or another secret) would have stored it."""
+    mark = "$1" if db.is_postgres else "?"
+    other = "$2" if db.is_postgres else "?"
+    db.raw(f"UPDATE key_secrets SET phc = {mark} WHERE id = {other}", phc, secret_id)
 
 
 def _audit_rows(db):
@@ -137,20 +139,22 @@ async def test_verify_ok_and_wrong_secret(service, argon2_calls):
     assert (await service.verify(made.key.client_id, made.secret.reveal())).ok  # plain text too
 
     before = dict(argon2_calls)
-    other = SeededKeyGenerator(12345).secret(Environment.TEST)
+    other = SeededKeyGenerator(12345, valid_checksum=True).secret(Environment.TEST)
     wrong = await service.verify(made.key.client_id, other)
     assert not wrong and wrong.reason == "wrong_secret"
-    # a wrong secret costs exactly one argon2 verify, like a right one
-    assert argon2_calls["verify"] - before["verify"] == 1
+    # its hint (last 4 characters) matches no stored secret: refused without argon2 (before
+    # issue 10 it burned a dummy verify); a matching hint costs one (the next test)
+    assert other.hint != made.secret.hint
+    assert argon2_calls["verify"] - before["verify"] == 0
 
 
-async def test_hint_match_but_hash_mismatch_is_wrong_secret(service, store, argon2_calls):
+async def test_hint_match_but_hash_mismatch_is_wrong_secret(service, store, db, argon2_calls):
     """The hint only picks the candidate hash; argon2 decides."""
     made = await service.create("Billing", Environment.TEST)
     (stored,) = (await store.get_key(made.key.client_id)).secrets
     assert stored.hint == made.secret.hint
-    other = SeededKeyGenerator(777).secret(Environment.TEST)
-    await store.replace_hash(stored.id, hashing.hash_secret_sync(other))
+    other = SeededKeyGenerator(777, valid_checksum=True).secret(Environment.TEST)
+    _set_hash(db, stored.id, hashing.hash_secret_sync(other))
     before = argon2_calls["verify"]
     result = await service.verify(made.key.client_id, made.secret)
     assert not result and result.reason == "wrong_secret"
@@ -192,24 +196,26 @@ async def test_malformed_secret_never_touches_the_store(service, spy, spied, arg
 
 @pytest.mark.parametrize("client_id", ["", "cu_test_ci_short", "cu_prod_ci_" + "a" * 24, "x" * 10_000])
 async def test_malformed_client_id_never_touches_the_store(spied, spy, client_id):
-    secret = SeededKeyGenerator(3).secret(Environment.TEST)
+    secret = SeededKeyGenerator(3, valid_checksum=True).secret(Environment.TEST)
     result = await spied.verify(client_id, secret)
     assert not result and result.reason == "malformed"
     assert spy.calls == []
 
 
-async def test_unknown_client_id_burns_a_dummy_verify(spied, spy, argon2_calls):
-    gen = SeededKeyGenerator(31337)
+async def test_unknown_client_id_costs_one_look_up_and_no_argon2(spied, spy, argon2_calls):
+    """Issue 10: Client IDs carry 143 random bits and are public; hiding which exist is not
+    worth making every forged request cost an argon2 check (it was one dummy verify before)."""
+    gen = SeededKeyGenerator(31337, valid_checksum=True)
     result = await spied.verify(gen.client_id(Environment.TEST), gen.secret(Environment.TEST))
     assert not result and result.reason == "unknown_key" and result.key is None
     assert spy.calls == ["get_key"]
-    assert argon2_calls["dummy"] == 1
-    assert argon2_calls["verify"] == 1  # the dummy is a real argon2 verify, not a sleep
+    assert argon2_calls == {"verify": 0, "hash": 0}
 
 
-async def test_every_refusal_after_the_format_check_costs_one_argon2_verify(service, clock, argon2_calls):
-    """Timing must not tell an unknown, revoked, disabled or expired key from a wrong secret."""
-    gen = SeededKeyGenerator(4)
+async def test_refusals_by_state_cost_no_argon2(service, clock, argon2_calls):
+    """An unknown, revoked, disabled or expired key is refused without argon2 (issue 10; each
+    cost one argon2 verify before): only a key that could verify pays for the check."""
+    gen = SeededKeyGenerator(4, valid_checksum=True)
     revoked = await service.create("Revoked", Environment.TEST)
     disabled = await service.create("Disabled", Environment.TEST)
     expiring = await service.create("Expiring", Environment.TEST, expires_at=clock.now + timedelta(days=1))
@@ -227,7 +233,7 @@ async def test_every_refusal_after_the_format_check_costs_one_argon2_verify(serv
         before = argon2_calls["verify"]
         result = await service.verify(client_id, secret)
         assert (result.ok, result.reason) == (False, reason)
-        assert argon2_calls["verify"] - before == 1, reason
+        assert argon2_calls["verify"] - before == 0, reason
 
 
 async def test_last_used_at_is_written_at_most_once_a_minute(service, spy, spied, clock):
@@ -236,40 +242,40 @@ async def test_last_used_at_is_written_at_most_once_a_minute(service, spy, spied
     t0 = clock.now
     assert (await spied.verify(client_id, made.secret)).ok
     assert (await service.get(client_id)).last_used_at == t0
-    assert spy.calls.count("touch_last_used") == 1
+    assert spy.calls.count("record_use") == 1
 
     clock.advance(seconds=30)
     assert (await spied.verify(client_id, made.secret)).ok
     assert (await service.get(client_id)).last_used_at == t0  # not rewritten
-    assert spy.calls.count("touch_last_used") == 1  # not even attempted
+    assert spy.calls.count("record_use") == 1  # not even attempted
 
     clock.advance(seconds=31)  # 61 s after the first use
     assert (await spied.verify(client_id, made.secret)).ok
     assert (await service.get(client_id)).last_used_at == t0 + timedelta(seconds=61)
-    assert spy.calls.count("touch_last_used") == 2
+    assert spy.calls.count("record_use") == 2
 
 
 async def test_failed_verify_does_not_touch_last_used(service):
     made = await service.create("Billing", Environment.TEST)
-    wrong = SeededKeyGenerator(5).secret(Environment.TEST)
+    wrong = SeededKeyGenerator(5, valid_checksum=True).secret(Environment.TEST)
     assert not await service.verify(made.key.client_id, wrong)
     assert (await service.get(made.key.client_id)).last_used_at is None
 
 
 @pytest.mark.real_argon2
-async def test_verify_rehashes_old_parameters(service, store):
+async def test_verify_rehashes_old_parameters(service, store, db):
     made = await service.create("Billing", Environment.TEST)
     record = await store.get_key(made.key.client_id)
     (stored,) = record.secrets
-    weak = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1).hash(made.secret.reveal())
-    await store.replace_hash(stored.id, weak)
+    weak = PasswordHasher(time_cost=3, memory_cost=65536, parallelism=4).hash(made.secret.reveal())
+    _set_hash(db, stored.id, weak)
     assert (await store.get_key(made.key.client_id)).secrets[0].phc == weak
 
     assert (await service.verify(made.key.client_id, made.secret)).ok
     upgraded = (await store.get_key(made.key.client_id)).secrets[0].phc
     assert upgraded != weak
     params = extract_parameters(upgraded)
-    assert (params.time_cost, params.memory_cost, params.parallelism) == (3, 65536, 4)
+    assert (params.time_cost, params.memory_cost, params.parallelism) == (1, 16384, 1)
     assert (params.hash_len, params.salt_len) == (32, 16)
     assert (await service.verify(made.key.client_id, made.secret)).ok  # still verifies
 

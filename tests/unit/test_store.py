@@ -23,6 +23,7 @@ from changeup_tui.core.models import (
     Environment,
     KeyQuery,
     KeyStatus,
+    KeyUse,
     SortField,
 )
 from changeup_tui.core.names import name_key
@@ -213,7 +214,7 @@ WORDS = ["alpha", "Beta", "gamma", "DELTA", "épsilon", "Zeta"]
 @pytest.fixture
 async def many_keys(store):
     """250 keys: both environments, the same names in each, tied creation and last-used times."""
-    gen = SeededKeyGenerator(250)
+    gen = SeededKeyGenerator(250, valid_checksum=True)
     rows = []  # (row id, key, last_used text)
     for i in range(250):
         env = Environment.TEST if i < 125 else Environment.LIVE
@@ -224,7 +225,7 @@ async def many_keys(store):
         last = None
         if i % 3:
             last = FIXED_NOW + timedelta(minutes=(i * 31) % 13)
-            await store.touch_last_used(key.client_id, last, last)
+            await store.record_use([KeyUse(key.client_id, last, last)])
         rows.append((i + 1, key, to_db(last) or ""))
     return rows
 
@@ -293,7 +294,7 @@ SEARCH_NAMES = ["100%", "100x", "a_b", "axb", "back\\slash", "backxslash", "50% 
 
 @pytest.fixture
 async def searchable(store):
-    gen = SeededKeyGenerator(4242)
+    gen = SeededKeyGenerator(4242, valid_checksum=True)
     return {name: await _insert(store, Environment.TEST, name, gen) for name in SEARCH_NAMES}
 
 

@@ -31,7 +31,9 @@ from changeup_tui.core.models import (
     KeyQuery,
     KeyRecord,
     KeySecret,
+    KeyState,
     KeyStatus,
+    KeyUse,
 )
 
 
@@ -55,6 +57,17 @@ class Store(Protocol):
 
     async def get_key(self, client_id: str) -> KeyRecord | None:
         """The key and all its stored secrets, newest first; None when there is no such key."""
+
+    async def get_key_state(self, client_id: str) -> KeyState | None:
+        """The key and, for each of its secrets, its id, hint and end (never a hash), in ONE
+        query on indexed columns (Client ID, then the secrets' key id). A verifier calls it for
+        every cached key older than its `max_staleness` and after every argon2 check, so it must
+        stay one round trip. None for an unknown Client ID."""
+
+    async def get_key_states(self, client_ids: Sequence[str]) -> dict[str, KeyState]:
+        """`get_key_state` for many keys at once (a verifier re-reads the keys in use in the
+        background, every `max_staleness / 2`): few statements (SQLite: one per 250 keys), each
+        on the same indexes. Unknown Client IDs are absent from the answer."""
 
     async def name_taken(
         self, environment: Environment, name_key: str, except_client_id: str | None = None
@@ -122,6 +135,10 @@ class Store(Protocol):
 
     # -- best-effort writes of a verify (no audit event) ---------------------------------------
 
-    async def replace_hash(self, secret_id: int, phc: str) -> None: ...
-
-    async def touch_last_used(self, client_id: str, at: datetime, not_since: datetime) -> None: ...
+    async def record_use(self, uses: Sequence[KeyUse]) -> None:
+        """Successful verifications, all in ONE transaction, best effort (a short lock wait: a
+        busy database must not hold up verification; the caller ignores a StoreError). For each
+        use: `last_used_at = use.at` where it is NULL or older than `use.not_since`; and, when
+        `use.new_phc` is set, `UPDATE` the secret `use.secret_id` to it only where its hash is
+        still `use.old_phc` (compare-and-set: a concurrent roll or rehash wins). No audit event:
+        a verification is not a change an operator made."""

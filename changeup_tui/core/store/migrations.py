@@ -1,7 +1,57 @@
 """Schema migrations, applied in order by `PRAGMA user_version`. Never edit a shipped step:
-add a new one."""
+add a new one. A step is an SQL script, or a Python step (an async function given the
+connection) where SQL alone cannot compute the change; either runs inside the migration's one
+`BEGIN IMMEDIATE` transaction."""
 
-MIGRATIONS: tuple[str, ...] = (
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
+
+from changeup_tui.core.names import name_key
+
+if TYPE_CHECKING:
+    import aiosqlite
+
+PythonStep = Callable[["aiosqlite.Connection"], Awaitable[None]]
+
+CONFLICT_MARK = "\x00"
+"""Between a name's key and a Client ID in the `name_key` of a key that the skeleton migration
+found sharing its name with an older active key (see recompute_name_keys)."""
+
+
+async def recompute_name_keys(db: aiosqlite.Connection) -> None:
+    """2: `name_key` becomes the confusable skeleton (names.name_key), so look-alike names
+    collide. Every key's name_key is recomputed from its name.
+
+    Existing active keys of one environment whose names now collide (`billing` and `bіlling`
+    both active) must not make the migration fail, nor lose a key: the oldest keeps the plain
+    key, and each later one gets the key + CONFLICT_MARK + its Client ID, unique, so both stay
+    active and verify. A new key with a look-alike name is refused (it collides with the oldest);
+    renaming the later key gives it a plain key again. The unique index is dropped and rebuilt
+    around the change, so no intermediate state trips it."""
+    rows = await db.execute_fetchall(
+        "SELECT id, environment, name, status, client_id FROM api_keys ORDER BY id"
+    )
+    taken: set[tuple[str, str]] = set()
+    updates: list[tuple[str, int]] = []
+    for key_id, environment, name, status, client_id in rows:
+        key = name_key(name)
+        if status != "revoked":
+            if (environment, key) in taken:
+                key = f"{key}{CONFLICT_MARK}{client_id}"
+            else:
+                taken.add((environment, key))
+        updates.append((key, key_id))
+    await db.execute("DROP INDEX api_keys_live_name")
+    await db.executemany("UPDATE api_keys SET name_key = ? WHERE id = ?", updates)
+    await db.execute(
+        "CREATE UNIQUE INDEX api_keys_live_name ON api_keys (environment, name_key) "
+        "WHERE status != 'revoked'"
+    )
+
+
+MIGRATIONS: tuple[str | PythonStep, ...] = (
     # 1: the first schema.
     """
     CREATE TABLE account (
@@ -105,6 +155,8 @@ MIGRATIONS: tuple[str, ...] = (
         SELECT RAISE(ABORT, 'audit_events is append-only');
     END;
     """,
+    # 2: name_key is the confusable skeleton (see recompute_name_keys).
+    recompute_name_keys,
 )
 
 LATEST_VERSION = len(MIGRATIONS)

@@ -3,7 +3,7 @@
 One connection per process. WAL, synchronous=FULL, busy_timeout 5 s, foreign keys on. Every write
 is one `BEGIN IMMEDIATE` transaction under an asyncio lock, rolled back on any exception,
 cancellation included. The database folder is created 0700; the database, -wal and -shm files are
-kept 0600."""
+kept 0600. A location another user controls is refused before SQLite reads it (file_checks)."""
 
 from __future__ import annotations
 
@@ -41,11 +41,15 @@ from changeup_tui.core.models import (
     KeyQuery,
     KeyRecord,
     KeySecret,
+    KeyState,
     KeyStatus,
+    KeyUse,
+    SecretState,
     SortField,
     StoredSecret,
 )
 from changeup_tui.core.names import name_key
+from changeup_tui.core.store.file_checks import check_database_location, check_folder
 from changeup_tui.core.store.migrations import LATEST_VERSION, MIGRATIONS
 
 BUSY_TIMEOUT_MS = 5000
@@ -72,6 +76,9 @@ _KEY_COLUMNS = (
 )
 """The columns `_key_from_row` reads, by name, from a row of `api_keys k`."""
 _SECRET_COLUMNS = "id, phc, hint, created_at, expires_at"
+STATE_CHUNK = 250
+"""Keys read by one statement of get_key_states: well under SQLite's limit on parameters, and
+short enough that turning the rows into models never holds the event loop for long."""
 _AUDIT_COLUMNS = "id, at, actor, origin, action, environment, client_id, detail"
 _INSERT_SECRET = (
     "INSERT INTO key_secrets (key_id, phc, hint, created_at) "
@@ -243,6 +250,7 @@ class SQLiteStore:
         self.path: Path | None = None if str(path) == ":memory:" else Path(path)
         self._create = create
         self.read_only = False
+        self._real_path: Path | None = None
         self._db: aiosqlite.Connection | None = None
         self._lock = asyncio.Lock()
 
@@ -277,37 +285,41 @@ class SQLiteStore:
             await self.close()
             raise
         for suffix in ("", "-wal", "-shm"):
-            _chmod_private(Path(f"{path}{suffix}"))
+            _chmod_private(Path(f"{self._real_path or path}{suffix}"))
 
-    def _prepare_file(self, path: Path) -> str:
-        """Check the path, create the folder (0700) and an empty file (0600) when missing, and
-        decide whether the database is opened read-write or read-only."""
-        if path.is_dir():
-            raise StoreError(f"{path} is a folder, not a database file")
+    def _prepare_file(self, given: Path) -> str:
+        """Check the path (file_checks: nothing another user controls), create the folder (0700)
+        and an empty file (0600) when missing, and decide whether the database is opened
+        read-write or read-only. SQLite is given the real path, links resolved and checked."""
+        if given.is_dir():
+            raise StoreError(f"{given} is a folder, not a database file")
+        path = check_database_location(given)
+        self._real_path = path
         folder = path.parent
         if not self._create and not path.exists():
-            raise StoreError(f"no database at {path}")
+            raise StoreError(f"no database at {given}")
         if not folder.exists():
             try:
                 _mkdir_private(folder)
             except OSError as exc:
                 raise StoreError(f"cannot create the folder {folder}: {exc.strerror}") from None
+            check_folder(folder)  # another user may have made it first
         if path.exists():
             if not os.access(path, os.R_OK):
-                raise StoreError(f"cannot read {path}: permission denied")
+                raise StoreError(f"cannot read {given}: permission denied")
             if path.stat().st_size and not _looks_like_sqlite(path):
-                raise NotADatabase(f"{path} is not a changeup-tui database (or it is damaged)")
+                raise NotADatabase(f"{given} is not a changeup-tui database (or it is damaged)")
             writable = os.access(path, os.W_OK) and os.access(folder, os.W_OK | os.X_OK)
         else:
             if not os.access(folder, os.W_OK | os.X_OK):
-                raise StoreError(f"cannot create {path}: its folder is not writable")
+                raise StoreError(f"cannot create {given}: its folder is not writable")
             try:
                 fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
                 os.close(fd)
             except FileExistsError:
                 pass
             except OSError as exc:
-                raise StoreError(f"cannot create {path}: {exc.strerror}") from None
+                raise StoreError(f"cannot create {given}: {exc.strerror}") from None
             writable = True
         self.read_only = not writable
         mode = "rw" if writable else "ro"
@@ -375,8 +387,12 @@ class SQLiteStore:
             if version > LATEST_VERSION:
                 raise self._too_new(version)
             for number in range(version, LATEST_VERSION):
-                for statement in _split_sql(MIGRATIONS[number]):
-                    await db.execute(statement)
+                step = MIGRATIONS[number]
+                if isinstance(step, str):
+                    for statement in _split_sql(step):
+                        await db.execute(statement)
+                else:
+                    await step(db)
                 await db.execute(f"PRAGMA user_version = {number + 1}")
 
     async def close(self) -> None:
@@ -760,20 +776,56 @@ class SQLiteStore:
             await self._audit(db, event)
         return True
 
-    async def replace_hash(self, secret_id: int, phc: str) -> None:
-        async with self._write(busy_ms=BEST_EFFORT_BUSY_MS) as db:
-            await db.execute(
-                "UPDATE key_secrets SET phc = ?, shared_hash = 0 WHERE id = ?", (phc, secret_id)
-            )
+    async def get_key_state(self, client_id: str) -> KeyState | None:
+        return (await self.get_key_states([client_id])).get(client_id)
 
-    async def touch_last_used(self, client_id: str, at: datetime, not_since: datetime) -> None:
-        async with self._write(busy_ms=BEST_EFFORT_BUSY_MS) as db:
-            await db.execute(
-                "UPDATE api_keys SET last_used_at = ? WHERE client_id = ? "
-                "AND (last_used_at IS NULL OR last_used_at < ?)",
-                (to_db(at), client_id, to_db(not_since)),
+    async def get_key_states(self, client_ids: Sequence[str]) -> dict[str, KeyState]:
+        # One statement per STATE_CHUNK keys: the unique index on client_id finds each key,
+        # key_secrets_key its secrets. No hash is read.
+        states: dict[str, KeyState] = {}
+        for start in range(0, len(client_ids), STATE_CHUNK):
+            chunk = client_ids[start : start + STATE_CHUNK]
+            params: Params = {f"c{i}": client_id for i, client_id in enumerate(chunk)}
+            rows = await self._read(
+                f"SELECT {_KEY_COLUMNS}, s.id AS secret_id, s.hint AS secret_hint, "
+                "s.expires_at AS secret_expires_at FROM api_keys k "
+                "LEFT JOIN key_secrets s ON s.key_id = k.id "
+                f"WHERE k.client_id IN ({', '.join(':' + name for name in params)}) "
+                "ORDER BY k.client_id, s.id DESC",
+                params,
             )
+            grouped: dict[str, list[sqlite3.Row]] = {}
+            for row in rows:
+                grouped.setdefault(row["client_id"], []).append(row)
+            for client_id, key_rows in grouped.items():
+                secrets = tuple(
+                    SecretState(id=r["secret_id"], hint=r["secret_hint"],
+                                expires_at=from_db(r["secret_expires_at"]))
+                    for r in key_rows
+                    if r["secret_id"] is not None
+                )
+                states[client_id] = KeyState(
+                    _key_from_row(key_rows[0], secrets_count=len(secrets)), secrets
+                )
+        return states
 
+    async def record_use(self, uses: Sequence[KeyUse]) -> None:
+        if not uses:
+            return
+        async with self._write(busy_ms=BEST_EFFORT_BUSY_MS) as db:
+            for use in uses:
+                await db.execute(
+                    "UPDATE api_keys SET last_used_at = :at WHERE client_id = :client_id "
+                    "AND (last_used_at IS NULL OR last_used_at < :not_since)",
+                    {"at": to_db(use.at), "client_id": use.client_id,
+                     "not_since": to_db(use.not_since)},
+                )
+                if use.new_phc is not None and use.secret_id is not None:
+                    await db.execute(
+                        "UPDATE key_secrets SET phc = :new, shared_hash = 0 "
+                        "WHERE id = :id AND phc = :old",
+                        {"new": use.new_phc, "id": use.secret_id, "old": use.old_phc},
+                    )
 
 def _integrity(
     exc: sqlite3.IntegrityError, names_in: Environment | None

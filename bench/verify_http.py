@@ -1,0 +1,573 @@
+"""Verification through HTTP: `python bench/verify_http.py [--quick]`.
+
+uvicorn (one process, its own) serves a minimal ASGI app (200 and a two-byte JSON body) on
+loopback, without and with `changeup_tui.asgi.ApiKeyMiddleware` (environment Live, defaults:
+cache of 10,000 keys, max_staleness 1 s, argon2 pool of one thread per core), with N keys in use
+(1,000; 100 with --quick), each request presenting one of them in turn.
+
+1. Throughput: requests a second, without and with the middleware, the keys already verified
+   once (in the cache), both servers up and runs interleaved (A B, B A, ...). Load generator:
+   `wrk` (Debian package) with a Lua script rotating the keys, else this script's own asyncio
+   client. Budget: with >= 0.8x without. The verdict is on requests per CPU-second of the server
+   process (what it serves at saturation on a core of its own), which other jobs on a shared
+   machine disturb far less than the wall-clock rate; both are printed.
+2. A flood: the same keys at a steady rate (a third of the measured throughput, at most 500/s;
+   latency measured from each request's scheduled time, so a stall is not hidden), alone and
+   then with forged requests, in alternating rounds (the figure compares the medians of the
+   rounds' p99) at ten times what argon2 can check (workers / one bare argon2
+   verify) from another process: a third unknown Client IDs, a third random wrong secrets for
+   the known Client IDs, a third wrong secrets forged to match a known key's hint (the case that
+   costs argon2; the throttle stops each Client ID after 5). Budgets: the legitimate p99 with the
+   flood within 2x of the p99 without; the server's memory (RSS) during the flood grows by no
+   more than the pool's bound (workers x argon2 memory).
+3. A key in use revoked with the command line (`changeup-tui keys revoke --yes`) while the
+   steady load runs: the time from the revoke's commit (seen by a reader of the database polling
+   every 2 ms) to the first 401 for that key (presented every 10 ms). Budget: max_staleness +
+   0.5 s = 1.5 s.
+
+The keys' secrets are given to wrk through a file (0600 in a 0700 temporary folder, deleted at
+the end); they are throwaway keys of a throwaway database."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import shutil
+import socket
+import sqlite3
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+
+import _common
+
+from changeup_tui.core import hashing
+from changeup_tui.core.credentials import (
+    SECRET_BODY,
+    SeededKeyGenerator,
+    secret_from_body,
+)
+from changeup_tui.core.models import Actor, Environment
+from changeup_tui.core.service import KeyService
+from changeup_tui.core.store.sqlite import SQLiteStore
+
+THROUGHPUT_BUDGET = 1 / 0.8  # without/with
+P99_BUDGET = 2.0
+REVOKE_BUDGET_S = 1.5
+HERE = Path(__file__).resolve()
+
+
+def child_env() -> dict[str, str]:
+    """This process's environment for the server, the flood and the command line: the checkout's
+    package importable, no CHANGEUP_TUI_DB."""
+    env = {k: v for k, v in os.environ.items() if k != "CHANGEUP_TUI_DB"}
+    env["PYTHONPATH"] = str(_common.ROOT)
+    return env
+
+# -- the server (run as a child process: --serve) -------------------------------------------------
+
+
+async def minimal_app(scope: dict, receive: Callable, send: Callable) -> None:
+    if scope["type"] == "lifespan":
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+    await send({"type": "http.response.start", "status": 200,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", b"2")]})
+    await send({"type": "http.response.body", "body": b"{}"})
+
+
+def serve(db: str, port: int, middleware: bool) -> None:
+    import logging
+
+    import uvicorn
+
+    # Refusals are logged (a few lines a second) as a service would; here nobody reads them.
+    refusals = logging.getLogger("changeup_tui.verify")
+    refusals.addHandler(logging.NullHandler())
+    refusals.propagate = False
+
+    app: Callable = minimal_app
+    if middleware:
+        from changeup_tui.asgi import ApiKeyMiddleware
+
+        app = ApiKeyMiddleware(minimal_app, db=db, environment="live")
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="error", access_log=False,
+                lifespan="on")
+
+
+# -- a small HTTP/1.1 client (keep-alive, one request at a time per connection) ------------------
+
+
+class Conn:
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader, self.writer = reader, writer
+
+    @classmethod
+    async def open(cls, port: int) -> Conn:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        return cls(reader, writer)
+
+    async def get(self, headers: bytes) -> int:
+        self.writer.write(b"GET / HTTP/1.1\r\nhost: bench\r\n" + headers + b"\r\n")
+        head = await self.reader.readuntil(b"\r\n\r\n")
+        lower = head.lower()
+        at = lower.find(b"content-length:")
+        length = int(lower[at + 15: lower.index(b"\r\n", at)]) if at >= 0 else 0
+        if length:
+            await self.reader.readexactly(length)
+        return int(head[9:12])
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+def header_bytes(client_id: str, secret: str) -> bytes:
+    return f"x-client-id: {client_id}\r\nx-api-key: {secret}\r\n".encode()
+
+
+async def paced(port: int, rate: float, seconds: float, requests: list[bytes],
+                connections: int) -> tuple[list[float], Counter]:
+    """Open loop: request i is due at start + i/rate; its latency counts from then."""
+    loop = asyncio.get_running_loop()
+    total = int(rate * seconds)
+    latencies: list[float] = []
+    statuses: Counter = Counter()
+    conns = [await Conn.open(port) for _ in range(connections)]
+    start = loop.time() + 0.05
+
+    async def worker(w: int) -> None:
+        conn = conns[w]
+        for i in range(w, total, connections):
+            due = start + i / rate
+            delay = due - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            try:
+                status = await conn.get(requests[i % len(requests)])
+            except (ConnectionError, asyncio.IncompleteReadError):
+                statuses["error"] += 1
+                conn.close()
+                conn = conns[w] = await Conn.open(port)
+                continue
+            latencies.append(loop.time() - due)
+            statuses[status] += 1
+
+    await asyncio.gather(*(worker(w) for w in range(connections)))
+    for conn in conns:
+        conn.close()
+    return latencies, statuses
+
+
+async def closed_loop(port: int, seconds: float, requests: list[bytes],
+                      connections: int) -> tuple[float, int]:
+    loop = asyncio.get_running_loop()
+    end = loop.time() + seconds
+    done = 0
+
+    async def worker(w: int) -> None:
+        nonlocal done
+        conn = await Conn.open(port)
+        i = w
+        while loop.time() < end:
+            await conn.get(requests[i % len(requests)])
+            i += connections
+            done += 1
+        conn.close()
+
+    start = loop.time()
+    await asyncio.gather(*(worker(w) for w in range(connections)))
+    return done / (loop.time() - start), done
+
+
+def p99(values: list[float]) -> float:
+    return statistics.quantiles(values, n=100)[98]
+
+
+# -- the flood (run as a child process: --flood) --------------------------------------------------
+
+
+def flood(port: int, rate: float, seconds: float, forged_file: str) -> None:
+    requests = [line.encode().replace(b"\\r\\n", b"\r\n")
+                for line in Path(forged_file).read_text().splitlines()]
+    _, statuses = asyncio.run(paced(port, rate, seconds, requests, connections=64))
+    print(json.dumps({"sent": sum(statuses.values()), "statuses": dict(statuses)}))
+
+
+def forged_requests(known: list[tuple[str, str]], seconds_for_hints: float,
+                    kinds: tuple[str, ...] = ("unknown", "wrong", "hint")) -> list[str]:
+    """Unknown Client IDs, random wrong secrets for known ones, and wrong secrets whose hint
+    (last 4 characters) matches a known key's, found by trying random bodies."""
+    rng = random.Random(99)
+    gen = SeededKeyGenerator(4242)
+    by_hint = {secret[-4:]: client_id for client_id, secret in known}
+    matched: list[tuple[str, str]] = []
+    deadline = time.monotonic() + (seconds_for_hints if "hint" in kinds else 0)
+    alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+    while time.monotonic() < deadline:
+        body = "".join(rng.choices(alphabet, k=SECRET_BODY))
+        secret = secret_from_body(Environment.LIVE, body).reveal()
+        client_id = by_hint.get(secret[-4:])
+        if client_id is not None:
+            matched.append((client_id, secret))
+    lines = []
+    for i in range(3000):
+        kind = kinds[i % len(kinds)]
+        if kind == "unknown":
+            pair = (gen.client_id(Environment.LIVE), gen.secret(Environment.LIVE).reveal())
+        elif kind == "wrong" or not matched:
+            pair = (known[i % len(known)][0], gen.secret(Environment.LIVE).reveal())
+        else:
+            pair = matched[i % len(matched)]
+        lines.append(header_bytes(*pair).decode().replace("\r\n", "\\r\\n"))
+    print(f"   forged: {len(matched)} hint-matching wrong secrets found in {seconds_for_hints:.0f} s",
+          flush=True)
+    return lines
+
+
+# -- the parent ------------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(db: Path, middleware: bool) -> tuple[subprocess.Popen, int]:
+    port = free_port()
+    args = [sys.executable, str(HERE), "--serve", "--db", str(db), "--port", str(port)]
+    if middleware:
+        args.append("--middleware")
+    proc = subprocess.Popen(args, env=child_env())
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return proc, port
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("the server did not start") from None
+            time.sleep(0.05)
+
+
+def stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def rss_bytes(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
+async def make_keys(db: Path, n: int) -> list[tuple[str, str]]:
+    store = SQLiteStore(db)
+    await store.open()
+    try:
+        service = KeyService(store, actor=Actor("bench", "local"))
+        out: list[tuple[str, str]] = []
+        for start in range(0, n, 8):  # hashes in parallel, writes one by one
+            made = await asyncio.gather(*(service.create(f"http bench {i}", Environment.LIVE)
+                                          for i in range(start, min(n, start + 8))))
+            out += [(m.key.client_id, m.secret.reveal()) for m in made]
+        return out
+    finally:
+        await store.close()
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process, all its threads."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def wrk_run(port: int, seconds: int, keys_file: Path, script: Path) -> tuple[float, int]:
+    """(requests a second, requests) from one wrk run."""
+    done = subprocess.run(
+        ["wrk", "-t1", "-c32", f"-d{seconds}s", "-s", str(script), f"http://127.0.0.1:{port}/"],
+        capture_output=True, text=True, timeout=seconds + 60,
+        env={**os.environ, "KEYS_FILE": str(keys_file)},
+    )
+    rate = count = None
+    for line in done.stdout.splitlines():
+        if line.startswith("Requests/sec:"):
+            rate = float(line.split()[1])
+        elif " requests in " in line:
+            count = int(line.split()[0])
+    if rate is None or count is None:
+        raise RuntimeError(f"wrk gave no rate: {done.stdout} {done.stderr}")
+    return rate, count
+
+
+WRK_SCRIPT = """
+local keys = {}
+for line in io.lines(os.getenv("KEYS_FILE")) do
+  local id, secret = line:match("^(%S+) (%S+)$")
+  keys[#keys + 1] = {id, secret}
+end
+local i = 0
+request = function()
+  i = i % #keys + 1
+  return wrk.format("GET", "/", {["x-client-id"] = keys[i][1], ["x-api-key"] = keys[i][2]})
+end
+"""
+
+
+async def under_watch(pid: int, port: int, rate: float, seconds: float,
+                      steady: list[bytes]) -> tuple[list[float], Counter, int]:
+    """The steady load while the server's RSS is sampled every 50 ms; returns the peak too."""
+    peak = rss_bytes(pid)
+    running = True
+
+    async def sample() -> None:
+        nonlocal peak
+        while running:
+            peak = max(peak, rss_bytes(pid))
+            await asyncio.sleep(0.05)
+
+    sampler = asyncio.ensure_future(sample())
+    try:
+        latencies, statuses = await paced(port, rate, seconds, steady, 16)
+    finally:
+        running = False
+        await sampler
+    return latencies, statuses, peak
+
+
+def watch_commit(db: Path, client_id: str, seen: dict[str, float], stop: threading.Event) -> None:
+    """When the revoke became visible in the database (read every 2 ms, as any reader sees it):
+    the start of the figure, not the command's exit (which comes later)."""
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        while not stop.is_set():
+            (status,) = conn.execute("SELECT status FROM api_keys WHERE client_id = ?",
+                                     (client_id,)).fetchone()
+            if status == "revoked":
+                seen["committed"] = time.monotonic()
+                return
+            time.sleep(0.002)
+    finally:
+        conn.close()
+
+
+async def revoke_during_load(db: Path, port: int, rate: float, steady: list[bytes],
+                             victim: tuple[str, str]) -> tuple[float, Counter]:
+    """Steady load; after 1 s the command line revokes `victim`; a poller presents it every
+    10 ms. Returns the seconds from the revoke's commit to the first 401."""
+    loop = asyncio.get_running_loop()
+    load = asyncio.ensure_future(paced(port, rate, 4.0, steady, connections=8))
+    poll = await Conn.open(port)
+    request = header_bytes(*victim)
+    assert await poll.get(request) == 200
+    await asyncio.sleep(1.0)
+    seen: dict[str, float] = {}
+    stop_watch = threading.Event()
+    watcher = threading.Thread(target=watch_commit, args=(db, victim[0], seen, stop_watch))
+    watcher.start()
+    try:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "changeup_tui", "--db", str(db), "keys", "revoke", victim[0],
+            "--yes", env=child_env(), stdout=asyncio.subprocess.DEVNULL,
+        )
+        while await poll.get(request) == 200:
+            if "committed" in seen and loop.time() - seen["committed"] > 10:
+                raise RuntimeError("the revoked key was still accepted after 10 s")
+            await asyncio.sleep(0.01)
+        refused = loop.time()  # the loop's clock is time.monotonic
+        if await proc.wait() != 0:
+            raise RuntimeError("the command line could not revoke the key")
+    finally:
+        stop_watch.set()
+        watcher.join()
+    poll.close()
+    _, statuses = await load
+    if "committed" not in seen:
+        raise RuntimeError("refused before the revoke was seen in the database")
+    return refused - seen["committed"], statuses
+
+
+def main() -> int:
+    p = _common.parser(__doc__.splitlines()[0])
+    p.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--flood", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--middleware", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--db", help=argparse.SUPPRESS)
+    p.add_argument("--port", type=int, help=argparse.SUPPRESS)
+    p.add_argument("--rate", type=float, help=argparse.SUPPRESS)
+    p.add_argument("--seconds", type=float, help=argparse.SUPPRESS)
+    p.add_argument("--forged", help=argparse.SUPPRESS)
+    p.add_argument("--client", choices=["auto", "wrk", "asyncio"], default="auto",
+                   help="load generator for the throughput figure")
+    p.add_argument("--forged-kinds", default="unknown,wrong,hint",
+                   help="what the flood sends, in turn: unknown (Client IDs), wrong (random wrong "
+                   "secrets for known IDs), hint (wrong secrets matching a known key's hint)")
+    args = p.parse_args()
+    if args.serve:
+        serve(args.db, args.port, args.middleware)
+        return 0
+    if args.flood:
+        flood(args.port, args.rate, args.seconds, args.forged)
+        return 0
+
+    quick = args.quick
+    n_keys = 100 if quick else 1000
+    seconds = 2 if quick else 3
+    pairs = 2 if quick else 3
+    steady_seconds = 2.0 if quick else 4.0
+    rounds = 2 if quick else 3
+    use_wrk = args.client == "wrk" or (args.client == "auto" and shutil.which("wrk"))
+    report = _common.Report("verify_http", quick)
+    report.header(f"uvicorn + minimal ASGI app, with and without ApiKeyMiddleware, {n_keys} keys "
+                  f"in use, load by {'wrk' if use_wrk else 'the asyncio client'}")
+    with _common.workdir("verify-http") as folder:
+        db = folder / "changeup.db"
+        t0 = time.monotonic()
+        keys = asyncio.run(make_keys(db, n_keys))
+        report.line(f"{n_keys} keys created in {time.monotonic() - t0:.1f} s")
+        keys_file = folder / "keys.txt"
+        fd = os.open(keys_file, os.O_CREAT | os.O_WRONLY | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.writelines(f"{cid} {secret}\n" for cid, secret in keys[1:])
+        script = folder / "keys.lua"
+        script.write_text(WRK_SCRIPT)
+        victim, in_use = keys[0], keys[1:]
+        steady = [header_bytes(cid, secret) for cid, secret in in_use]
+
+        # 1. throughput: both servers up, runs interleaved (A B, B A, ...)
+        plain, plain_port = start_server(db, middleware=False)
+        proc, port = start_server(db, middleware=True)
+        try:
+            t0 = time.monotonic()  # every key verified once: into the cache
+            _, statuses = asyncio.run(paced(port, 10_000, len(steady) / 10_000, steady, 8))
+            assert statuses.get(200) == len(steady), statuses
+            report.line(f"cache filled: {len(steady)} cold checks in "
+                        f"{time.monotonic() - t0:.1f} s")
+            samples: dict[bool, list[float]] = {False: [], True: []}
+            per_cpu: dict[bool, list[float]] = {False: [], True: []}
+            for i in range(pairs):
+                for middleware in ((False, True) if i % 2 == 0 else (True, False)):
+                    server = proc if middleware else plain
+                    target = port if middleware else plain_port
+                    cpu0 = cpu_seconds(server.pid)
+                    if use_wrk:
+                        rate, count = wrk_run(target, seconds, keys_file, script)
+                    else:
+                        rate, count = asyncio.run(closed_loop(target, seconds, steady, 32))
+                    samples[middleware].append(rate)
+                    per_cpu[middleware].append(count / (cpu_seconds(server.pid) - cpu0))
+            stop(plain)
+            rates = {m: statistics.median(v) for m, v in samples.items()}
+            cpu_rates = {m: statistics.median(v) for m, v in per_cpu.items()}
+            # 2. steady load alone, then with the flood
+            steady_rate = min(500.0, rates[True] / 3)
+            bare = []
+            phc = hashing.hash_secret_sync(SeededKeyGenerator(1).secret(Environment.LIVE))
+            probe = SeededKeyGenerator(2).secret(Environment.LIVE)
+            for _ in range(10):
+                s = _common.now()
+                hashing.verify_sync(phc, probe)
+                bare.append(_common.now() - s)
+            workers = os.cpu_count() or 1
+            capacity = workers / _common.median(bare)
+            flood_rate = 10 * capacity
+            forged_file = folder / "forged.txt"
+            forged_file.write_text("\n".join(forged_requests(
+                in_use, 2 if quick else 4, tuple(args.forged_kinds.split(",")))))
+            base_rss = peak = rss_bytes(proc.pid)
+            p99_alone: list[float] = []
+            p99_flood: list[float] = []
+            st_alone: Counter = Counter()
+            st_flood: Counter = Counter()
+            flood_stats: Counter = Counter()
+            lat_alone: list[float] = []
+            lat_flood: list[float] = []
+            for _ in range(rounds):  # alone, flooded, alone, flooded...: drift falls on both
+                latencies, statuses = asyncio.run(
+                    paced(port, steady_rate, steady_seconds, steady, 16))
+                p99_alone.append(p99(latencies))
+                lat_alone += latencies
+                st_alone.update(statuses)
+                flooder = subprocess.Popen(
+                    [sys.executable, str(HERE), "--flood", "--port", str(port), "--rate",
+                     str(flood_rate), "--seconds", str(steady_seconds + 1), "--forged",
+                     str(forged_file)], stdout=subprocess.PIPE, text=True, env=child_env())
+                time.sleep(0.5)
+                latencies, statuses, round_peak = asyncio.run(
+                    under_watch(proc.pid, port, steady_rate, steady_seconds, steady))
+                p99_flood.append(p99(latencies))
+                lat_flood += latencies
+                st_flood.update(statuses)
+                peak = max(peak, round_peak)
+                out, _ = flooder.communicate(timeout=60)
+                answered = json.loads(out.strip().splitlines()[-1])
+                flood_stats["sent"] += answered["sent"]
+                flood_stats.update({f"HTTP {k}": v for k, v in answered["statuses"].items()})
+            # 3. a revoke during the load
+            refused_after, st_revoke = asyncio.run(
+                revoke_during_load(db, port, steady_rate, steady, victim))
+        finally:
+            stop(plain)
+            stop(proc)
+    report.line("requests/s without the middleware "
+                + ", ".join(f"{r:,.0f}" for r in samples[False])
+                + "; with " + ", ".join(f"{r:,.0f}" for r in samples[True]))
+    memory_bound = workers * hashing.MEMORY_COST_KIB * 1024
+    report.line(f"medians: without {rates[False]:,.0f}, with {rates[True]:,.0f} "
+                f"({rates[True] / rates[False]:.2f}x)")
+    report.line("requests per CPU-second of the server process (all its threads): without "
+                + ", ".join(f"{r:,.0f}" for r in per_cpu[False]) + "; with "
+                + ", ".join(f"{r:,.0f}" for r in per_cpu[True])
+                + f"; medians {cpu_rates[False]:,.0f} and {cpu_rates[True]:,.0f} "
+                f"({cpu_rates[True] / cpu_rates[False]:.2f}x)")
+    report.line(f"argon2: one bare verify {_common.ms(_common.median(bare))}, {workers} workers: "
+                f"about {capacity:,.0f} checks/s; flood at {flood_rate:,.0f}/s")
+    report.line(f"steady load {steady_rate:,.0f}/s alone ({rounds} x {steady_seconds:.0f} s): "
+                f"p50 {_common.ms(statistics.median(lat_alone))}, p99 of each round "
+                + ", ".join(_common.ms(v) for v in p99_alone) + f"; {dict(st_alone)}")
+    report.line(f"steady load with the flood: p50 {_common.ms(statistics.median(lat_flood))}, "
+                "p99 of each round " + ", ".join(_common.ms(v) for v in p99_flood)
+                + f"; {dict(st_flood)}")
+    sent = flood_stats.pop("sent")
+    report.line(f"flood: {sent} forged requests answered {dict(flood_stats)}")
+    report.line(f"server RSS before the flood {base_rss / 2**20:.1f} MiB, peak during it "
+                f"{peak / 2**20:.1f} MiB; pool bound {memory_bound / 2**20:.0f} MiB")
+    report.line(f"revoked by the command line: refused {refused_after * 1000:.0f} ms after its "
+                f"commit; steady load meanwhile {dict(st_revoke)}")
+    report.budget("without/with middleware, per CPU-second", cpu_rates[False] / cpu_rates[True],
+                  THROUGHPUT_BUDGET, "1.25x (with >= 0.8x without)")
+    report.budget("p99 flood/alone (medians of rounds)",
+                  statistics.median(p99_flood) / statistics.median(p99_alone), P99_BUDGET, "2.00x")
+    report.budget("RSS growth in flood", (peak - base_rss) / 2**20, memory_bound / 2**20,
+                  f"{memory_bound / 2**20:.0f} MiB", unit=lambda v: f"{v:.1f} MiB")
+    report.budget("revoke to refusal", refused_after, REVOKE_BUDGET_S, "1.5 s",
+                  unit=lambda v: f"{v:.2f} s")
+    ok_flood = st_flood.get(200, 0) == sum(st_flood.values())
+    if not ok_flood:
+        report.line("some legitimate requests were refused during the flood")
+        report.over.append("legitimate refused")
+    return report.exit_code()
+
+
+if __name__ == "__main__":
+    _common.run_main(main)

@@ -1,0 +1,165 @@
+"""ASGI middleware that verifies `x-client-id` / `x-api-key` on every request. Pure ASGI: no
+framework needed; works under Starlette, FastAPI or a bare ASGI app.
+
+    from changeup_tui.asgi import ApiKeyMiddleware
+    app = ApiKeyMiddleware(app, db="/var/lib/changeup/changeup.db", environment="live",
+                           open_paths=["/health"])
+
+A verified request reaches the app with `scope["state"]["api_key"]` (Starlette:
+`request.state.api_key`), a VerifiedKey (Client ID, name, environment); the `x-api-key` header is
+removed from the scope first, so the app never holds the secret. A refused one gets 401 with
+`{"error": "invalid_api_key"}` and `WWW-Authenticate: ApiKey` (why is logged, not told), 429 when
+throttled, 503 with `Retry-After: 1` when busy. The database is opened on the first request and
+closed at the lifespan shutdown (or by `await middleware.close()`)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Iterable, MutableMapping
+from pathlib import Path
+from typing import Any
+
+from changeup_tui.core.errors import StoreError
+from changeup_tui.core.models import Environment, VerifyResult
+from changeup_tui.core.verifier import Verifier
+from changeup_tui.core.verify_rules import wrap_secret
+from changeup_tui.middleware_common import (
+    RefusalLog,
+    VerifiedKey,
+    open_path_set,
+    refusal_for,
+    verified_key,
+)
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+_CLIENT_ID = b"x-client-id"
+_API_KEY = b"x-api-key"
+
+
+def _header(values: list[bytes]) -> str | None:
+    """One header's value as text; None (malformed) when absent, repeated or not ASCII."""
+    if len(values) != 1:
+        return None
+    try:
+        return values[0].decode("ascii")
+    except UnicodeDecodeError:
+        return None
+
+
+class ApiKeyMiddleware:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        environment: Environment | str,
+        db: str | Path | None = None,
+        verifier: Verifier | None = None,
+        open_paths: Iterable[str] = (),
+        **verifier_options: Any,
+    ) -> None:
+        """`db` (a path) or a `verifier` of your own; `environment` the one this service serves;
+        `open_paths` paths served without a key (a health check); other keywords go to
+        Verifier (max_keys, max_staleness, workers, queue, ...)."""
+        if (db is None) == (verifier is None):
+            raise TypeError("give either db or verifier")
+        self.app = app
+        if verifier is None:
+            assert db is not None
+            verifier = Verifier(db, environment=environment, **verifier_options)
+        self.verifier = verifier
+        if self.verifier.environment is not Environment.parse(str(environment)):
+            raise ValueError("the verifier serves another environment")
+        self.open_paths = open_path_set(open_paths)
+        self.log = RefusalLog()
+        self._verified_keys: dict[int, tuple[VerifyResult, VerifiedKey]] = {}
+        self._opened = False
+        self._opening: asyncio.Lock | None = None
+
+    async def _open(self) -> None:
+        if self._opening is None:
+            self._opening = asyncio.Lock()
+        async with self._opening:
+            if not self._opened:
+                await self.verifier.open()
+                self._opened = True
+
+    async def close(self) -> None:
+        if self._opened:
+            self._opened = False
+            await self.verifier.close()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind == "lifespan":
+            await self.app(scope, self._lifespan_receive(receive), send)
+            return
+        if kind not in ("http", "websocket") or scope.get("path", "") in self.open_paths:
+            await self.app(scope, receive, send)
+            return
+        if not self._opened:
+            await self._open()
+        client_ids: list[bytes] = []
+        api_keys: list[bytes] = []
+        kept: list[tuple[bytes, bytes]] = []
+        for header in scope.get("headers", ()):
+            name = header[0]
+            # ASGI servers give header names in lower case; the comparison tolerates others.
+            if name == _API_KEY or (len(name) == 9 and name.lower() == _API_KEY):
+                api_keys.append(header[1])
+                continue  # the app never sees the secret
+            if name == _CLIENT_ID or (len(name) == 11 and name.lower() == _CLIENT_ID):
+                client_ids.append(header[1])
+            kept.append(header)
+        scope["headers"] = kept  # in place: whoever holds this scope no longer sees the secret
+        client_id = _header(client_ids)
+        api_key = wrap_secret(_header(api_keys))  # redacted repr from here on
+        api_keys.clear()
+        try:
+            result = await self.verifier.verify(client_id, api_key)
+        except StoreError:
+            result = VerifyResult(False, "store_error")
+        if result.ok:
+            scope.setdefault("state", {})["api_key"] = self._verified(result)
+            await self.app(scope, receive, send)
+            return
+        peer = scope.get("client")
+        self.log.refused(result.reason, client_id, peer[0] if peer else None)
+        await self._refuse(kind, result.reason, send)
+
+    def _verified(self, result: VerifyResult) -> VerifiedKey:
+        """The VerifiedKey for an ok result, made once per state the verifier read (the verifier
+        answers a key in use with the same result object until it reads the key again)."""
+        made = self._verified_keys.get(id(result))
+        if made is not None and made[0] is result:
+            return made[1]
+        verified = verified_key(result)
+        if len(self._verified_keys) >= 2 * self.verifier.cache.max_keys + 64:
+            self._verified_keys.clear()
+        self._verified_keys[id(result)] = (result, verified)
+        return verified
+
+    @staticmethod
+    async def _refuse(kind: str, reason: str, send: Send) -> None:
+        if kind == "websocket":
+            await send({"type": "websocket.close", "code": 1008})
+            return
+        refusal = refusal_for(reason)
+        headers = [(b"content-type", b"application/json"),
+                   (b"content-length", str(len(refusal.body)).encode())]
+        headers += [(k.encode(), v.encode()) for k, v in refusal.headers]
+        await send({"type": "http.response.start", "status": refusal.status, "headers": headers})
+        await send({"type": "http.response.body", "body": refusal.body})
+
+    def _lifespan_receive(self, receive: Receive) -> Receive:
+        async def wrapped() -> Message:
+            message = await receive()
+            if message.get("type") == "lifespan.shutdown":
+                await self.close()
+            return message
+
+        return wrapped

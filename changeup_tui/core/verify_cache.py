@@ -1,0 +1,134 @@
+"""The memory of a Verifier: the keys in use (a bounded LRU) and the Client IDs that met too many
+wrong secrets lately. In memory only, per process; nothing here is ever written anywhere.
+
+For each cached key it keeps a keyed digest (BLAKE2b under a random key made per process) of each
+secret that was accepted, never the secret: a memory dump gives an attacker digests that they can
+neither reverse (256-bit secrets) nor compute for a guess (the key never leaves the process)."""
+
+from __future__ import annotations
+
+import secrets
+from collections import OrderedDict, deque
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from hashlib import blake2b
+
+from changeup_tui.core.models import ApiKey, KeyState, KeyStatus, Secret, SecretState, VerifyResult
+
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+""""Last used" is written at most once a minute per key (the service's own resolution)."""
+
+DEFAULT_MAX_KEYS = 10_000
+
+
+@dataclass(slots=True)
+class CachedKey:
+    key: ApiKey
+    """As last read: status, expiry, name (for the answer)."""
+    secrets: dict[int, SecretState]
+    """Every secret of the key as last read (id -> its end), so a roll's end of grace applies."""
+    by_digest: dict[bytes, int]
+    """Keyed digest of a secret accepted -> its secret id. A plain dictionary look-up: its timing
+    can only tell an attacker about digests under a key they do not have, not about secrets."""
+    read_at: float
+    """When the state was read (the verifier's monotonic clock, taken before the query)."""
+    refusal: str | None = None
+    """Why the key's status refuses it (revoked, disabled), as last read."""
+    ok: VerifyResult | None = None
+    """The answer for an accepted secret, made once per read."""
+    use_due: datetime | None = None
+    """When a hit should next queue a "last used" write (None: now)."""
+
+    def refresh(self, state: KeyState, read_at: float) -> None:
+        key = state.key
+        self.key = key
+        self.secrets = {s.id: s for s in state.secrets}
+        self.by_digest = {d: i for d, i in self.by_digest.items() if i in self.secrets}
+        self.read_at = read_at
+        self.refusal = None if key.status is KeyStatus.ACTIVE else key.status.value
+        self.ok = VerifyResult(True, "ok", key)
+        if key.last_used_at is not None:
+            due = key.last_used_at + LAST_USED_RESOLUTION
+            if self.use_due is None or due > self.use_due:
+                self.use_due = due
+
+
+class KeyCache:
+    """Client ID -> CachedKey, least recently used first out beyond `max_keys`."""
+
+    def __init__(self, max_keys: int = DEFAULT_MAX_KEYS) -> None:
+        if max_keys < 0:
+            raise ValueError("max_keys must be 0 or more")
+        self.max_keys = max_keys
+        self._entries: OrderedDict[str, CachedKey] = OrderedDict()
+        self._digest_key = secrets.token_bytes(32)  # per process, never stored or shown
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def digest(self, client_id: str, secret: Secret) -> bytes:
+        # The Client ID is in the message too: one digest never stands for another key.
+        message = f"{client_id}\0{secret.reveal()}".encode("utf-8", "surrogatepass")
+        return blake2b(message, key=self._digest_key, digest_size=32).digest()
+
+    def get(self, client_id: str) -> CachedKey | None:
+        entry = self._entries.get(client_id)
+        if entry is not None:
+            self._entries.move_to_end(client_id)
+        return entry
+
+    def peek(self, client_id: str) -> CachedKey | None:
+        """The entry, without counting as a use."""
+        return self._entries.get(client_id)
+
+    def accept(self, client_id: str, state: KeyState, secret_id: int, digest: bytes,
+               read_at: float) -> None:
+        """Remember that `digest`'s secret verified for `secret_id` with the key in `state`."""
+        if self.max_keys == 0:
+            return
+        entry = self._entries.get(client_id)
+        if entry is None:
+            entry = CachedKey(state.key, {}, {}, read_at)
+            self._entries[client_id] = entry
+        entry.by_digest[digest] = secret_id
+        entry.refresh(state, read_at)
+        self._entries.move_to_end(client_id)
+        while len(self._entries) > self.max_keys:
+            self._entries.popitem(last=False)
+
+    def drop(self, client_id: str) -> None:
+        self._entries.pop(client_id, None)
+
+
+@dataclass(slots=True)
+class _Failures:
+    times: deque[float] = field(default_factory=deque)
+    blocked_until: float = 0.0
+
+
+class Throttle:
+    """After `limit` wrong secrets for one Client ID within `window` seconds, that Client ID is
+    blocked for `block` seconds (for cache misses only: the verifier still answers a secret it
+    already holds, so an attacker who knows a Client ID cannot lock its owner out). Bounded: it
+    remembers at most `max_ids` Client IDs, the least recently failed first out."""
+
+    def __init__(self, limit: int = 5, window: float = 60.0, block: float = 60.0,
+                 max_ids: int = DEFAULT_MAX_KEYS) -> None:
+        self.limit, self.window, self.block, self.max_ids = limit, window, block, max_ids
+        self._ids: OrderedDict[str, _Failures] = OrderedDict()
+
+    def blocked(self, client_id: str, now: float) -> bool:
+        record = self._ids.get(client_id)
+        return record is not None and record.blocked_until > now
+
+    def failed(self, client_id: str, now: float) -> None:
+        record = self._ids.pop(client_id, None) or _Failures()
+        self._ids[client_id] = record
+        while record.times and record.times[0] <= now - self.window:
+            record.times.popleft()
+        record.times.append(now)
+        if len(record.times) >= self.limit:
+            record.blocked_until = now + self.block
+            record.times.clear()
+        while len(self._ids) > self.max_ids:
+            self._ids.popitem(last=False)
