@@ -48,6 +48,11 @@ from changeup_tui.core.verify_rules import Presented, screen, wrap_secret
 T = TypeVar("T")
 
 DEFAULT_MAX_STALENESS = 1.0
+LISTEN_RETRY_SECONDS = 2.0
+"""On PostgreSQL, how soon the verifier listens again for changes after its connection was lost
+(meanwhile, and for what changed while it was away, the staleness bound holds)."""
+LISTEN_START_SECONDS = 5.0
+"""How long open() waits for the change listener to be in place before it returns anyway."""
 MISSES_PER_POOL_SLOT = 2
 USE_FLUSH_SECONDS = 1.0
 """Cache hits note "last used" in memory; the notes are written, one transaction for all, at most
@@ -123,12 +128,43 @@ class Verifier:
         self._background_refresh = background_refresh and max_staleness > 0
         self._hot: set[str] = set()
         self._sweeper: asyncio.Task[None] | None = None
+        self._listener: asyncio.Task[None] | None = None
+        self.changes_heard = 0
+        """Keys dropped from the cache because the database announced a change (PostgreSQL)."""
 
     async def open(self) -> Verifier:
         await self._store.open()
+        listen = getattr(self._store, "listen", None)
+        if listen is not None:  # PostgreSQL: LISTEN/NOTIFY on top of the staleness bound
+            listening = asyncio.Event()
+            self._listener = asyncio.create_task(self._follow_changes(listen, listening))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(listening.wait(), LISTEN_START_SECONDS)
         return self
 
+    def _changed(self, client_id: str) -> None:
+        """A key was created or changed anywhere (committed): the next request for it reads its
+        state again instead of trusting the cache."""
+        self.changes_heard += 1
+        self.cache.drop(client_id)
+
+    async def _follow_changes(self, listen: Any, listening: asyncio.Event) -> None:
+        while True:
+            try:
+                async with listen(self._changed) as lost:
+                    listening.set()
+                    await lost.wait()
+            except StoreError:  # the server is away: the staleness bound holds meanwhile
+                pass
+            listening.set()  # open() does not wait for a server that is not there
+            await asyncio.sleep(LISTEN_RETRY_SECONDS)
+
     async def close(self) -> None:
+        if self._listener is not None:
+            self._listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._listener
+            self._listener = None
         if self._sweeper is not None:
             self._sweeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):

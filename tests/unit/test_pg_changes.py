@@ -10,7 +10,7 @@ import contextlib
 import pytest
 
 from changeup_tui.core.errors import DuplicateName
-from changeup_tui.core.models import Actor, Environment
+from changeup_tui.core.models import Actor, Environment, KeyUse
 from changeup_tui.core.service import KeyService
 from changeup_tui.core.store.postgres import PostgresStore
 
@@ -53,7 +53,7 @@ async def test_changes_made_elsewhere_arrive_within_a_second(pg_url, clock, keyg
         before = len(heard)
         other = await service.create("Other", Environment.TEST)
         await _wait_for(heard, before + 1)
-        await writer.touch_last_used(other.key.client_id, clock.now, clock.now)
+        await writer.record_use([KeyUse(other.key.client_id, clock.now, clock.now)])
         with pytest.raises(DuplicateName):
             await service.create("other", Environment.TEST)
         await asyncio.sleep(0.5)
@@ -78,3 +78,30 @@ async def _wait_for(heard: list[str], count: int) -> None:
             return
         await asyncio.sleep(0.01)
     raise AssertionError("not heard within a second")
+
+
+async def test_a_verifier_drops_a_key_revoked_elsewhere_within_a_second(pg_url, clock, keygen):
+    """The verifier's cache follows LISTEN/NOTIFY: with a staleness bound of an hour, a key
+    revoked by another connection (another operator) is refused within a second."""
+    from changeup_tui.core.verifier import Verifier
+
+    writer = PostgresStore(pg_url)
+    await writer.open()
+    try:
+        service = KeyService(writer, clock=clock, keygen=keygen, actor=Actor("alice", "host-a"))
+        made = await service.create("Billing", Environment.TEST)
+        async with Verifier(pg_url, environment="test", max_staleness=3600.0,
+                            background_refresh=False) as verifier:
+            assert (await verifier.verify(made.key.client_id, made.secret)).ok
+            assert verifier.cache.peek(made.key.client_id) is not None  # now a cache hit
+            assert (await verifier.verify(made.key.client_id, made.secret)).ok
+            loop = asyncio.get_running_loop()
+            await service.revoke(made.key.client_id)
+            revoked_at = loop.time()
+            while (result := await verifier.verify(made.key.client_id, made.secret)).ok:
+                assert loop.time() - revoked_at < 1.0, "a revoked key still verifies after 1 s"
+                await asyncio.sleep(0.01)
+            assert result.reason == "revoked"
+            assert verifier.changes_heard >= 1  # dropped by the announcement, not by staleness
+    finally:
+        await writer.close()

@@ -44,7 +44,10 @@ from changeup_tui.core.models import (
     KeyQuery,
     KeyRecord,
     KeySecret,
+    KeyState,
     KeyStatus,
+    KeyUse,
+    SecretState,
     SortField,
     StoredSecret,
 )
@@ -365,6 +368,37 @@ class PostgresStore:
         )
         return KeyRecord(_key_from_row(rows[0], secrets_count=len(stored)), stored)
 
+    async def get_key_state(self, client_id: str) -> KeyState | None:
+        return (await self.get_key_states([client_id])).get(client_id)
+
+    async def get_key_states(self, client_ids: Sequence[str]) -> dict[str, KeyState]:
+        # One statement for all: the unique index on client_id finds each key (= ANY of an
+        # array), key_secrets_key its secrets. No hash is read.
+        if not client_ids:
+            return {}
+        rows = await self._fetch(
+            f"SELECT {_KEY_COLUMNS}, s.id AS secret_id, s.hint AS secret_hint, "
+            "s.expires_at AS secret_expires_at FROM api_keys k "
+            "LEFT JOIN key_secrets s ON s.key_id = k.id "
+            "WHERE k.client_id = ANY($1::text[]) ORDER BY k.client_id, s.id DESC",
+            list(client_ids),
+        )
+        grouped: dict[str, list[asyncpg.Record]] = {}
+        for row in rows:
+            grouped.setdefault(row["client_id"], []).append(row)
+        states: dict[str, KeyState] = {}
+        for client_id, key_rows in grouped.items():
+            secrets = tuple(
+                SecretState(id=r["secret_id"], hint=r["secret_hint"],
+                            expires_at=r["secret_expires_at"])
+                for r in key_rows
+                if r["secret_id"] is not None
+            )
+            states[client_id] = KeyState(
+                _key_from_row(key_rows[0], secrets_count=len(secrets)), secrets
+            )
+        return states
+
     async def name_taken(
         self, environment: Environment, name_key: str, except_client_id: str | None = None
     ) -> bool:
@@ -607,19 +641,25 @@ class PostgresStore:
             await self._audit(conn, event)
         return True
 
-    async def replace_hash(self, secret_id: int, phc: str) -> None:
+    async def record_use(self, uses: Sequence[KeyUse]) -> None:
+        if not uses:
+            return
         async with self._write(lock_timeout_ms=BEST_EFFORT_LOCK_MS) as conn:
-            await conn.execute(
-                "UPDATE key_secrets SET phc = $2, shared_hash = 0 WHERE id = $1", secret_id, phc
-            )
-
-    async def touch_last_used(self, client_id: str, at: datetime, not_since: datetime) -> None:
-        async with self._write(lock_timeout_ms=BEST_EFFORT_LOCK_MS) as conn:
-            await conn.execute(
+            await conn.executemany(
                 "UPDATE api_keys SET last_used_at = $2 WHERE client_id = $1 "
                 "AND (last_used_at IS NULL OR last_used_at < $3)",
-                client_id, at, not_since,
+                [(use.client_id, use.at, use.not_since) for use in uses],
             )
+            rehashes = [
+                (use.secret_id, use.new_phc, use.old_phc)
+                for use in uses
+                if use.new_phc is not None and use.secret_id is not None
+            ]
+            if rehashes:
+                await conn.executemany(
+                    "UPDATE key_secrets SET phc = $2, shared_hash = 0 WHERE id = $1 AND phc = $3",
+                    rehashes,
+                )
 
     # -- moving a database here (core/store/copy.py) -----------------------------------------
 
