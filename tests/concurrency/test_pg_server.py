@@ -35,7 +35,8 @@ async def _create_many(url: str, worker: int, count: int) -> dict:
     await store.open()
     try:
         service = KeyService(
-            store, keygen=SeededKeyGenerator(20_000 + worker), actor=Actor(f"worker-{worker}", "local")
+            store, keygen=SeededKeyGenerator(20_000 + worker, valid_checksum=True),
+            actor=Actor(f"worker-{worker}", "local"),
         )
         created = []
         for n in range(count):
@@ -79,9 +80,11 @@ def test_eight_processes_create_800_keys_on_the_server(pg_url, monkeypatch):
     assert stored == set(shown)
 
     async def verify_sample() -> list[bool]:
-        async with Verifier(pg_url) as verifier:
-            sample = list(shown.items())[::40]
-            return [(await verifier.verify(cid, secret)).ok for cid, secret in sample]
+        sample = list(shown.items())[::40]
+        async with Verifier(pg_url, environment="test") as test, \
+                Verifier(pg_url, environment="live") as live:
+            return [(await (live if secret.startswith("cu_live_") else test).verify(cid, secret)).ok
+                    for cid, secret in sample]
 
     monkeypatch.setattr(hashing, "_hasher", FAST)
     assert all(run_sync(verify_sample()))
@@ -95,9 +98,10 @@ async def test_server_stopped_and_started_under_a_store_and_a_verifier():
         url = await asyncio.to_thread(server.new_database)
         store = PostgresStore(url)
         await store.open()
-        service = KeyService(store, keygen=SeededKeyGenerator(5), actor=Actor("ops", "local"))
+        service = KeyService(store, keygen=SeededKeyGenerator(5, valid_checksum=True),
+                             actor=Actor("ops", "local"))
         made = await service.create("Billing", Environment.TEST)
-        verifier = Verifier(url)
+        verifier = Verifier(url, environment="test")
         await verifier.open()
         try:
             assert (await verifier.verify(made.key.client_id, made.secret)).ok

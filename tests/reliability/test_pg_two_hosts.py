@@ -78,7 +78,8 @@ async def test_tui_and_cli_on_two_hosts_at_once(pg_url):
     )
     clipboard = _Clipboard()
     app = build_app(
-        Settings(PostgresTarget(pg_url)), keygen=SeededKeyGenerator(4243), actor=Actor("tui", "host-a"),
+        Settings(PostgresTarget(pg_url)), keygen=SeededKeyGenerator(4243, valid_checksum=True),
+        actor=Actor("tui", "host-a"),
         copier=Copier(clipboard.copy, clipboard.paste, environ={}),
     )
     app.animation_level = "none"

@@ -85,7 +85,7 @@ async def test_the_verifying_role_verifies_and_can_do_nothing_else(team, clock, 
         other = await operators.create("Other", Environment.TEST)
         events = len(await operators.audit())
 
-        async with Verifier(team["billing_service"], clock=clock) as verifier:
+        async with Verifier(team["billing_service"], environment="test", clock=clock) as verifier:
             assert (await verifier.verify(made.key.client_id, made.secret)).ok
             assert (await verifier.verify(other.key.client_id, made.secret)).reason == "wrong_secret"
         assert (await operators.get(made.key.client_id)).last_used_at == clock.now  # recorded

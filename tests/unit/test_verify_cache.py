@@ -113,7 +113,7 @@ async def test_a_hit_costs_no_argon2_no_query_and_no_write(service, verifier, ar
     assert argon2_count["verify"] == 1
     assert spy.calls == []
     # a wrong secret for a cached key is a miss: it is checked for real
-    wrong = SeededKeyGenerator(9).secret(Environment.TEST)
+    wrong = SeededKeyGenerator(9, valid_checksum=True).secret(Environment.TEST)
     assert (await verifier.verify(cid, wrong)).reason == "wrong_secret"
     assert "get_key" in spy.calls
 
@@ -249,7 +249,7 @@ async def test_a_miss_reads_the_state_again_after_argon2(service, verifier, monk
 
 async def test_unknown_client_id_costs_one_look_up_and_no_argon2(verifier, argon2_count):
     spy = StoreSpy(verifier)
-    gen = SeededKeyGenerator(404)
+    gen = SeededKeyGenerator(404, valid_checksum=True)
     result = await verifier.verify(gen.client_id(Environment.TEST), gen.secret(Environment.TEST))
     assert (result.ok, result.reason) == (False, "unknown_key")
     assert spy.calls == ["get_key"] and argon2_count["verify"] == 0
@@ -305,7 +305,7 @@ async def test_five_wrong_secrets_throttle_misses_but_not_the_cached_secret(
     made = await service.create("Billing", Environment.TEST)
     cid = made.key.client_id
     assert (await verifier.verify(cid, made.secret)).ok  # the owner's secret is in the cache
-    gen = SeededKeyGenerator(66)
+    gen = SeededKeyGenerator(66, valid_checksum=True)
     for _ in range(5):
         ticks.now += 10  # five within 60 s
         assert (await verifier.verify(cid, gen.secret(Environment.TEST))).reason == "wrong_secret"
@@ -323,7 +323,7 @@ async def test_wrong_secrets_spread_over_more_than_the_window_do_not_throttle(
     service, verifier, ticks
 ):
     made = await service.create("Billing", Environment.TEST)
-    gen = SeededKeyGenerator(67)
+    gen = SeededKeyGenerator(67, valid_checksum=True)
     for _ in range(12):
         ticks.now += 16  # never five within 60 s (five span 64 s)
         result = await verifier.verify(made.key.client_id, gen.secret(Environment.TEST))
@@ -397,7 +397,7 @@ async def test_record_use_does_not_overwrite_a_hash_that_changed(service, store,
 async def test_cache_misses_in_progress_are_bounded(db_path, service, monkeypatch):
     """Twice what the pool takes (here 2): beyond, `busy` at once, so a flood of forged
     requests never queues up in the database connection ahead of the keys in use."""
-    gen = SeededKeyGenerator(77)
+    gen = SeededKeyGenerator(77, valid_checksum=True)
     async with Verifier(db_path, environment="test", workers=1, queue=0) as verifier:
         gate = asyncio.Event()
         real = verifier._store.get_key
@@ -459,7 +459,7 @@ async def test_get_key_states_reads_many_keys_in_chunks(store, service, clock):
     """Across the 250-key statements: every known key with its secrets' ends, no unknown one."""
     made = [await service.create(f"k{i}", Environment.TEST) for i in range(3)]
     rolled = await service.roll(made[0].key.client_id, timedelta(hours=1))
-    gen = SeededKeyGenerator(500)
+    gen = SeededKeyGenerator(500, valid_checksum=True)
     unknown = [gen.client_id(Environment.TEST) for _ in range(600)]
     wanted = unknown[:300] + [m.key.client_id for m in made] + unknown[300:]
     states = await store.get_key_states(wanted)
