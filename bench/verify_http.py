@@ -211,7 +211,7 @@ def forged_requests(known: list[tuple[str, str]], seconds_for_hints: float,
     """Unknown Client IDs, random wrong secrets for known ones, and wrong secrets whose hint
     (last 4 characters) matches a known key's, found by trying random bodies."""
     rng = random.Random(99)
-    gen = SeededKeyGenerator(4242)
+    gen = SeededKeyGenerator(4242, valid_checksum=True)
     by_hint = {secret[-4:]: client_id for client_id, secret in known}
     matched: list[tuple[str, str]] = []
     deadline = time.monotonic() + (seconds_for_hints if "hint" in kinds else 0)
@@ -482,8 +482,9 @@ def main() -> int:
             # 2. steady load alone, then with the flood
             steady_rate = min(500.0, rates[True] / 3)
             bare = []
-            phc = hashing.hash_secret_sync(SeededKeyGenerator(1).secret(Environment.LIVE))
-            probe = SeededKeyGenerator(2).secret(Environment.LIVE)
+            valid = SeededKeyGenerator(1, valid_checksum=True)
+            phc = hashing.hash_secret_sync(valid.secret(Environment.LIVE))
+            probe = SeededKeyGenerator(2, valid_checksum=True).secret(Environment.LIVE)
             for _ in range(10):
                 s = _common.now()
                 hashing.verify_sync(phc, probe)

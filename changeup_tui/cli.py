@@ -187,8 +187,10 @@ def _iso(value: datetime | None) -> str | None:
 
 
 def key_json(key: ApiKey, now: datetime, grace: Sequence[KeySecret] = ()) -> dict:
-    """A key for scripts. `grace`: its old secrets still in a roll's grace period."""
-    return {
+    """A key for scripts. `grace`: its old secrets still in a roll's grace period. A damaged key
+    (only `keys show` prints one) has "damaged": why, and null for each column it could not
+    read."""
+    payload = {
         "client_id": key.client_id,
         "environment": key.environment.value,
         "name": key.name,
@@ -201,6 +203,15 @@ def key_json(key: ApiKey, now: datetime, grace: Sequence[KeySecret] = ()) -> dic
         "secret_hint": key.masked_secret,
         "grace_secrets": [secret_json(s, key.environment) for s in grace],
     }
+    if key.damaged:
+        for column in key.unreadable:
+            payload[_JSON_FIELD.get(column, column)] = None
+        payload["damaged"] = key.damaged
+    return payload
+
+
+_JSON_FIELD = {"hint": "secret_hint"}
+"""The JSON field of a key column whose name differs."""
 
 
 def secret_json(secret: KeySecret, environment: Environment) -> dict:
@@ -387,6 +398,8 @@ async def _dispatch(
         events = await service.audit(
             client_id=args.client_id, action=args.action, limit=args.limit
         )
+        damaged_events = [e for e in events if e.damaged]
+        events = [e for e in events if not e.damaged]
         if args.json:
             _out(to_json([event_json(e) for e in events]))
         else:
@@ -395,7 +408,9 @@ async def _dispatch(
                 _out(f"{_iso(e.at)}  {visible(e.actor)}  {visible(e.origin)}  "
                      f"{visible(e.action)}  {env}  {visible(e.client_id or '-')}  "
                      f"{visible(e.detail)}")
-        return 0
+        return _report_damaged(
+            "audit event", [f"#{e.id}: {e.damaged}" for e in damaged_events]
+        )
     action: Callable = getattr(_Keys, args.action.replace("-", "_"))
     return await action(args, service, now)
 
@@ -412,15 +427,17 @@ class _Keys:
             if page.next_cursor is None:
                 break
             after = page.next_cursor
+        damaged = [k for k in keys if k.damaged]
+        keys = [k for k in keys if not k.damaged]
         if args.json:
             grace: dict[str, tuple[KeySecret, ...]] = {}
             for start in range(0, len(keys), 1000):
                 grace.update(await service.grace_secrets([k.client_id for k in keys[start:start + 1000]]))
             _out(to_json([key_json(k, now, grace.get(k.client_id, ())) for k in keys]))
-            return 0
-        for line in key_table(keys, now):
-            _out(line)
-        return 0
+        else:
+            for line in key_table(keys, now):
+                _out(line)
+        return _report_damaged("key", [f"{k.client_id}: {k.damaged}" for k in damaged])
 
     @staticmethod
     async def show(args, service: KeyService, now: datetime) -> int:
@@ -430,6 +447,10 @@ class _Keys:
         else:
             for line in detail_lines(detail, now):
                 _out(line)
+        if detail.key.damaged:  # printed above with what could be read; never verifies
+            sys.stdout.flush()
+            _error(f"key {detail.key.client_id} is damaged: {detail.key.damaged}")
+            return 1
         return 0
 
     @staticmethod
@@ -560,6 +581,24 @@ TABLE_NAME_WIDTH = 40
 _TABLE_HEADER = ("Name", "Status", "Client ID", "Last used", "Expires", "Secret")
 
 
+DAMAGED_SHOWN = 3
+"""How many damaged rows the one line of `_report_damaged` names before "and N more"."""
+
+
+def _report_damaged(what: str, damaged: Sequence[str]) -> int:
+    """0 when nothing was damaged; else one line on stderr naming the damaged rows (each with
+    why, made visible) and 1: the other rows were printed, these could not be read whole."""
+    if not damaged:
+        return 0
+    sys.stdout.flush()  # the rows that could be read come first
+    count = f"{len(damaged)} damaged {what}{'' if len(damaged) == 1 else 's'}"
+    named = ", ".join(damaged[:DAMAGED_SHOWN])
+    more = f" and {len(damaged) - DAMAGED_SHOWN} more" if len(damaged) > DAMAGED_SHOWN else ""
+    _error(f"{count} could not be read whole and {'is' if len(damaged) == 1 else 'are'} not "
+           f"listed: {named}{more}")
+    return 1
+
+
 def key_table(keys: Sequence[ApiKey], now: datetime) -> list[str]:
     """The plain listing: a header row and one row per key, columns aligned. Names and every
     other text from the database go through `visible`, so nothing in them drives the terminal
@@ -579,17 +618,24 @@ def key_table(keys: Sequence[ApiKey], now: datetime) -> list[str]:
 
 def detail_lines(detail: KeyDetail, now: datetime) -> list[str]:
     key = detail.key
-    used = _local(key.last_used_at, seconds=True)
+
+    def field(column: str, text: str) -> str:
+        return "unreadable" if column in key.unreadable else text
+
     lines = [
         f"Name:        {visible(key.name)}",
         f"Status:      {key.state(now)}",
-        f"Environment: {key.environment.label}",
+        f"Environment: {field('environment', key.environment.label)}",
         f"Client ID:   {visible(key.client_id)}",
-        f"Created:     {_local(key.created_at, seconds=True)} by {visible(key.created_by)}",
-        f"Expires:     {_local(key.expires_at, seconds=True)}",
-        f"Last used:   {used}",
+        f"Created:     {field('created_at', _local(key.created_at, seconds=True))} "
+        f"by {visible(key.created_by)}",
+        f"Expires:     {field('expires_at', _local(key.expires_at, seconds=True))}",
+        f"Last used:   {field('last_used_at', _local(key.last_used_at, seconds=True))}",
     ]
-    if key.status_changed_at is not None and key.status is not KeyStatus.ACTIVE:
+    if key.damaged:
+        lines.append(f"Damaged:     {visible(key.damaged)}")
+    if (key.status_changed_at is not None and key.status is not KeyStatus.ACTIVE
+            and not key.unreadable & {"status", "status_changed_at"}):
         label = f"{key.status.value.capitalize()}:"
         lines.append(f"{label:<13}{_local(key.status_changed_at, seconds=True)}")
     state = key.state(now)
@@ -597,6 +643,7 @@ def detail_lines(detail: KeyDetail, now: datetime) -> list[str]:
         "active": "Secret Keys that verify:",
         "disabled": "Secret Keys (none verifies while the key is disabled):",
         "expired": "Secret Keys (none verifies: the key has expired):",
+        "damaged": "Secret Keys (none verifies: the key is damaged):",
     }.get(state, "Secret Keys: none verifies, the key is revoked")
     lines += ["", heading]
     if not detail.secrets and state != "revoked":
@@ -613,7 +660,8 @@ def detail_lines(detail: KeyDetail, now: datetime) -> list[str]:
     if not detail.activity:
         lines.append("  none")
     for e in detail.activity:
-        line = f"  {_local(e.at, seconds=True)}  {visible(e.action)}  {visible(e.actor)}  {visible(e.origin)}"
+        at = "unreadable time" if "at" in e.unreadable else _local(e.at, seconds=True)
+        line = f"  {at}  {visible(e.action)}  {visible(e.actor)}  {visible(e.origin)}"
         if e.detail:
             line += f"  {visible(e.detail, 200)}"
         lines.append(line)

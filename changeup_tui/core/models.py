@@ -85,6 +85,11 @@ class ApiKey:
     """The last four characters of the newest secret, shown as `cu_test_sk_…abcd`."""
     secrets_count: int = 1
     """How many secrets verify now (two during a roll's grace period)."""
+    damaged: str = ""
+    """Why the stored row could not be read whole ('' when it could): say "name is not UTF-8
+    text; created_at is not a time". A damaged key is shown as such and never verifies."""
+    unreadable: frozenset[str] = frozenset()
+    """The columns that could not be read; the key holds a stand-in for each (see `damaged`)."""
 
     @property
     def masked_secret(self) -> str:
@@ -95,6 +100,8 @@ class ApiKey:
 
     def state(self, now: datetime) -> str:
         """What a person should read in the Status column."""
+        if self.damaged:
+            return "damaged"
         if self.status is KeyStatus.ACTIVE and self.is_expired(now):
             return "expired"
         return self.status.value
@@ -204,6 +211,10 @@ class AuditEvent:
     client_id: str | None = None
     detail: str = ""
     id: int | None = None
+    damaged: str = ""
+    """Why the stored row could not be read whole ('' when it could); `at` is then a stand-in
+    when the time is what could not be read (see `unreadable`)."""
+    unreadable: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -263,7 +274,8 @@ class VerifyResult:
     ok: bool
     reason: str
     """'ok', or why not: 'malformed', 'environment_mismatch', 'unknown_key', 'revoked',
-    'disabled', 'expired', 'wrong_secret'; from a Verifier also 'busy' (its argon2 pool and
+    'disabled', 'expired', 'wrong_secret', 'damaged' (the stored key cannot be read whole);
+    from a Verifier also 'busy' (its argon2 pool and
     queue are full: try again in a second) and 'throttled' (too many wrong secrets for this Client
     ID lately: cache misses for it are refused for a while). README, "Verifying keys"."""
     key: ApiKey | None = field(default=None, repr=False)

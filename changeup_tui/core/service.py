@@ -10,6 +10,7 @@ import dataclasses
 import os
 import pwd
 import socket
+import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -200,6 +201,10 @@ class KeyService:
         key = dataclasses.replace(record.key, secrets_count=len(secrets))
         return KeyDetail(key, secrets, tuple(events))
 
+    async def data_version(self) -> int:
+        """Changes when another process committed a change (see Store.data_version)."""
+        return await self.store.data_version()
+
     async def grace_secrets(self, client_ids: Sequence[str]) -> dict[str, tuple[KeySecret, ...]]:
         """For each key given that has any, its old secrets still in a grace period now."""
         return await self.store.grace_secrets(client_ids, self.clock())
@@ -266,10 +271,14 @@ class KeyService:
     async def revoke(self, client_id: str, *, confirm_name: str | None = None) -> ApiKey:
         """Final. A Live key is revoked only when `confirm_name` is its name."""
         key = self._allowed(await self.get(client_id), AuditAction.KEY_REVOKED)
-        if key.environment is Environment.LIVE and (
-            confirm_name is None or name_key(confirm_name.strip()) != name_key(key.name)
-        ):
-            raise InvalidTransition("type the key's name to revoke a Live key")
+        if key.environment is Environment.LIVE:
+            if confirm_name is None or not confirm_name.strip():
+                raise InvalidTransition("type the key's name to revoke a Live key")
+            if unicodedata.normalize("NFC", confirm_name.strip()) != key.name:
+                raise InvalidTransition(
+                    "the name typed is not the key's name (it must match exactly, case "
+                    "included): the key is not revoked"
+                )
         return await self._set_status(key, KeyStatus.REVOKED, AuditAction.KEY_REVOKED)
 
     async def disable(self, client_id: str) -> ApiKey:
@@ -342,6 +351,8 @@ class KeyService:
             return Verification(VerifyResult(False, "unknown_key"))
         key = record.key
         now = self.clock()
+        if key.damaged:  # a row that cannot be read whole never verifies
+            return Verification(VerifyResult(False, "damaged", key))
         if key.environment is not presented.environment:
             return Verification(VerifyResult(False, "environment_mismatch", key))
         reason = refusal(key, now)

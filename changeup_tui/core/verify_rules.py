@@ -71,6 +71,8 @@ def screen(
 
 def refusal(key: ApiKey, now: datetime) -> str | None:
     """Why the key's state refuses every secret now, or None."""
+    if key.damaged:  # a stored row that cannot be read whole never verifies
+        return "damaged"
     if key.status is not KeyStatus.ACTIVE:
         return key.status.value
     if key.is_expired(now):

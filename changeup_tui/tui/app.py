@@ -22,6 +22,7 @@ from changeup_tui.core.errors import StoreError
 from changeup_tui.core.models import Actor, ApiKey, Environment
 from changeup_tui.core.service import KeyService
 from changeup_tui.core.store.factory import make_store
+from changeup_tui.core.text import visible
 from changeup_tui.tui import navigation
 from changeup_tui.tui.clipboard import Copier
 from changeup_tui.tui.clipboard_clear import ClipboardClearer
@@ -47,6 +48,7 @@ class ChangeupApp(App[int]):
         Binding("p", "profile_menu", "Profile Menu"),
         Binding("e", "toggle_environment", "Live/Test"),
         Binding("question_mark", "help", "Help"),
+        Binding("ctrl+r", "reload", "Reload", show=False),
         Binding("ctrl+q", "quit", "Quit", priority=True),
     ]
     COMMANDS = App.COMMANDS | {_palette_commands}
@@ -160,6 +162,11 @@ class ChangeupApp(App[int]):
         if not self.read_only:
             (await navigation.open_section(self, ApiKeysScreen)).action_create_key()
 
+    async def action_reload(self) -> None:
+        """ctrl+r on any page: a page that shows data reads it again (its own action_reload);
+        on the others there is nothing to read again."""
+        await self.screen.run_action("reload")
+
     def action_help(self) -> None:
         if not isinstance(self.screen, ModalScreen):
             from changeup_tui.tui.screens.help import HelpScreen
@@ -185,6 +192,7 @@ def run_tui(settings: Settings) -> int:
     app = build_app(settings)
     code = app.run()
     if app.startup_error:
-        sys.stderr.write(f"{PROG}: {app.startup_error}\n")
+        # One line, made visible: the message may quote the path or text of the database.
+        sys.stderr.write(f"{PROG}: {visible(app.startup_error)}\n")
         return 2
     return code if isinstance(code, int) else (app.return_code or 0)

@@ -32,6 +32,7 @@ class ChangeupCommands(Provider):
             yield ("Copy Client ID of the selected key", "Copy the highlighted key's Client ID",
                    app.action_copy_client_id)
         yield from self._key_commands()
+        yield ("Reload", "Read this page's data again (ctrl+r)", app.action_reload)
         yield ("Help: keyboard shortcuts", "Every key of every screen", app.action_help)
 
     def _key_commands(self) -> Iterator[tuple[str, str, Callable]]:

@@ -521,7 +521,11 @@ def test_revoke_live_key_at_a_terminal_needs_its_name_typed(db):
     assert code == 1
     assert list_keys(db)[0]["status"] == "active"
     assert verify(db, created["client_id"], created["secret"]).code == 0
-    code, output = revoke_typing("payments")  # case-insensitively, as names are unique
+    code, output = revoke_typing("payments")  # exactly, case included (issue 13)
+    assert code == 1
+    assert "case included" in output
+    assert list_keys(db)[0]["status"] == "active"
+    code, output = revoke_typing("Payments")
     assert code == 0, output
     assert list_keys(db)[0]["status"] == "revoked"
     verify(db, created["client_id"], created["secret"]).assert_one_line_error(1)

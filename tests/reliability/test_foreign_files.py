@@ -191,7 +191,7 @@ def test_tui_prints_the_same_line_and_exits_2(victim):
 async def test_async_verifier_raises_a_store_error(victim):
     os.chown(victim, *nobody())
     with pytest.raises(UnsafeDatabaseLocation) as caught:
-        await Verifier(victim).open()
+        await Verifier(victim, environment="test").open()
     assert isinstance(caught.value, StoreError)
     assert "belongs to another user" in str(caught.value)
 
@@ -199,7 +199,7 @@ async def test_async_verifier_raises_a_store_error(victim):
 def test_sync_verifier_raises_a_store_error(victim):
     os.chmod(victim.parent, 0o777)
     with pytest.raises(UnsafeDatabaseLocation, match="refusing the database folder"):
-        SyncVerifier(victim)
+        SyncVerifier(victim, environment="test")
 
 
 def test_the_planted_journal_would_have_been_read_without_the_check(victim, tmp_path):

@@ -118,7 +118,7 @@ def test_every_refusal_is_the_same_401(served):
     billing, sandbox = made["Billing"], made["Sandbox"]
     change_key(db, "revoke", made["Payouts"].key.client_id,
                confirm_name="Payouts")
-    gen = SeededKeyGenerator(5)
+    gen = SeededKeyGenerator(5, valid_checksum=True)
     cases = [
         (billing.key.client_id, gen.secret(Environment.LIVE).reveal()),  # wrong secret
         (gen.client_id(Environment.LIVE), gen.secret(Environment.LIVE).reveal()),  # unknown
@@ -170,7 +170,7 @@ def test_throttled_is_429_and_the_owner_keeps_working(served):
     billing = made["Billing"]
     good = headers(billing.key.client_id, billing.secret.reveal())
     assert client.get("/", headers=good).status_code == 200
-    gen = SeededKeyGenerator(8)
+    gen = SeededKeyGenerator(8, valid_checksum=True)
     for _ in range(5):
         assert_unauthorized(client.get("/", headers=headers(
             billing.key.client_id, gen.secret(Environment.LIVE).reveal())))
@@ -212,8 +212,11 @@ def test_refusals_are_logged_without_the_secret_and_rate_limited(served, caplog)
     client, made, _, _ = served
     billing = made["Billing"]
     caplog.set_level(logging.WARNING, logger="changeup_tui.verify")
-    wrong = [SeededKeyGenerator(100 + i).secret(Environment.LIVE).reveal() for i in range(3)]
-    gen = SeededKeyGenerator(9)
+    wrong = [
+        SeededKeyGenerator(100 + i, valid_checksum=True).secret(Environment.LIVE).reveal()
+        for i in range(3)
+    ]
+    gen = SeededKeyGenerator(9, valid_checksum=True)
     unknown = [gen.client_id(Environment.LIVE) for _ in range(40)]
     client.get("/", headers=headers(billing.key.client_id, wrong[0]))
     t0 = time.monotonic()

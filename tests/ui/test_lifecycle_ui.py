@@ -128,7 +128,7 @@ async def test_live_revoke_needs_the_typed_name(make_app):
 
         await pilot.press("delete")  # the other key for revoke
         await wait_for(pilot, lambda: isinstance(app.screen, RevokeConfirm))
-        await pilot.press(*"production api")  # case does not matter, as in the core
+        await pilot.press(*"Production API")  # exactly, case included, as in the core
         assert not app.screen.query_one("#revoke-ok", Button).disabled
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, ApiKeysScreen))
@@ -380,7 +380,7 @@ async def test_activity_log_filters_by_key_and_action(make_app):
         log.query_one("#log-action", Select).value = "key.disabled"
         await wait_for(pilot, lambda: table.row_count == 1)
         assert str(table.get_row_at(0)[3]) == "key.disabled"
-        await pilot.press("ctrl+r")  # all events again
+        await pilot.press("ctrl+l")  # all events again
         await wait_for(pilot, lambda: table.row_count == 5)  # 2 created, disabled, enabled, account
         await pilot.press("escape")  # back to the API Key page it was opened from
         await wait_for(pilot, lambda: isinstance(app.screen, ApiKeysScreen))

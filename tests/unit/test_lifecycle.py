@@ -172,7 +172,8 @@ async def test_invalid_transitions_between_active_and_disabled(service, db):
 async def test_live_revoke_needs_the_typed_name(service, db):
     made = await service.create("Payments Prod", LIVE)
     before = _snapshot(db)
-    for typed in (None, "", "Payments", "payments prod x", "Payments\u200bProd"):
+    for typed in (None, "", "Payments", "payments prod x", "Payments\u200bProd",
+                  "payments PROD", "PAYMENTS PROD"):  # exact, case included
         with pytest.raises(InvalidTransition):
             await service.revoke(made.key.client_id, confirm_name=typed)
     assert _snapshot(db) == before
@@ -180,7 +181,7 @@ async def test_live_revoke_needs_the_typed_name(service, db):
     assert await _ok(service, made.key, made.secret)
 
     audit_before = _audit_count(db)
-    revoked = await service.revoke(made.key.client_id, confirm_name="  payments PROD ")
+    revoked = await service.revoke(made.key.client_id, confirm_name="  Payments Prod ")
     assert revoked.status is KeyStatus.REVOKED
     assert _audit_count(db) == audit_before + 1
     assert not await _ok(service, made.key, made.secret)
@@ -283,3 +284,10 @@ async def test_a_failing_audit_insert_undoes_the_action(service, db, action):
     assert await _ok(service, made.key, made.secret)
     if not db.is_postgres:
         assert not service.store._conn().in_transaction
+
+
+async def test_live_revoke_with_another_case_says_the_name_does_not_match(service):
+    made = await service.create("Payments Prod", LIVE)
+    with pytest.raises(InvalidTransition, match="case included"):
+        await service.revoke(made.key.client_id, confirm_name="payments prod")
+    assert (await service.get(made.key.client_id)).status is KeyStatus.ACTIVE

@@ -131,7 +131,7 @@ async def test_presented_secret_never_in_an_exception_log_or_traceback_locals(
     every frame's locals, nor any log line holds the presented secret."""
     test_key, _ = created
     presented = test_key.secret.reveal()
-    wrong = SeededKeyGenerator(55).secret(Environment.TEST).reveal()
+    wrong = SeededKeyGenerator(55, valid_checksum=True).secret(Environment.TEST).reveal()
     caplog.set_level(logging.DEBUG)
     verifier = await Verifier(db.target, environment="test").open()
     await verifier._store.close()  # the database goes away under the verifier
@@ -267,3 +267,38 @@ async def _create_one(db_path) -> str:
         return made.key.client_id
     finally:
         await store.close()
+
+
+def test_each_sync_entry_point_keeps_the_secret_out_of_traceback_locals(
+    db_path, created, monkeypatch
+):
+    """Issue 12: a store error raised under SyncVerifier.verify and verify_key (the async
+    Verifier.verify is the test above): the traceback with every frame's locals, from the entry
+    point down, never holds the presented secret."""
+    from changeup_tui.core.store.sqlite import SQLiteStore
+
+    test_key, _ = created
+    presented = test_key.secret.reveal()
+
+    async def failing(self, *args, **kwargs):
+        raise StoreError("the database failed mid-verification")
+
+    def rendered(exc: BaseException) -> str:
+        below_test = exc.__traceback__.tb_next  # this test's own frame holds the secret
+        assert below_test.tb_frame.f_code.co_name in {"verify", "verify_key"}
+        return "".join(traceback.TracebackException(
+            type(exc), exc, below_test, capture_locals=True).format())
+
+    texts = []
+    with SyncVerifier(db_path, environment="test") as verifier:
+        for name in ("get_key", "get_key_state"):
+            monkeypatch.setattr(SQLiteStore, name, failing)
+        with pytest.raises(StoreError) as info:
+            verifier.verify(test_key.key.client_id, presented)
+        texts.append(rendered(info.value))
+    with pytest.raises(StoreError) as info:
+        verify_key(db_path, test_key.key.client_id, presented, environment="test")
+    texts.append(rendered(info.value))
+    joined = "\n".join(texts)
+    assert joined.count("Traceback") >= 2 and "Secret('********')" in joined
+    assert presented not in joined and presented[11:30] not in joined

@@ -87,6 +87,12 @@ class Store(Protocol):
     async def list_audit(self, query: AuditQuery) -> list[AuditEvent]:
         """Newest first."""
 
+    async def data_version(self) -> int:
+        """A number that changes when another connection (another process, another operator)
+        has committed a change since it was last read; this connection's own writes need not
+        change it. Cheap enough to be polled a few times a second (no table is read): an open
+        list compares it with the last value and reads its rows again only when it differs."""
+
     # -- writes: each one transaction with its audit event -------------------------------------
 
     async def save_account(self, account: Account, event: AuditEvent) -> None: ...

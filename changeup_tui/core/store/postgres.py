@@ -209,6 +209,8 @@ class PostgresStore:
         self._max_size = max_size
         self._pool: asyncpg.Pool | None = None
         self._where = self.target.display
+        self._data_version = 0
+        self._version_task: asyncio.Task[None] | None = None
 
     # -- opening and closing -------------------------------------------------------------------
 
@@ -231,6 +233,11 @@ class PostgresStore:
             raise
 
     async def close(self) -> None:
+        if self._version_task is not None:
+            self._version_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._version_task
+            self._version_task = None
         pool, self._pool = self._pool, None
         if pool is None:
             return
@@ -336,6 +343,27 @@ class PostgresStore:
             raise translate(exc, self._where) from None
 
     # -- reads ---------------------------------------------------------------------------------
+
+    async def data_version(self) -> int:
+        """A counter moved by the change announcements (LISTEN/NOTIFY, see listen()), followed
+        by a task started at the first call: no query per poll. It also moves when the
+        announcements were lost and heard again (what changed meanwhile is not known)."""
+        if self._version_task is None or self._version_task.done():
+            self._version_task = asyncio.create_task(self._follow_versions())
+        return self._data_version
+
+    def _bump(self, _client_id: str) -> None:
+        self._data_version += 1
+
+    async def _follow_versions(self) -> None:
+        while True:
+            try:
+                async with self.listen(self._bump) as lost:
+                    self._data_version += 1
+                    await lost.wait()
+            except StoreError:
+                pass
+            await asyncio.sleep(2.0)
 
     async def get_account(self) -> Account | None:
         rows = await self._fetch("SELECT display_name, email, organisation FROM account")

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
+import enum
 import json
 import os
 import re
@@ -18,6 +20,7 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar
 from urllib.parse import quote
 
 import aiosqlite
@@ -51,6 +54,7 @@ from changeup_tui.core.models import (
 from changeup_tui.core.names import name_key
 from changeup_tui.core.store.file_checks import check_database_location, check_folder
 from changeup_tui.core.store.migrations import LATEST_VERSION, MIGRATIONS
+from changeup_tui.core.text import visible
 
 BUSY_TIMEOUT_MS = 5000
 BEST_EFFORT_BUSY_MS = 200
@@ -95,47 +99,152 @@ _NOT_REVOKED = "k.status != 'revoked'"
 Params = dict[str, object]
 
 
-def _datetime(text: str) -> datetime:
-    """A NOT NULL time column."""
-    return datetime.fromisoformat(text)
+class Undecodable(str):
+    """Text of a column that is not valid UTF-8, decoded with U+FFFD for each bad byte: the
+    row is read (and shown as damaged) instead of SQLite's "Could not decode" failing the whole
+    query, and that error, which quotes the raw bytes, never reaches a terminal. `raw` keeps
+    the bytes, so such a value as a page's cursor still compares as stored."""
+
+    raw: bytes
+
+
+def _decode_text(raw: bytes) -> str:
+    """The connection's text factory: UTF-8, or an Undecodable stand-in."""
+    try:
+        return raw.decode()
+    except UnicodeDecodeError:
+        text = Undecodable(raw.decode(errors="replace"))
+        text.raw = raw
+        return text
+
+
+_E = TypeVar("_E", bound=enum.Enum)
+_S = TypeVar("_S")
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+"""The stand-in of a time that could not be read (its column is in the row's `unreadable`)."""
+
+
+class _RowReader:
+    """Reads the columns of one row, noting each that cannot be read instead of failing: a hand
+    edited or damaged row is returned as damaged, with the fields that could be read."""
+
+    __slots__ = ("problems", "row", "unreadable")
+
+    def __init__(self, row: sqlite3.Row) -> None:
+        self.row = row
+        self.problems: list[str] = []
+        self.unreadable: set[str] = set()
+
+    def _bad(self, column: str, why: str) -> None:
+        self.unreadable.add(column)
+        self.problems.append(f"{column} {why}")
+
+    def text(self, column: str) -> str:
+        value = self.row[column]
+        if type(value) is str:
+            return value
+        if isinstance(value, Undecodable):
+            self._bad(column, "is not UTF-8 text")
+            return str(value)
+        if isinstance(value, bytes):
+            try:
+                return value.decode()
+            except UnicodeDecodeError:
+                self._bad(column, "is not UTF-8 text")
+                return value.decode(errors="replace")
+        self._bad(column, "is missing" if value is None else "is not text")
+        return "" if value is None else str(value)
+
+    def time(self, column: str) -> datetime | None:
+        """A time column that may be NULL."""
+        value = self.row[column]
+        if value is None:
+            return None
+        if type(value) is str:
+            try:
+                parsed = datetime.fromisoformat(value)
+            except ValueError:
+                parsed = None
+            if parsed is not None and parsed.tzinfo is not None:
+                return parsed
+        self._bad(column, "is not a time")
+        return EPOCH
+
+    def required_time(self, column: str) -> datetime:
+        """A NOT NULL time column."""
+        value = self.time(column)
+        if value is None:
+            self._bad(column, "is missing")
+            return EPOCH
+        return value
+
+    def choice(self, column: str, kind: type[_E], stand_in: _S) -> _E | _S:
+        value = self.row[column]
+        try:
+            return kind(value)
+        except ValueError:
+            self._bad(column, f"is not a known {column}")
+            return stand_in
+
+    @property
+    def damaged(self) -> str:
+        return "; ".join(self.problems)
 
 
 def _key_from_row(row: sqlite3.Row, secrets_count: int = 1) -> ApiKey:
+    read = _RowReader(row)
+    client_id = read.text("client_id")
     return ApiKey(
-        client_id=row["client_id"],
-        environment=Environment(row["environment"]),
-        name=row["name"],
-        created_at=_datetime(row["created_at"]),
-        created_by=row["created_by"],
-        status=KeyStatus(row["status"]),
-        last_used_at=from_db(row["last_used_at"]),
-        expires_at=from_db(row["expires_at"]),
-        status_changed_at=from_db(row["status_changed_at"]),
-        hint=row["hint"],
+        client_id=client_id,
+        # A stand-in that keeps a damaged key in the more guarded environment unless its
+        # Client ID says otherwise.
+        environment=read.choice(
+            "environment", Environment,
+            Environment.TEST if client_id.startswith("cu_test_") else Environment.LIVE,
+        ),
+        name=read.text("name"),
+        created_at=read.required_time("created_at"),
+        created_by=read.text("created_by"),
+        status=read.choice("status", KeyStatus, KeyStatus.DISABLED),
+        last_used_at=read.time("last_used_at"),
+        expires_at=read.time("expires_at"),
+        status_changed_at=read.time("status_changed_at"),
+        hint=read.text("hint"),
         secrets_count=secrets_count,
+        damaged=read.damaged,
+        unreadable=frozenset(read.unreadable),
     )
 
 
-def _secret_from_row(row: sqlite3.Row) -> StoredSecret:
-    return StoredSecret(
+def _secret_from_row(row: sqlite3.Row) -> tuple[StoredSecret, str]:
+    """The secret, and why it cannot be read whole ('' when it can)."""
+    read = _RowReader(row)
+    secret = StoredSecret(
         id=row["id"],
-        phc=row["phc"],
-        hint=row["hint"],
-        created_at=_datetime(row["created_at"]),
-        expires_at=from_db(row["expires_at"]),
+        phc=read.text("phc"),
+        hint=read.text("hint"),
+        created_at=read.required_time("created_at"),
+        expires_at=read.time("expires_at"),
     )
+    return secret, read.damaged
 
 
 def _audit_from_row(row: sqlite3.Row) -> AuditEvent:
+    read = _RowReader(row)
+    environment = row["environment"]
+    client_id = row["client_id"]
     return AuditEvent(
         id=row["id"],
-        at=_datetime(row["at"]),
-        actor=row["actor"],
-        origin=row["origin"],
-        action=row["action"],
-        environment=Environment(row["environment"]) if row["environment"] else None,
-        client_id=row["client_id"],
-        detail=row["detail"],
+        at=read.required_time("at"),
+        actor=read.text("actor"),
+        origin=read.text("origin"),
+        action=read.text("action"),
+        environment=read.choice("environment", Environment, None) if environment else None,
+        client_id=None if client_id is None else read.text("client_id"),
+        detail=read.text("detail"),
+        damaged=read.damaged,
+        unreadable=frozenset(read.unreadable),
     )
 
 
@@ -189,7 +298,11 @@ class _Sort:
 
     @property
     def past_cursor(self) -> str:
-        return f"({self.cursor[0]}, {self.cursor[1]}) {self.after} (:cursor_0, :cursor_1)"
+        # CAST: a cursor value that is not UTF-8 is bound as its bytes (see Undecodable)
+        return (
+            f"({self.cursor[0]}, {self.cursor[1]}) {self.after} "
+            "(CAST(:cursor_0 AS TEXT), :cursor_1)"
+        )
 
 
 _SORTS: dict[SortField, _Sort] = {
@@ -210,7 +323,7 @@ def _primary_code(exc: sqlite3.Error) -> int | None:
 
 def translate(exc: sqlite3.Error, path: Path | None) -> StoreError:
     """Turn an sqlite3 error into a message a person can act on, by SQLite's result code."""
-    where = str(path) if path else "the database"
+    where = visible(str(path)) if path else "the database"
     code = _primary_code(exc)
     if code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
         return DatabaseLocked(
@@ -230,7 +343,8 @@ def translate(exc: sqlite3.Error, path: Path | None) -> StoreError:
         return DiskFull(f"cannot write to {where}: the disk is full or failing; nothing was saved")
     if code == sqlite3.SQLITE_CANTOPEN:
         return StoreError(f"cannot open {where}: check that its folder exists and is readable")
-    return StoreError(f"database error on {where}: {exc}")
+    # SQLite's own message may quote text of the database (a name, a schema entry): made visible.
+    return StoreError(f"database error on {where}: {visible(str(exc), 300)}")
 
 
 def _chmod_private(path: Path) -> None:
@@ -262,6 +376,7 @@ class SQLiteStore:
         if self.path is None:
             self._db = await aiosqlite.connect(":memory:", isolation_level=None)
             self._db.row_factory = sqlite3.Row
+            self._db.text_factory = _decode_text
             await self._migrate(await self._configure())
             return
         path = self.path
@@ -279,6 +394,7 @@ class SQLiteStore:
         except sqlite3.Error as exc:
             raise translate(exc, path) from None
         self._db.row_factory = sqlite3.Row  # every row is read by column name
+        self._db.text_factory = _decode_text  # text that is not UTF-8: a damaged row, not an error
         try:
             await self._migrate(await self._configure())
         except BaseException:
@@ -472,6 +588,11 @@ class SQLiteStore:
 
     # -- reads ---------------------------------------------------------------------------------
 
+    async def data_version(self) -> int:
+        """SQLite's `PRAGMA data_version`: changes when another connection commits."""
+        (row,) = await self._read("PRAGMA data_version")
+        return int(row[0])
+
     async def get_account(self) -> Account | None:
         rows = await self._read("SELECT display_name, email, organisation FROM account")
         if not rows:
@@ -496,8 +617,18 @@ class SQLiteStore:
             f"SELECT {_SECRET_COLUMNS} FROM key_secrets WHERE key_id = :key_id ORDER BY id DESC",
             {"key_id": rows[0]["key_id"]},
         )
-        stored = tuple(_secret_from_row(row) for row in secrets)
-        return KeyRecord(_key_from_row(rows[0], secrets_count=len(stored)), stored)
+        key = _key_from_row(rows[0], secrets_count=len(secrets))
+        stored: list[StoredSecret] = []
+        damaged = [key.damaged] if key.damaged else []
+        for row in secrets:
+            secret, why = _secret_from_row(row)
+            if why:  # never verified against; the key is damaged
+                damaged.append(f"secret {secret.id}: {why}")
+            else:
+                stored.append(secret)
+        if len(damaged) > (1 if key.damaged else 0):
+            key = dataclasses.replace(key, damaged="; ".join(damaged))
+        return KeyRecord(key, tuple(stored))
 
     async def grace_secrets(
         self, client_ids: Sequence[str], now: datetime
@@ -517,12 +648,13 @@ class SQLiteStore:
         )
         found: dict[str, list[KeySecret]] = {}
         for row in rows:
-            found.setdefault(row["client_id"], []).append(
-                KeySecret(
-                    hint=row["hint"], created_at=_datetime(row["created_at"]),
-                    expires_at=from_db(row["expires_at"]),
-                )
+            read = _RowReader(row)
+            secret = KeySecret(
+                hint=read.text("hint"), created_at=read.required_time("created_at"),
+                expires_at=read.time("expires_at"),
             )
+            if not read.damaged:  # a damaged secret is reported by get_key (its key is damaged)
+                found.setdefault(read.text("client_id"), []).append(secret)
         return {client_id: tuple(secrets) for client_id, secrets in found.items()}
 
     async def name_taken(
@@ -560,6 +692,8 @@ class SQLiteStore:
         if query.after is not None:
             clauses.append(sort.past_cursor)
             params["cursor_0"], params["cursor_1"] = query.after
+            if isinstance(query.after[0], Undecodable):
+                params["cursor_0"] = query.after[0].raw
         rows = await self._read(
             f"SELECT {_KEY_COLUMNS}, {sort.select} FROM api_keys k {_where(clauses)} "
             f"ORDER BY {sort.order} LIMIT :limit",

@@ -17,6 +17,7 @@ from textual.widgets import Button, Footer, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from changeup_tui.core.models import ApiKey, Environment
+from changeup_tui.core.text import visible
 from changeup_tui.core.vocabulary import DEFAULT_GRACE, GRACE_PERIODS, grace_period
 from changeup_tui.tui.formatting import plain
 from changeup_tui.tui.paths import style
@@ -45,7 +46,7 @@ class GracePicker(ModalScreen[timedelta | None]):
         with Vertical(id="grace-dialog"):
             yield Label("Roll the Secret Key", id="grace-title")
             title = plain(key.name, 48, style="bold")
-            title.append(f"  {key.client_id} ({key.environment.label})", style="")
+            title.append(f"  {visible(key.client_id)} ({key.environment.label})", style="")
             yield Label(title, id="grace-key")
             yield Static(
                 "A new Secret Key is made for the same Client ID and shown once. How long should "

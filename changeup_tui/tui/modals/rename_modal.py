@@ -40,7 +40,7 @@ class RenameModal(ModalScreen[ApiKey | None]):
             current = plain("Now: ", style="dim")
             current.append_text(plain(key.name, 56))
             yield Label(current, id="rename-current")
-            yield Static(key.client_id, id="rename-client-id", markup=False)
+            yield Static(visible(key.client_id), id="rename-client-id", markup=False)
             yield Label("New name", id="rename-label")
             # Prefilled only when the name reads the same made visible (it always does for a name
             # the core accepted; a backslash would be doubled, so the field starts empty then).

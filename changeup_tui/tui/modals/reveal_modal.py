@@ -14,6 +14,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Footer, Label, Static
 
 from changeup_tui.core.models import CreatedKey, Environment, Secret
+from changeup_tui.core.text import visible
 from changeup_tui.tui.clipboard import (
     NOT_COPIED,
     Copier,
@@ -60,7 +61,7 @@ class RevealModal(ModalScreen[None]):
             yield Label("Name", classes="reveal-label")
             yield Label(plain(key.name, 64), id="reveal-name")
             yield Label(f"Client ID ({key.environment.label})", classes="reveal-label")
-            yield Static(key.client_id, id="reveal-client-id", markup=False)
+            yield Static(visible(key.client_id), id="reveal-client-id", markup=False)
             yield Label("Secret Key", classes="reveal-label")
             yield Static(self._secret.reveal() if self._secret else "", id="reveal-secret", markup=False)
             with Horizontal(id="reveal-buttons"):

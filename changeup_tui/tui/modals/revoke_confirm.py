@@ -1,10 +1,12 @@
-"""Revoke a key: final. A Live key's name must be typed before "Revoke key" is enabled (and Enter
-in the field does nothing until it matches); a Test key gets a plain confirmation, with Cancel
-focused. Dismisses with what to pass as `confirm_name` (the typed name for Live, "" for Test), or
-None when cancelled: Escape changes nothing."""
+"""Revoke a key: final. A Live key's name must be typed, exactly (case included, as the service
+checks), before "Revoke key" is enabled; Enter on a name that does not match says so. A Test key
+gets a plain confirmation, with Cancel focused, that answers `y` and `n` too (for a Live key the
+letters go into the name field). Dismisses with what to pass as `confirm_name` (the typed name
+for Live, "" for Test), or None when cancelled: Escape changes nothing."""
 
 from __future__ import annotations
 
+import unicodedata
 from typing import ClassVar
 
 from textual import on
@@ -15,14 +17,17 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Footer, Input, Label, Static
 
 from changeup_tui.core.models import ApiKey, Environment
-from changeup_tui.core.names import name_key
+from changeup_tui.core.text import visible
 from changeup_tui.tui.formatting import plain
 from changeup_tui.tui.paths import style
 
 
 class RevokeConfirm(ModalScreen[str | None]):
     CSS_PATH = style("lifecycle_modals.tcss")
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("y", "revoke", "Revoke"),
+        Binding("n,escape", "cancel", "Cancel"),
+    ]
 
     def __init__(self, key: ApiKey) -> None:
         self.live = key.environment is Environment.LIVE
@@ -34,7 +39,7 @@ class RevokeConfirm(ModalScreen[str | None]):
         with Vertical(id="revoke-dialog"):
             yield Label(f"Revoke this {key.environment.label} key?", id="revoke-title")
             yield Label(plain(key.name, 64, style="bold"), id="revoke-name")
-            yield Static(key.client_id, id="revoke-client-id", markup=False)
+            yield Static(visible(key.client_id), id="revoke-client-id", markup=False)
             yield Static(
                 "Revoking is immediate and final: every request signed with this key's Secret "
                 "Key is refused from now on, and the key cannot be enabled or rolled again.",
@@ -43,6 +48,9 @@ class RevokeConfirm(ModalScreen[str | None]):
             if self.live:
                 yield Label("Type the key's name to confirm", id="revoke-prompt")
                 yield Input(placeholder="the key's name, as shown above", id="revoke-input")
+                mismatch = Static("", id="revoke-mismatch", markup=False)
+                mismatch.display = False  # until Enter on a name that does not match
+                yield mismatch
             with Horizontal(id="revoke-buttons"):
                 yield Button("Cancel", id="revoke-cancel")
                 yield Button("Revoke key", id="revoke-ok", variant="error", disabled=self.live)
@@ -55,19 +63,35 @@ class RevokeConfirm(ModalScreen[str | None]):
             self.query_one("#revoke-cancel").focus()
 
     def _matches(self, typed: str) -> bool:
-        return bool(typed.strip()) and name_key(typed.strip()) == name_key(self.key.name)
+        """Exactly the key's name (spaces around it aside), as KeyService.revoke checks."""
+        return bool(typed.strip()) and unicodedata.normalize("NFC", typed.strip()) == self.key.name
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "revoke" and self.live:
+            return False  # `y` is a letter of the name here; Enter or the button revokes
+        return True
 
     @on(Input.Changed, "#revoke-input")
     def _typed(self, event: Input.Changed) -> None:
         self.query_one("#revoke-ok", Button).disabled = not self._matches(event.value)
+        self._say_mismatch("")
 
     @on(Input.Submitted, "#revoke-input")
     def _submitted(self, event: Input.Submitted) -> None:
         if self._matches(event.value):
             self.dismiss(event.value)
+        elif event.value.strip():
+            self._say_mismatch(
+                "That is not the key's name: type it exactly as shown above, case included."
+            )
+
+    def _say_mismatch(self, text: str) -> None:
+        message = self.query_one("#revoke-mismatch", Static)
+        message.update(text)
+        message.display = bool(text)
 
     @on(Button.Pressed, "#revoke-ok")
-    def _revoke(self) -> None:
+    def action_revoke(self) -> None:
         if not self.live:
             self.dismiss("")
             return

@@ -36,7 +36,7 @@ class ActivityLogScreen(Screen[None]):
         Binding("escape", "back", "Back"),
         Binding("f", "focus_action", "Filter by action"),
         Binding("k", "focus_key", "Filter by key"),
-        Binding("ctrl+r", "clear_filters", "All events"),
+        Binding("ctrl+l", "clear_filters", "All events"),
     ]
 
     # The query: each change reads the first page again (the watchers).
@@ -70,7 +70,8 @@ class ActivityLogScreen(Screen[None]):
                     id="log-action",
                 )
             yield Static("", id="log-showing", markup=False)
-            yield AuditTable(self._fetch, id="log-table")
+            yield AuditTable(self._fetch, changes=changeup_app(self).service.data_version,
+                             id="log-table")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -130,6 +131,9 @@ class ActivityLogScreen(Screen[None]):
         showing = self.query_one("#log-showing", Static)
         showing.update("Only events of " + " and ".join(parts) + "." if parts else "")
         showing.display = bool(parts)
+
+    def action_reload(self) -> None:
+        self.query_one(AuditTable).refresh_rows()
 
     def action_focus_action(self) -> None:
         self.query_one("#log-action", Select).focus()

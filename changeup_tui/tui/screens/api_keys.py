@@ -23,7 +23,8 @@ from textual.lazy import Lazy
 from textual.reactive import reactive
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Button, Input, Label, Static
+from textual.widgets import Button, DataTable, Input, Label, Static
+from textual.worker import Worker
 
 from changeup_tui.core.errors import ChangeupError
 from changeup_tui.core.models import ApiKey, Environment, KeyStatus, SortField
@@ -39,6 +40,7 @@ from changeup_tui.tui.widgets.header import AppHeader
 
 if TYPE_CHECKING:
     from changeup_tui.tui.widgets.keys_table import KeyCursor, KeysPage, KeysTable
+    from changeup_tui.tui.widgets.paged_table import PagedTable
 
 PAGE_SIZE = 100
 FILTER_DELAY = 0.15
@@ -48,7 +50,7 @@ WRITE_ACTIONS = frozenset(
 )
 SELECTION_ACTIONS = frozenset(
     {"copy_client_id", "roll_key", "revoke_key", "disable_key", "enable_key", "rename_key",
-     "key_activity"}
+     "key_activity", "key_details"}
 )
 KEY_ROW = ("create_key", "roll_key", "revoke_key", "disable_key", "enable_key", "rename_key",
            "copy_client_id", "key_activity")
@@ -84,6 +86,7 @@ class ApiKeysScreen(Screen[None]):
         Binding("R,f2", "rename_key", "Rename"),
         Binding("c", "copy_client_id", "Copy Client ID"),
         Binding("a", "key_activity", "Activity Log"),
+        Binding("enter", "key_details", "Details", show=False),
         Binding("slash", "filter", "Filter"),
         Binding("o", "cycle_sort", "Sort"),
         Binding("v", "show_revoked", "Show revoked"),
@@ -129,7 +132,8 @@ class ApiKeysScreen(Screen[None]):
         with Lazy(Vertical(id="keys-footers")):
             yield ActionFooter(only=KEY_ROW, compact=True, show_command_palette=False,
                                id="keys-footer-key")
-            yield ActionFooter(exclude=KEY_ROW, compact=True, id="keys-footer-view")
+            yield ActionFooter(exclude=KEY_ROW, first=("help",), compact=True,
+                               id="keys-footer-view")
 
     def on_mount(self) -> None:
         app = changeup_app(self)
@@ -143,13 +147,23 @@ class ApiKeysScreen(Screen[None]):
         read anyway); the table, its import included, and the first read come right after."""
         from changeup_tui.tui.widgets.keys_table import KeysTable
 
-        table = KeysTable(self._fetch, changeup_app(self).service.clock, id="keys-table")
+        service = changeup_app(self).service
+        table = KeysTable(self._fetch, service.clock, changes=service.data_version,
+                          id="keys-table")
         table.display = False
         await self.query_one("#keys-body").mount(table, after="#keys-view")
         self._table = table
         if self.focused is None and not self.query_one(FilterInput).display:
             table.focus()  # unless the reader went to the filter meanwhile (its focus is queued)
         self.reload()
+
+    def on_screen_suspend(self) -> None:
+        """A modal on top shows its own keys: this page's, which would do nothing there, are
+        hidden beneath it."""
+        self.query("#keys-footers").set(display=False)
+
+    def on_screen_resume(self) -> None:
+        self.query("#keys-footers").set(display=True)
 
     @property
     def table(self) -> KeysTable:
@@ -184,11 +198,22 @@ class ApiKeysScreen(Screen[None]):
         if self._table is not None:  # else _mount_table reads the first page
             self._table.reload(lambda page: self._first_page_shown(page, select))
 
+    def action_reload(self) -> None:
+        """ctrl+r: read the rows again, the cursor kept on its key (as when a change made
+        elsewhere is seen)."""
+        if self._table is not None:
+            self._table.refresh_rows()
+
+    def on_paged_table_refreshed(self, event: PagedTable.Refreshed) -> None:
+        if event.table is self._table:
+            self._first_page_shown(event.page, None)
+
     async def _fetch(self, after: KeyCursor | None) -> KeysPage:
         """One page of the query, counted when it is the first."""
         service = changeup_app(self).service
         environment, search = self.environment, self.search
         include_revoked = self.include_revoked
+        self.table.sort_field = self.sort
         page = await service.list(
             environment, search=search, sort=self.sort, include_revoked=include_revoked,
             limit=PAGE_SIZE, after=after,
@@ -217,10 +242,18 @@ class ApiKeysScreen(Screen[None]):
             f"{total} key" + ("" if total == 1 else "s")
         )
         empty = not any_keys  # none at all, revoked ones included: not a filter's doing
-        self.table.display = not empty
+        self.table.display = total > 0
+        if total and self.focused is None:
+            self.table.focus()
         message = self.query_one("#keys-empty", Static)
-        message.display = empty
-        if empty:
+        message.display = empty or total == 0
+        if not empty and total == 0:
+            if self.search:
+                message.update(f"No keys match “{visible(self.search, 40)}”. "
+                               "Escape in the filter clears it.")
+            else:
+                message.update(f"No active {env.label} keys: v shows the revoked ones.")
+        elif empty:
             if changeup_app(self).read_only:
                 message.update(
                     f"No {env.label} API keys yet, and this database is read-only: "
@@ -320,6 +353,29 @@ class ApiKeysScreen(Screen[None]):
             return None
         return self.selected_key
 
+    async def _fresh(self, key: ApiKey, action: str) -> ApiKey | None:
+        """The key as the database has it now, when `action` still applies to it; else None,
+        with a word on why and the rows read again (someone else changed it, the command line
+        say, since the list was read)."""
+        try:
+            fresh = await changeup_app(self).service.get(key.client_id)
+        except ChangeupError as exc:
+            self.notify(str(exc), title="Changed elsewhere", severity="warning", markup=False)
+            self.action_reload()
+            return None
+        change = KEY_CHANGES.get(action)
+        if change is not None and not allows(fresh.status, change):
+            self.notify(
+                f"“{visible(fresh.name, 64)}” is {fresh.status.value} now (changed elsewhere): "
+                "nothing done.",
+                title="Changed elsewhere", severity="warning", markup=False,
+            )
+            self.action_reload()
+            return None
+        if fresh != key and self._table is not None:
+            self._table.update(fresh)
+        return fresh
+
     def action_roll_key(self) -> None:
         key = self._applies("roll_key")
         if key is not None:
@@ -331,6 +387,10 @@ class ApiKeysScreen(Screen[None]):
         from changeup_tui.tui.modals.reveal_modal import RevealModal
 
         app = changeup_app(self)
+        fresh = await self._fresh(key, "roll_key")
+        if fresh is None:
+            return
+        key = fresh
         grace = await app.push_screen_wait(GracePicker(key))
         if grace is None:
             return
@@ -342,7 +402,7 @@ class ApiKeysScreen(Screen[None]):
             return
         await app.push_screen_wait(RevealModal(rolled, app.copier))
         del rolled  # the Secret goes with it
-        self.reload(select=key.client_id)
+        self.table.refresh_rows()
         until = "now" if not grace else f"for {grace_words(grace)}"
         self.notify(
             f"“{visible(key.name, 64)}” has a new Secret Key; the old one works {until}.",
@@ -359,6 +419,10 @@ class ApiKeysScreen(Screen[None]):
         from changeup_tui.tui.modals.revoke_confirm import RevokeConfirm
 
         app = changeup_app(self)
+        fresh = await self._fresh(key, "revoke_key")
+        if fresh is None:
+            return
+        key = fresh
         typed = await app.push_screen_wait(RevokeConfirm(key))
         if typed is None:
             return
@@ -367,7 +431,7 @@ class ApiKeysScreen(Screen[None]):
         except ChangeupError as exc:
             self.notify(str(exc), title="Not revoked", severity="error", markup=False)
             return
-        self.reload(select=key.client_id)
+        self.table.refresh_rows()  # the cursor stays where the key was: on its neighbour
         hidden = "" if self.include_revoked else " (v shows revoked keys)"
         self.notify(f"“{visible(key.name, 64)}” is revoked{hidden}.", title="Key revoked",
                     markup=False)
@@ -384,6 +448,12 @@ class ApiKeysScreen(Screen[None]):
 
     @work(exclusive=True, group="key-flow")
     async def _set_enabled(self, key: ApiKey, enabled: bool) -> None:
+        if not enabled and key.environment is Environment.LIVE:
+            from changeup_tui.tui.modals.disable_confirm import DisableConfirm
+
+            fresh = await self._fresh(key, "disable_key")
+            if fresh is None or not await self.app.push_screen_wait(DisableConfirm(fresh)):
+                return
         try:
             service = changeup_app(self).service
             changed = await (service.enable if enabled else service.disable)(key.client_id)
@@ -406,12 +476,42 @@ class ApiKeysScreen(Screen[None]):
         from changeup_tui.tui.modals.rename_modal import RenameModal
 
         app = changeup_app(self)
+        fresh = await self._fresh(key, "rename_key")
+        if fresh is None:
+            return
+        key = fresh
         renamed = await app.push_screen_wait(RenameModal(app.service, key))
         if renamed is None:
             return
-        self.reload(select=key.client_id)
+        self.table.refresh_rows()  # the cursor stays on the key, wherever its new name sorts
         self.notify(f"Renamed to “{visible(renamed.name, 64)}”.", title="Key renamed",
                     markup=False)
+
+    def start_flow(self, action: str, key: ApiKey) -> Worker[None] | None:
+        """Start a key action's flow on `key` (the key's details screen uses the page's own
+        flows: the same modals and checks); None when it does not apply."""
+        change = KEY_CHANGES.get(action)
+        if change is None or not allows(key.status, change) or changeup_app(self).read_only:
+            return None
+        if action == "roll_key":
+            return self._roll_flow(key)
+        if action == "revoke_key":
+            return self._revoke_flow(key)
+        if action == "rename_key":
+            return self._rename_flow(key)
+        return self._set_enabled(key, action == "enable_key")
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        """enter (or a click) on a key: its details."""
+        if event.data_table is self._table:
+            self.action_key_details()
+
+    def action_key_details(self) -> None:
+        key = self.selected_key
+        if key is not None:
+            from changeup_tui.tui.screens.key_detail import KeyDetailScreen
+
+            self.app.push_screen(KeyDetailScreen(self, key))
 
     def action_key_activity(self) -> None:
         key = self._applies("key_activity")

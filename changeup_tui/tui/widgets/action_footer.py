@@ -1,6 +1,7 @@
 """A Footer that shows only some actions' keys, so a page with many can split them over two rows
-(the API Key page: the selected key's actions above, the view and the app below). What applies
-still comes from check_action, as in Textual's Footer."""
+(the API Key page: the selected key's actions above, the view and the app below), and puts some
+first (`first`: Help, so that it shows however narrow the terminal: what does not fit is cut at
+the end of the row). What applies still comes from check_action, as in Textual's Footer."""
 
 from __future__ import annotations
 
@@ -18,10 +19,11 @@ class ActionFooter(Footer):
     are told from the rest of what Footer composes by that class."""
 
     def __init__(self, *, only: Iterable[str] | None = None, exclude: Iterable[str] = (),
-                 **kwargs: Any) -> None:
+                 first: Iterable[str] = (), **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.only = frozenset(only) if only is not None else None
         self.exclude = frozenset(exclude)
+        self.first = tuple(first)
 
     def _keeps(self, action: str) -> bool:
         name = action.rpartition(".")[2]
@@ -29,10 +31,18 @@ class ActionFooter(Footer):
             return name in self.only
         return name not in self.exclude
 
+    def _rank(self, widget: object) -> int:
+        if isinstance(widget, FooterKey):
+            name = widget.action.rpartition(".")[2]
+            if name in self.first:
+                return self.first.index(name)
+        return len(self.first)
+
     def compose(self) -> ComposeResult:
         kept = [
             widget for widget in super().compose()
             if not isinstance(widget, FooterKey) or self._keeps(widget.action)
         ]
+        kept.sort(key=self._rank)  # stable: the rest keep their order
         self.styles.grid_size_columns = len(kept)
         yield from kept

@@ -27,11 +27,11 @@ class AuditTable(PagedTable[AuditEvent, int]):
 
     def cells(self, row: AuditEvent) -> tuple[Text, ...]:
         return (
-            Text(local_time(row.at)),
+            Text("damaged", style="bold red") if "at" in row.unreadable else Text(local_time(row.at)),
             plain(row.actor, 20),
             plain(row.origin, 40),
             plain(row.action, 24),
-            Text(row.environment.label if row.environment else "—"),
+            Text(row.environment.label if row.environment else "—"),  # an enum: never raw
             plain(row.client_id or "—", 40),
             plain(row.detail, 40),
         )

@@ -3,17 +3,24 @@ one starts), asking for the next page when its cursor or scroll position nears t
 Key and Activity Log pages share it: a screen gives it `fetch` (one page from the service) and
 calls `reload()` when its query changes; a subclass says how a row looks.
 
+Given `changes` (the store's data_version, through the service), the table follows changes made
+by other processes: it polls that cheap number every POLL_SECONDS and, when it moved, reads its
+rows again (`refresh_rows`: as many as were loaded, the cursor kept on the same row, or on its
+neighbour when that row is gone).
+
 The loads run in one exclusive worker on the table (an async worker, on the event loop): a reload
 cancels the load before it, and the worker shows what it read in the table directly."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, TypeVar
 
 from rich.text import Text
 from textual import work
 from textual.binding import Binding, BindingType
+from textual.message import Message
 from textual.widgets import DataTable
 from textual.worker import Worker
 
@@ -26,7 +33,8 @@ Cursor = TypeVar("Cursor")
 
 class PagedTable(DataTable[Text], Generic[Row, Cursor]):
     BINDINGS: ClassVar[list[BindingType]] = [
-        # A row table: Home and End go to the first and the last row loaded (End loads more).
+        # A row table: Home and End go to the true first and last row (End reads the pages
+        # not loaded yet).
         Binding("home", "scroll_top", "First row", show=False),
         Binding("end", "scroll_bottom", "Last row", show=False),
     ]
@@ -35,23 +43,89 @@ class PagedTable(DataTable[Text], Generic[Row, Cursor]):
     NEAR_END = 20
     """Ask for the next page when the cursor is this many rows from the end."""
     ERROR_TITLE = "Cannot read the rows"
+    POLL_SECONDS = 0.25
+    """How often `changes` is asked: a change elsewhere shows well within a second."""
+
+    @dataclass
+    class Refreshed(Message):
+        """The rows were read again (refresh_rows: a change seen, or ctrl+r); `page` is the
+        first page (with its count)."""
+
+        table: PagedTable[Any, Any]
+        page: Page[Any, Any]
 
     def __init__(
-        self, fetch: Callable[[Cursor | None], Awaitable[Page[Row, Cursor]]], **kwargs: Any
+        self, fetch: Callable[[Cursor | None], Awaitable[Page[Row, Cursor]]], *,
+        changes: Callable[[], Awaitable[int]] | None = None, **kwargs: Any,
     ) -> None:
-        """`fetch(None)` reads the first page, `fetch(cursor)` the one at a `Page.next_cursor`."""
+        """`fetch(None)` reads the first page, `fetch(cursor)` the one at a `Page.next_cursor`;
+        `changes()` a number that moves when someone else changed the data."""
         super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
         self._fetch = fetch
+        self._changes = changes
+        self._version: int | None = None
         self._next_cursor: Cursor | None = None
         self._loading: Worker[None] | None = None
         self._shown: dict[str, Row] = {}
         """The rows loaded so far, by row key."""
 
     def on_mount(self) -> None:
-        for label, key in self.COLUMNS:
-            self.add_column(label, key=key)
+        self._set_columns()
+        if self._changes is not None:
+            self.set_interval(self.POLL_SECONDS, self._poll, name="follow-changes")
+
+    async def _poll(self) -> None:
+        """Read the rows again when someone else changed the data since the last look."""
+        if self._changes is None or self.loading_page:
+            return
+        try:
+            version = await self._changes()
+        except StoreError:
+            return  # the next read says what is wrong; a poll does not notify every 0.25 s
+        if self._version is not None and version != self._version:
+            self.refresh_rows()
+        self._version = version
 
     # -- what a subclass says -----------------------------------------------------------------
+
+    def column_label(self, label: str, key: str) -> str:
+        """A column's header as shown now (the keys table marks the sorted one)."""
+        return label
+
+    def column_layout(self, width: int) -> list[tuple[str, int | None]]:
+        """The columns shown at `width` cells, (key, width or None for as wide as the cells), in
+        order. All of them by default; the keys table drops and narrows some as it narrows."""
+        return [(key, None) for _, key in self.COLUMNS]
+
+    def _set_columns(self) -> None:
+        """The columns, (re)built when their headers or widths changed; the rows loaded are
+        shown again in them, the cursor kept."""
+        labels = {key: label for label, key in self.COLUMNS}
+        wanted = [(self.column_label(labels[key], key), key, width)
+                  for key, width in self.column_layout(self.size.width or self.app.size.width)]
+        shown = [(str(column.label), column.key.value,
+                  None if column.auto_width else column.width)
+                 for column in self.ordered_columns]
+        if shown == wanted:
+            return
+        selected = self.selected_row_key
+        rows = list(self._shown.values())
+        self.clear(columns=True)
+        self._shown.clear()
+        for label, key, width in wanted:
+            self.add_column(label, key=key, width=width)
+        self.add_page(rows)
+        if selected is not None:
+            self.select(selected)
+
+    def on_resize(self) -> None:
+        self._set_columns()
+
+    def _cells_shown(self, row: Row) -> list[Text]:
+        """The cells of the columns shown now."""
+        everything = dict(zip((key for _, key in self.COLUMNS), self.cells(row), strict=True))
+        return [everything[column.key.value] for column in self.ordered_columns
+                if column.key.value is not None]
 
     def row_key(self, row: Row) -> str:
         raise NotImplementedError
@@ -59,12 +133,29 @@ class PagedTable(DataTable[Text], Generic[Row, Cursor]):
     def cells(self, row: Row) -> Iterable[Text]:
         raise NotImplementedError
 
+    def forget_rows(self) -> None:
+        """The rows are about to be read anew (a subclass drops what it learnt from them)."""
+
     # -- loading -------------------------------------------------------------------------------
 
     def reload(self, then: Callable[[Page[Row, Cursor]], None] | None = None) -> None:
         """Read the first page again (the query changed) and show it in place of every row;
         `then(page)` runs once it shows. Cancels any load under way."""
         self._loading = self._load(None, then)
+
+    def refresh_rows(self) -> None:
+        """Read again as many rows as are loaded (someone changed them) and show them in place,
+        the cursor on the same row, or where it was when that row is gone (revoked and hidden:
+        the cursor is then on its neighbour). Posts Refreshed once they show."""
+        self._loading = self._refresh()
+
+    async def _note_version(self) -> None:
+        """Before a first page is read: a change committed after this is seen by the poll."""
+        if self._changes is not None:
+            try:
+                self._version = await self._changes()
+            except StoreError:
+                self._version = None
 
     @property
     def loading_page(self) -> bool:
@@ -74,6 +165,8 @@ class PagedTable(DataTable[Text], Generic[Row, Cursor]):
     async def _load(
         self, after: Cursor | None, then: Callable[[Page[Row, Cursor]], None] | None
     ) -> None:
+        if after is None:
+            await self._note_version()
         try:
             page = await self._fetch(after)
         except StoreError as exc:
@@ -82,36 +175,100 @@ class PagedTable(DataTable[Text], Generic[Row, Cursor]):
         if after is None:
             self.clear()
             self._shown.clear()
+            self.forget_rows()
+            self._set_columns()
         self.add_page(page.rows)
+        self._set_columns()  # the widths may follow the rows (the keys table's Status)
         self._next_cursor = page.next_cursor
         if then is not None:
             then(page)
+
+    @work(exclusive=True, group="page")
+    async def _refresh(self) -> None:
+        await self._note_version()
+        wanted = max(self.row_count, 1)
+        pages: list[Page[Row, Cursor]] = []
+        after: Cursor | None = None
+        read = 0
+        try:
+            while True:
+                page = await self._fetch(after)
+                pages.append(page)
+                read += len(page.rows)
+                if page.next_cursor is None or read >= wanted:
+                    break
+                after = page.next_cursor
+        except StoreError as exc:
+            self.notify(str(exc), title=self.ERROR_TITLE, severity="error", markup=False)
+            return
+        selected = self.selected_row_key
+        row = self.cursor_row
+        self.clear()
+        self._shown.clear()
+        self.forget_rows()
+        self._set_columns()
+        for page in pages:
+            self.add_page(page.rows)
+        self._set_columns()
+        self._next_cursor = pages[-1].next_cursor
+        if selected is not None and selected in self._shown:
+            self.select(selected)
+        elif self.row_count:
+            self.move_cursor(row=min(row, self.row_count - 1), animate=False, scroll=True)
+        self.post_message(self.Refreshed(self, pages[0]))
+
+    def action_scroll_bottom(self) -> None:
+        """End: the last row of the query, not of the pages loaded so far."""
+        if self._next_cursor is None:
+            super().action_scroll_bottom()
+        else:
+            self._loading = self._load_rest()
+
+    @work(exclusive=True, group="page")
+    async def _load_rest(self) -> None:
+        try:
+            while self._next_cursor is not None:
+                page = await self._fetch(self._next_cursor)
+                self.add_page(page.rows)
+                self._next_cursor = page.next_cursor
+            self._set_columns()
+        except StoreError as exc:
+            self.notify(str(exc), title=self.ERROR_TITLE, severity="error", markup=False)
+            return
+        super().action_scroll_bottom()
 
     def add_page(self, rows: Iterable[Row]) -> None:
         for row in rows:
             key = self.row_key(row)
             if key not in self._shown:  # a row that moved between pages (sorted by last use)
                 self._shown[key] = row
-                self.add_row(*self.cells(row), key=key)
+                self.add_row(*self._cells_shown(row), key=key)
 
     def update(self, row: Row) -> None:
         """Show a loaded row anew, in place."""
         key = self.row_key(row)
         if key in self._shown:
             self._shown[key] = row
-            for (_, column), value in zip(self.COLUMNS, self.cells(row), strict=True):
-                self.update_cell(key, column, value)
+            for column, value in zip(self.ordered_columns, self._cells_shown(row), strict=True):
+                self.update_cell(key, column.key, value)
+            self._set_columns()
 
     @property
-    def selected(self) -> Row | None:
-        """The row under the cursor."""
+    def selected_row_key(self) -> str | None:
+        """The row key under the cursor."""
         if not self.row_count:
             return None
         try:
             row_key, _ = self.coordinate_to_cell_key(self.cursor_coordinate)
         except Exception:
             return None
-        return self._shown.get(row_key.value) if row_key.value is not None else None
+        return row_key.value
+
+    @property
+    def selected(self) -> Row | None:
+        """The row under the cursor."""
+        key = self.selected_row_key
+        return self._shown.get(key) if key is not None else None
 
     def select(self, key: str) -> bool:
         """Move the cursor to a row; False when it is not loaded."""
