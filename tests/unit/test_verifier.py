@@ -269,6 +269,7 @@ async def _create_one(db_path) -> str:
         await store.close()
 
 
+@pytest.mark.sqlite_only  # reads and breaks the SQLite file behind the verifier
 def test_each_sync_entry_point_keeps_the_secret_out_of_traceback_locals(
     db_path, created, monkeypatch
 ):
