@@ -70,6 +70,10 @@ class Secret:
         raise TypeError("a Secret cannot be pickled")
 
 
+NEVER_CONFIRMED = "secret never confirmed"
+"""How the list, a key's details and `keys show` mark a key whose secret nobody may hold."""
+
+
 @dataclass(frozen=True, slots=True)
 class ApiKey:
     client_id: str
@@ -85,6 +89,14 @@ class ApiKey:
     """The last four characters of the newest secret, shown as `cu_test_sk_…abcd`."""
     secrets_count: int = 1
     """How many secrets verify now (two during a roll's grace period)."""
+    secret_confirmed: bool = True
+    """False while the TUI shows the newest Secret Key, and for good when it went away meanwhile
+    (a hang-up): nobody may hold that secret, so the key should be rolled."""
+
+    @property
+    def never_confirmed(self) -> bool:
+        """The newest Secret Key's one showing never ended normally, on a key still in use."""
+        return not self.secret_confirmed and self.status is not KeyStatus.REVOKED
 
     @property
     def masked_secret(self) -> str:
