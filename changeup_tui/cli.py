@@ -23,6 +23,7 @@ from changeup_tui.core.config import (
     resolve_clear_seconds,
     resolve_db_path,
 )
+from changeup_tui.core.context import current_actor
 from changeup_tui.core.credentials import (
     SCANNER_REGEX,
     parse_client_id,
@@ -313,7 +314,7 @@ async def run_command(
     store = SQLiteStore(settings.db_path, create=creates)
     await store.open()
     try:
-        service = KeyService(store)
+        service = KeyService(store, actor=current_actor(interface="CLI"))
         return await _dispatch(args, service, secret)
     finally:
         await store.close()

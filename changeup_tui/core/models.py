@@ -216,6 +216,8 @@ class AuditEvent:
     client_id: str | None = None
     detail: str = ""
     id: int | None = None
+    key_name: str | None = None
+    """The key's name now (read with the event; never stored in it), None without a key."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -268,6 +270,8 @@ class AuditQuery:
     action: str | None = None
     limit: int = 200
     before_id: int | None = None
+    key_search: str = ""
+    """Events of the keys whose name, or a part of whose Client ID, holds this text."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -137,6 +137,7 @@ def _audit_from_row(row: sqlite3.Row) -> AuditEvent:
         environment=Environment(row["environment"]) if row["environment"] else None,
         client_id=row["client_id"],
         detail=row["detail"],
+        key_name=row["key_name"] if "key_name" in row.keys() else None,
     )
 
 
@@ -585,16 +586,27 @@ class SQLiteStore:
         clauses: list[str] = []
         params: Params = {"limit": query.limit}
         if query.client_id:
-            clauses.append("client_id = :client_id")
+            clauses.append("a.client_id = :client_id")
             params["client_id"] = query.client_id
         if query.action:
-            clauses.append("action = :action")
+            clauses.append("a.action = :action")
             params["action"] = query.action
         if query.before_id is not None:
-            clauses.append("id < :before_id")
+            clauses.append("a.id < :before_id")
             params["before_id"] = query.before_id
+        if query.key_search:
+            # A part of the name (as the key list's filter compares names) or of the Client ID.
+            clauses.append(
+                "(k.name_key LIKE :name_like ESCAPE '\\' "
+                "OR a.client_id LIKE :client_id_like ESCAPE '\\')"
+            )
+            params["name_like"] = _like_pattern(name_key(query.key_search))
+            params["client_id_like"] = _like_pattern(query.key_search)
+        columns = ", ".join(f"a.{column}" for column in _AUDIT_COLUMNS.split(", "))
         rows = await self._read(
-            f"SELECT {_AUDIT_COLUMNS} FROM audit_events {_where(clauses)} ORDER BY id DESC LIMIT :limit",
+            f"SELECT {columns}, k.name AS key_name FROM audit_events a "
+            f"LEFT JOIN api_keys k ON k.client_id = a.client_id "
+            f"{_where(clauses)} ORDER BY a.id DESC LIMIT :limit",
             params,
         )
         return [_audit_from_row(row) for row in rows]
