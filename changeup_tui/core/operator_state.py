@@ -16,6 +16,7 @@ from pathlib import Path
 
 from changeup_tui.core.errors import StoreError
 from changeup_tui.core.models import Environment
+from changeup_tui.core.private_folder import mkdir_private
 
 APP_NAME = "changeup-tui"
 STATE_FILE = "operator.json"
@@ -106,17 +107,7 @@ class OperatorState:
 def _private_folder(folder: Path) -> None:
     """Create `folder` (and any missing folder above it) 0700, whatever the umask; an existing
     folder of ours loses any permission beyond the owner's."""
-    missing: list[Path] = []
-    current = folder
-    while not current.exists():
-        missing.append(current)
-        current = current.parent
-    for created in reversed(missing):
-        try:
-            created.mkdir(mode=0o700)
-        except FileExistsError:
-            continue
-        os.chmod(created, 0o700)
+    mkdir_private(folder)
     st = folder.stat()
     if st.st_uid == os.getuid() and stat.S_IMODE(st.st_mode) & 0o077:
         os.chmod(folder, stat.S_IMODE(st.st_mode) & 0o700)

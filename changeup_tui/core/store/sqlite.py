@@ -52,6 +52,7 @@ from changeup_tui.core.models import (
     StoredSecret,
 )
 from changeup_tui.core.names import name_key
+from changeup_tui.core.private_folder import mkdir_private
 from changeup_tui.core.store.file_checks import check_database_location, check_folder
 from changeup_tui.core.store.migrations import LATEST_VERSION, MIGRATIONS
 from changeup_tui.core.text import visible
@@ -416,7 +417,7 @@ class SQLiteStore:
             raise StoreError(f"no database at {given}")
         if not folder.exists():
             try:
-                _mkdir_private(folder)
+                mkdir_private(folder)
             except OSError as exc:
                 raise StoreError(f"cannot create the folder {folder}: {exc.strerror}") from None
             check_folder(folder)  # another user may have made it first
@@ -968,23 +969,6 @@ def _integrity(
     if names_in is not None and getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_CONSTRAINT_UNIQUE:
         return DuplicateName(f"A {names_in.label} key with this name already exists.")
     return StoreError(f"the database refused the change: {exc}")
-
-
-def _mkdir_private(folder: Path) -> None:
-    """Create `folder` and every missing folder above it 0700, whatever the umask (`mkdir -p`
-    gives the parents 0777 minus the umask: world-writable with umask 0). Another process may
-    create one of them at the same time."""
-    missing: list[Path] = []
-    current = folder
-    while not current.exists():
-        missing.append(current)
-        current = current.parent
-    for path in reversed(missing):
-        try:
-            path.mkdir(mode=0o700)
-        except FileExistsError:
-            continue
-        os.chmod(path, 0o700)
 
 
 def _looks_like_sqlite(path: Path) -> bool:
