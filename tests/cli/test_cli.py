@@ -24,11 +24,6 @@ from .cli_subprocess import create, list_keys, snapshot_files, verify
 UNKNOWN_TEST_ID = "cu_test_ci_" + "A" * 24
 
 
-@pytest.fixture
-def db(tmp_path: Path) -> Path:
-    return tmp_path / "data" / "changeup.db"
-
-
 def _parse_time(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
 

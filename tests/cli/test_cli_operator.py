@@ -19,11 +19,6 @@ from .cli_subprocess import create, list_keys, verify
 UNKNOWN_TEST_ID = "cu_test_ci_" + "A" * 24
 
 
-@pytest.fixture
-def db(tmp_path: Path) -> Path:
-    return tmp_path / "data" / "changeup.db"
-
-
 def _time(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
 

@@ -5,16 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from tests.helpers.processes import run_cli
 
 from .cli_subprocess import create, snapshot_files
-
-
-@pytest.fixture
-def db(tmp_path: Path) -> Path:
-    return tmp_path / "data" / "changeup.db"
 
 
 def _verify(db: Path, client_id: str, secret: str, *env: str):
