@@ -102,6 +102,62 @@ def run_main(main: Callable[[], int]) -> None:
     sys.exit(code)
 
 
+# -- PostgreSQL ------------------------------------------------------------------------------------
+
+PG_DB_HELP = ("with a postgresql:// URL the bench creates its own databases on that server (the "
+              "role needs CREATEDB) and drops them afterwards; never a password on argv "
+              "(PGPASSWORD, ~/.pgpass)")
+
+
+def is_url(value: object) -> bool:
+    return isinstance(value, str) and value.startswith(("postgresql://", "postgres://"))
+
+
+def shown(target: object) -> str:
+    """A path, or a URL without its password."""
+    if is_url(target):
+        from changeup_tui.core.config import redact_url
+
+        return redact_url(str(target))
+    return str(target)
+
+
+def _admin(url: str, sql: str):
+    import asyncio
+
+    import asyncpg
+
+    async def run():
+        conn = await asyncpg.connect(url)
+        try:
+            return await conn.fetchval(sql)
+        finally:
+            await conn.close()
+
+    return asyncio.run(run())
+
+
+def pg_size(url: str) -> int:
+    return _admin(url, "SELECT pg_database_size(current_database())")
+
+
+@contextmanager
+def temp_database(server_url: str, prefix: str):
+    """A new database on the server of `server_url`, dropped on the way out: its URL."""
+    import secrets
+    from urllib.parse import urlsplit, urlunsplit
+
+    if not is_url(server_url):
+        raise SystemExit(f"not a postgresql:// URL: {server_url}")
+    name = f"changeup_bench_{prefix}_{secrets.token_hex(4)}"
+    _admin(server_url, f'CREATE DATABASE "{name}"')
+    parts = urlsplit(server_url)
+    try:
+        yield urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query, ""))
+    finally:
+        _admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 def tui_available() -> bool:
     """Whether the TUI is importable (the app-level measurements need it)."""
     import importlib.util

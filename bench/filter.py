@@ -2,7 +2,8 @@
 
 What the API Key table does on each keystroke of its filter: `service.list(env, search=term,
 limit=100)` for the first page, then `service.count(env, search=term)` for the "N keys" figure,
-through the real SQLiteStore on a file database seeded by bench/seed.py. Several terms (rare,
+through the real store on a file database seeded by bench/seed.py (or, with `--db URL`, on a
+PostgreSQL database created for the run on that server). Several terms (rare,
 common, a Client ID prefix, no match, non-ASCII), each under the three sort orders, in the larger
 environment (Test); the figure is the median of list + count per case, and the budget (100 ms) holds
 for the worst case."""
@@ -10,6 +11,7 @@ for the worst case."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from pathlib import Path
 
 import _common
@@ -17,13 +19,13 @@ import seed as seeding
 
 from changeup_tui.core.models import Actor, Environment, SortField
 from changeup_tui.core.service import KeyService
-from changeup_tui.core.store.sqlite import SQLiteStore
+from changeup_tui.core.store.factory import make_store
 
 BUDGET_S = 0.100
 
 
-async def measure(path: Path, terms: dict[str, str], runs: int, report: _common.Report) -> float:
-    store = SQLiteStore(path)
+async def measure(path: Path | str, terms: dict[str, str], runs: int, report: _common.Report) -> float:
+    store = make_store(path)
     await store.open()
     try:
         service = KeyService(store, actor=Actor("bench", "local"))
@@ -61,13 +63,19 @@ def main() -> int:
     p = _common.parser("Filter latency (list first page + count) at 100,000 keys.")
     p.add_argument("--keys", type=int, help="number of keys (100000; --quick: 10000)")
     p.add_argument("--runs", type=int, help="runs per case (15; --quick: 5)")
+    p.add_argument("--db", metavar="URL", help="measure on PostgreSQL: " + _common.PG_DB_HELP)
     args = p.parse_args()
     n = args.keys or (10_000 if args.quick else 100_000)
     runs = args.runs or (5 if args.quick else 15)
     report = _common.Report("filter", args.quick)
-    report.header(f"list(limit=100) + count at {n:,} keys")
-    with _common.workdir("filter") as folder:
-        seeded = seeding.seed(folder / "changeup.db", n)
+    store = f"PostgreSQL at {_common.shown(args.db)}" if args.db else "SQLite"
+    report.header(f"list(limit=100) + count at {n:,} keys ({store})")
+    with contextlib.ExitStack() as stack:
+        if args.db:
+            target = stack.enter_context(_common.temp_database(args.db, "filter"))
+        else:
+            target = stack.enter_context(_common.workdir("filter")) / "changeup.db"
+        seeded = seeding.seed(target, n)
         report.line(f"seeded {n:,} keys in {seeded.seconds:.1f} s")
         terms = {
             f"rare ({seeding.RARE_TERM})": seeding.RARE_TERM,

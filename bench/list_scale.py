@@ -10,12 +10,16 @@ Two levels, the app's when it can be measured:
   (`service.list(env, limit=100)`) and the "N keys" count (`service.count(env)`). Always measured:
   it is the part of opening that could grow with the number of keys.
 
+With `--db URL`, both sizes are seeded into PostgreSQL databases created for the run on that
+server (and dropped after).
+
 Budget: 100,000 keys within 1.5x of 100 keys, for the app figure when there is one (else the
 service figure). The figures are ratios of medians in one run, as DESIGN.md asks."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from pathlib import Path
 
 import _common
@@ -23,17 +27,17 @@ import seed as seeding
 
 from changeup_tui.core.models import Actor
 from changeup_tui.core.service import KeyService
-from changeup_tui.core.store.sqlite import SQLiteStore
+from changeup_tui.core.store.factory import as_target, make_store
 
 BUDGET_RATIO = 1.5
 PAGE = 100
 
 
-async def service_open(path: Path, runs: int) -> float:
+async def service_open(path: Path | str, runs: int) -> float:
     times = []
     for _ in range(runs + 1):
         t0 = _common.now()
-        store = SQLiteStore(path)
+        store = make_store(path)
         await store.open()
         service = KeyService(store, actor=Actor("bench", "local"))
         env = await service.environment()
@@ -51,15 +55,22 @@ def main() -> int:
     p.add_argument("--keys", type=int, help="the large size (100000; --quick: 10000)")
     p.add_argument("--runs", type=int, help="runs per size (service 15, app 7; --quick: 5, 2)")
     p.add_argument("--service-only", action="store_true", help="skip the app measurement")
+    p.add_argument("--db", metavar="URL", help="measure on PostgreSQL: " + _common.PG_DB_HELP)
     args = p.parse_args()
     big = args.keys or (10_000 if args.quick else 100_000)
     small = 100
     report = _common.Report("list_scale", args.quick)
-    report.header(f"opening the API Key table: {small} vs {big:,} keys")
-    with _common.workdir("list") as folder:
+    store = f"PostgreSQL at {_common.shown(args.db)}" if args.db else "SQLite"
+    report.header(f"opening the API Key table: {small} vs {big:,} keys ({store})")
+    with contextlib.ExitStack() as stack:
         paths = {}
+        folder = None if args.db else stack.enter_context(_common.workdir("list"))
         for n in (small, big):
-            paths[n] = seeding.seed(folder / f"keys-{n}.db", n).path
+            if args.db:
+                target = stack.enter_context(_common.temp_database(args.db, f"list{n}"))
+            else:
+                target = folder / f"keys-{n}.db"
+            paths[n] = seeding.seed(target, n).path
         runs = args.runs or (5 if args.quick else 15)
         svc = {n: asyncio.run(service_open(paths[n], runs)) for n in (small, big)}
         ratio_service = svc[big] / svc[small]
@@ -76,7 +87,8 @@ def main() -> int:
             import _tui
 
             app_runs = args.runs or (2 if args.quick else 7)
-            app = dict(zip((small, big), _tui.open_times([paths[small], paths[big]], app_runs),
+            targets = [as_target(paths[small]), as_target(paths[big])]
+            app = dict(zip((small, big), _tui.open_times(targets, app_runs),
                            strict=True))
             app_ratio = app[big] / app[small]
             report.line(f"app (run_test start until the table shows its first page), median of "

@@ -1,7 +1,8 @@
 """The cost of verify: `python bench/verify.py [--quick] [--runs N]`.
 
-Three figures, in this process, on this machine, through the real SQLiteStore (a file database,
-keys created by the service, the real clock):
+Three figures, in this process, on this machine, through the real store (a file database, or
+with `--db URL` a PostgreSQL database created for the run on that server; keys created by the
+service, the real clock):
 
 1. Cached: `Verifier.verify` for keys already in its cache (the same secrets presented again),
    awaited one after another on one core (the process is pinned to one CPU). Budget: at least
@@ -21,7 +22,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import sqlite3
 import statistics
 import time
 from pathlib import Path
@@ -32,7 +32,7 @@ from argon2 import PasswordHasher, Type
 from changeup_tui.core import hashing
 from changeup_tui.core.models import Actor, CreatedKey, Environment
 from changeup_tui.core.service import KeyService
-from changeup_tui.core.store.sqlite import SQLiteStore
+from changeup_tui.core.store.factory import make_store
 from changeup_tui.core.verifier import Verifier
 
 CACHED_BUDGET_S = 10e-6
@@ -52,16 +52,15 @@ old_hasher = PasswordHasher(time_cost=3, memory_cost=65536, parallelism=4, hash_
                             salt_len=16, type=Type.ID)
 
 
-def stored_hash(db: Path, client_id: str) -> str:
-    conn = sqlite3.connect(db)
+async def stored_hash(db: Path | str, client_id: str) -> str:
+    store = make_store(db, create=False)
+    await store.open()
     try:
-        (phc,) = conn.execute(
-            "SELECT s.phc FROM key_secrets s JOIN api_keys k ON k.id = s.key_id "
-            "WHERE k.client_id = ?", (client_id,)
-        ).fetchone()
-        return phc
+        record = await store.get_key(client_id)
+        assert record is not None
+        return record.secrets[0].phc
     finally:
-        conn.close()
+        await store.close()
 
 
 @contextlib.contextmanager
@@ -82,8 +81,8 @@ def one_cpu(report: _common.Report):
         os.sched_setaffinity(0, before)
 
 
-async def make_keys(db: Path, n: int) -> list[CreatedKey]:
-    store = SQLiteStore(db)
+async def make_keys(db: Path | str, n: int) -> list[CreatedKey]:
+    store = make_store(db)
     await store.open()
     try:
         service = KeyService(store, actor=Actor("bench", "local"))
@@ -92,7 +91,7 @@ async def make_keys(db: Path, n: int) -> list[CreatedKey]:
         await store.close()
 
 
-async def cached(db: Path, keys: list[CreatedKey], calls: int) -> tuple[float, int]:
+async def cached(db: Path | str, keys: list[CreatedKey], calls: int) -> tuple[float, int]:
     pairs = [(k.key.client_id, k.secret.reveal()) for k in keys]
     async with Verifier(db, environment="live") as verifier:
         for client_id, secret in pairs:  # into the cache
@@ -111,10 +110,10 @@ async def cached(db: Path, keys: list[CreatedKey], calls: int) -> tuple[float, i
         return best, len(verifier.cache)
 
 
-async def cold(db: Path, key: CreatedKey, runs: int, warmup: int,
+async def cold(db: Path | str, key: CreatedKey, runs: int, warmup: int,
                niceness: int | None) -> tuple[list, list, list, list, str]:
     client_id, secret = key.key.client_id, key.secret.reveal()
-    phc = stored_hash(db, client_id)
+    phc = await stored_hash(db, client_id)
     options = {} if niceness is None else {"argon2_niceness": niceness}
     async with Verifier(db, environment="live", max_keys=0, **options) as verifier:
 
@@ -167,6 +166,7 @@ def main() -> int:
     p.add_argument("--runs", type=int, help="measured cold runs of each (after the warm-up)")
     p.add_argument("--niceness", type=int,
                    help="the verifier pool's nice value (default: the Verifier's, +10)")
+    p.add_argument("--db", metavar="URL", help="measure on PostgreSQL: " + _common.PG_DB_HELP)
     args = p.parse_args()
     runs = args.runs or (QUICK_RUNS if args.quick else FULL_RUNS)
     warmup = QUICK_WARMUP if args.quick else FULL_WARMUP
@@ -174,8 +174,13 @@ def main() -> int:
     report = _common.Report("verify", args.quick)
     report.header(f"Verifier.verify cached ({calls} calls over {KEYS} keys) and cold "
                   f"({runs} interleaved runs against bare argon2, after {warmup} warm-up)")
-    with _common.workdir("verify") as folder:
-        db = folder / "changeup.db"
+    with contextlib.ExitStack() as stack:
+        db: Path | str
+        if args.db:
+            db = stack.enter_context(_common.temp_database(args.db, "verify"))
+        else:
+            db = stack.enter_context(_common.workdir("verify")) / "changeup.db"
+        report.line(f"store: {'PostgreSQL' if args.db else 'SQLite'}")
         keys = asyncio.run(make_keys(db, KEYS))
         with one_cpu(report):
             per_call, cached_keys = asyncio.run(cached(db, keys, calls))

@@ -20,8 +20,10 @@ from typing import NoReturn
 from changeup_tui import __version__
 from changeup_tui.core.config import (
     Settings,
+    is_postgres_url,
+    parse_postgres_url,
     resolve_clear_seconds,
-    resolve_db_path,
+    resolve_db,
 )
 from changeup_tui.core.credentials import (
     SCANNER_REGEX,
@@ -41,7 +43,7 @@ from changeup_tui.core.models import (
 )
 from changeup_tui.core.nodump import make_non_dumpable
 from changeup_tui.core.service import KeyService
-from changeup_tui.core.store.sqlite import SQLiteStore
+from changeup_tui.core.store.factory import make_store
 from changeup_tui.core.text import HIDDEN_CATEGORIES, visible
 from changeup_tui.core.vocabulary import (
     DEFAULT_GRACE,
@@ -77,8 +79,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog=PROG, description="Manage ChangeUp-style API keys (Live and Test).")
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     parser.add_argument(
-        "--db", metavar="PATH",
-        help="database file (else $CHANGEUP_TUI_DB; default: changeup.db in your user data folder)",
+        "--db", metavar="PATH|URL",
+        help="database file, or postgresql:// URL without a password (else $CHANGEUP_TUI_DB; "
+        "default: changeup.db in your user data folder)",
     )
     parser.add_argument(
         "--clear-clipboard", metavar="SECONDS",
@@ -163,6 +166,19 @@ def build_parser() -> argparse.ArgumentParser:
     audit.add_argument("--limit", type=int, default=1000,
                        help="at most this many events (default: 1000)")
     audit.add_argument("--json", action="store_true")
+
+    database = commands.add_parser("db", help="move the database")
+    db_actions = database.add_subparsers(dest="action", required=True, parser_class=_Parser)
+    copy = db_actions.add_parser(
+        "copy", help="copy this database (--db) to a PostgreSQL server that holds no keys yet"
+    )
+    copy.add_argument(
+        "--to", required=True, metavar="URL",
+        help="postgresql:// URL without a password (PGPASSWORD or ~/.pgpass give it)",
+    )
+    db_actions.add_parser(
+        "init", help="create or upgrade the schema (on a server: as the role that owns it)"
+    )
     return parser
 
 
@@ -318,14 +334,50 @@ async def run_command(
 ) -> int:
     # Only `keys create` may start a new database: a mistyped --db for `verify` or `list` is an
     # error (exit 2), not an empty database that answers "unknown key" for ever.
+    if args.command == "db":
+        if args.action == "init":
+            store = make_store(settings.db_path)
+            await store.open()
+            await store.close()
+            _out(f"schema ready: {settings.db_path}")
+            return 0
+        return await _copy_database(args, settings)
     creates = args.command == "keys" and args.action == "create"
-    store = SQLiteStore(settings.db_path, create=creates)
+    store = make_store(settings.db_path, create=creates)
     await store.open()
     try:
         service = KeyService(store)
         return await _dispatch(args, service, secret)
     finally:
         await store.close()
+
+
+async def _copy_database(args: argparse.Namespace, settings: Settings) -> int:
+    from changeup_tui.core.context import current_actor, utc_now
+    from changeup_tui.core.store.copy import copy_database
+
+    if not is_postgres_url(args.to):
+        raise UsageError("db copy --to takes a postgresql:// URL")
+    destination = parse_postgres_url(args.to, source="--to")
+    source = make_store(settings.db_path, create=False)
+    await source.open()
+    try:
+        target = make_store(destination)
+        await target.open()
+        try:
+            report = await copy_database(
+                source, target, actor=current_actor(), at=utc_now(),
+                source_label=str(settings.db_path),
+            )
+        finally:
+            await target.close()
+    finally:
+        await source.close()
+    _out(
+        f"copied {report.keys} keys ({report.secrets} secrets) and {report.audit_events} audit "
+        f"events to {destination.display}"
+    )
+    return 0
 
 
 async def _dispatch(
@@ -692,7 +744,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
         if args.command is None:
             return _launch_tui(args.db, args.clear_clipboard)
-        settings = Settings(db_path=resolve_db_path(args.db))
+        settings = Settings(db_path=resolve_db(args.db))
         secret = None
         if args.command == "verify":
             secret = read_secret_line()
@@ -727,7 +779,7 @@ def _launch_tui(db: str | None, clear_clipboard: str | None) -> int:
         seconds = resolve_clear_seconds(clear_clipboard)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-    return _run_tui(Settings(db_path=resolve_db_path(db), clipboard_clear_seconds=seconds))
+    return _run_tui(Settings(db_path=resolve_db(db), clipboard_clear_seconds=seconds))
 
 
 def _run_tui(settings: Settings) -> int:

@@ -77,3 +77,22 @@ def make_app(
         )
 
     return make
+
+
+# -- PostgreSQL: a throwaway server for the whole session (tests/pg_cluster.py) ---------------
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    from tests.pg_cluster import server_from_env, start_cluster
+
+    server = server_from_env() or start_cluster()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def pg_url(pg_server):
+    """A new empty database on the test server, dropped after the test: its URL."""
+    with pg_server.database() as url:
+        yield url

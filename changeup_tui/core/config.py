@@ -1,4 +1,5 @@
 """Where the database lives: --db, else CHANGEUP_TUI_DB, else the platform's user data folder.
+Either names a path (an SQLite file) or a `postgresql://` URL (a PostgreSQL server, libpq form).
 How long a copied Secret Key stays in the clipboard: --clear-clipboard, else
 CHANGEUP_TUI_CLEAR_CLIPBOARD, else never cleared (0)."""
 
@@ -8,11 +9,104 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
+
+from changeup_tui.core.errors import ChangeupError
 
 APP_NAME = "changeup-tui"
 DB_ENV_VAR = "CHANGEUP_TUI_DB"
 CLEAR_CLIPBOARD_ENV_VAR = "CHANGEUP_TUI_CLEAR_CLIPBOARD"
 MAX_CLEAR_SECONDS = 86_400
+URL_SCHEMES = ("postgresql", "postgres")
+URL_PARAMETERS = frozenset({
+    "host", "port", "dbname", "user", "sslmode", "sslrootcert", "sslcert", "sslkey", "passfile",
+    "application_name", "target_session_attrs",
+})
+"""The libpq parameters a URL may carry (besides a password, which only the environment may)."""
+
+
+class DatabaseUrlError(ChangeupError):
+    """A database URL that cannot be used as given (exit 2). Its message never holds a password."""
+
+
+@dataclass(frozen=True, slots=True)
+class PostgresTarget:
+    """A PostgreSQL server and database, as a libpq URL. Its repr and str never show a password:
+    `display` is the URL with the password replaced by `***`; only `url` (given to the driver)
+    holds it, and only when it came from the environment."""
+
+    url: str
+
+    @property
+    def display(self) -> str:
+        return redact_url(self.url)
+
+    def __str__(self) -> str:
+        return self.display
+
+    def __repr__(self) -> str:
+        return f"PostgresTarget({self.display!r})"
+
+
+DbTarget = Path | PostgresTarget
+
+
+def is_postgres_url(text: str) -> bool:
+    return text.strip().lower().startswith(tuple(f"{s}://" for s in URL_SCHEMES))
+
+
+def url_has_password(url: str) -> bool:
+    parts = urlsplit(url)
+    try:
+        has_password = parts.password is not None
+    except ValueError:
+        has_password = False
+    return has_password or any(k == "password" for k, _ in parse_qsl(parts.query))
+
+
+def redact_url(url: str) -> str:
+    """The URL with any password (in the user part or as a parameter) replaced by ***."""
+    parts = urlsplit(url)
+    netloc = parts.netloc
+    if "@" in netloc:
+        user_info, _, host = netloc.rpartition("@")
+        if ":" in user_info:
+            user_info = user_info.split(":", 1)[0] + ":***"
+        netloc = f"{user_info}@{host}"
+    query = parts.query
+    if query:
+        pairs = [(k, "***" if k == "password" else v) for k, v in parse_qsl(query, keep_blank_values=True)]
+        query = urlencode(pairs, safe="/*")
+    return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
+
+
+def parse_postgres_url(text: str, *, source: str) -> PostgresTarget:
+    """Check a `postgresql://` URL. `source` says where it came from: "--db" (argv: a password
+    is refused) or the environment variable (a password is allowed, never shown)."""
+    url = text.strip()
+    if url_has_password(url) and source == "--db":
+        raise DatabaseUrlError(
+            "--db must not carry a password (other users see the command line): use PGPASSWORD, "
+            f"~/.pgpass, or put the URL in {DB_ENV_VAR}"
+        )
+    try:
+        parts = urlsplit(url)
+        _ = parts.port  # raises on a port that is not a number
+    except ValueError:
+        raise DatabaseUrlError(f"{source}: not a valid database URL: {redact_url(url)}") from None
+    if parts.fragment:
+        raise DatabaseUrlError(f"{source}: a database URL has no #fragment: {redact_url(url)}")
+    for key, _ in parse_qsl(parts.query, keep_blank_values=True):
+        if key not in URL_PARAMETERS and key != "password":
+            allowed = ", ".join(sorted(URL_PARAMETERS))
+            raise DatabaseUrlError(
+                f"{source}: unknown URL parameter {key!r} (one of: {allowed}): {redact_url(url)}"
+            )
+    if not unquote(parts.path.lstrip("/")) and "dbname" not in dict(parse_qsl(parts.query)):
+        raise DatabaseUrlError(
+            f"{source}: the URL names no database (postgresql://HOST/DBNAME): {redact_url(url)}"
+        )
+    return PostgresTarget(url)
 
 
 def default_db_path() -> Path:
@@ -21,13 +115,31 @@ def default_db_path() -> Path:
     return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False)) / "changeup.db"
 
 
-def resolve_db_path(cli_value: str | None, environ: Mapping[str, str] | None = None) -> Path:
+def resolve_db(cli_value: str | None, environ: Mapping[str, str] | None = None) -> DbTarget:
+    """--db, else CHANGEUP_TUI_DB, else the default file: a Path or a PostgresTarget."""
     environ = os.environ if environ is None else environ
     if cli_value:
+        if is_postgres_url(cli_value):
+            return parse_postgres_url(cli_value, source="--db")
         return Path(cli_value).expanduser()
-    if environ.get(DB_ENV_VAR):
-        return Path(environ[DB_ENV_VAR]).expanduser()
+    value = environ.get(DB_ENV_VAR, "")
+    if value.strip():
+        if is_postgres_url(value):
+            return parse_postgres_url(value, source=DB_ENV_VAR)
+        return Path(value).expanduser()
     return default_db_path()
+
+
+resolve_db_path = resolve_db  # the name it had before URLs
+
+
+def socket_url(folder: str | Path, dbname: str, *, user: str | None = None, port: int | None = None) -> str:
+    """A URL for a server on a Unix socket in `folder` (a convenience for tests and scripts)."""
+    who = f"{quote(user, safe='')}@" if user else ""
+    query = {"host": str(folder)}
+    if port is not None:
+        query["port"] = str(port)
+    return f"postgresql://{who}/{quote(dbname, safe='')}?{urlencode(query, safe='/')}"
 
 
 def parse_clear_seconds(text: str, source: str = "--clear-clipboard") -> int:
@@ -52,6 +164,7 @@ def resolve_clear_seconds(cli_value: str | None, environ: Mapping[str, str] | No
 
 @dataclass(frozen=True, slots=True)
 class Settings:
-    db_path: Path
+    db_path: DbTarget
+    """The database: a Path (SQLite file) or a PostgresTarget (server). The name predates URLs."""
     clipboard_clear_seconds: int = 0
     """Clear the clipboard this many seconds after copying a secret (0: never)."""

@@ -62,3 +62,7 @@ class UnsafeDatabaseLocation(StoreError):
 
 class HashingFailed(StoreError):
     """argon2 itself failed (out of memory, say). Its message never holds the secret."""
+
+
+class ServerUnavailable(StoreError):
+    """The database server cannot be reached, or went away: retrying later may work."""

@@ -29,11 +29,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
+from changeup_tui.core.config import DbTarget
 from changeup_tui.core.context import Clock, utc_now
 from changeup_tui.core.errors import StoreError
 from changeup_tui.core.models import Actor, Environment, KeyState, KeyUse, VerifyResult
 from changeup_tui.core.service import KeyService
-from changeup_tui.core.store.sqlite import SQLiteStore
+from changeup_tui.core.store.factory import make_store
 from changeup_tui.core.verify_cache import (
     DEFAULT_MAX_KEYS,
     LAST_USED_RESOLUTION,
@@ -47,6 +48,11 @@ from changeup_tui.core.verify_rules import Presented, screen, wrap_secret
 T = TypeVar("T")
 
 DEFAULT_MAX_STALENESS = 1.0
+LISTEN_RETRY_SECONDS = 2.0
+"""On PostgreSQL, how soon the verifier listens again for changes after its connection was lost
+(meanwhile, and for what changed while it was away, the staleness bound holds)."""
+LISTEN_START_SECONDS = 5.0
+"""How long open() waits for the change listener to be in place before it returns anyway."""
 MISSES_PER_POOL_SLOT = 2
 USE_FLUSH_SECONDS = 1.0
 """Cache hits note "last used" in memory; the notes are written, one transaction for all, at most
@@ -82,7 +88,7 @@ class Verifier:
 
     def __init__(
         self,
-        db_path: str | Path,
+        db_path: str | Path | DbTarget,
         *,
         environment: Environment | str,
         clock: Clock = utc_now,
@@ -103,7 +109,7 @@ class Verifier:
         self.max_staleness = max_staleness
         self._clock = clock
         self._monotonic = monotonic
-        self._store = SQLiteStore(db_path, create=False)  # a wrong path is an error, not a new database
+        self._store = make_store(db_path, create=False)  # a wrong path is an error, not a new database
         self.pool = HashPool(workers, queue, niceness=argon2_niceness)
         self._service = KeyService(
             self._store, clock=clock, actor=Actor("verifier", "local"), pool=self.pool
@@ -122,12 +128,43 @@ class Verifier:
         self._background_refresh = background_refresh and max_staleness > 0
         self._hot: set[str] = set()
         self._sweeper: asyncio.Task[None] | None = None
+        self._listener: asyncio.Task[None] | None = None
+        self.changes_heard = 0
+        """Keys dropped from the cache because the database announced a change (PostgreSQL)."""
 
     async def open(self) -> Verifier:
         await self._store.open()
+        listen = getattr(self._store, "listen", None)
+        if listen is not None:  # PostgreSQL: LISTEN/NOTIFY on top of the staleness bound
+            listening = asyncio.Event()
+            self._listener = asyncio.create_task(self._follow_changes(listen, listening))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(listening.wait(), LISTEN_START_SECONDS)
         return self
 
+    def _changed(self, client_id: str) -> None:
+        """A key was created or changed anywhere (committed): the next request for it reads its
+        state again instead of trusting the cache."""
+        self.changes_heard += 1
+        self.cache.drop(client_id)
+
+    async def _follow_changes(self, listen: Any, listening: asyncio.Event) -> None:
+        while True:
+            try:
+                async with listen(self._changed) as lost:
+                    listening.set()
+                    await lost.wait()
+            except StoreError:  # the server is away: the staleness bound holds meanwhile
+                pass
+            listening.set()  # open() does not wait for a server that is not there
+            await asyncio.sleep(LISTEN_RETRY_SECONDS)
+
     async def close(self) -> None:
+        if self._listener is not None:
+            self._listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._listener
+            self._listener = None
         if self._sweeper is not None:
             self._sweeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -320,7 +357,7 @@ class SyncVerifier:
     """`Verifier` for code without an event loop (Flask, Django, scripts): a private event loop
     in one background thread, shared by every calling thread. Same arguments as Verifier."""
 
-    def __init__(self, db_path: str | Path, *, environment: Environment | str,
+    def __init__(self, db_path: str | Path | DbTarget, *, environment: Environment | str,
                  **options: Any) -> None:
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(
@@ -335,7 +372,7 @@ class SyncVerifier:
         self.environment = self._verifier.environment
 
     @staticmethod
-    async def _make(db_path: str | Path, environment: Environment | str,
+    async def _make(db_path: str | Path | DbTarget, environment: Environment | str,
                     options: dict[str, Any]) -> Verifier:
         verifier = Verifier(db_path, environment=environment, **options)
         try:
@@ -372,7 +409,7 @@ class SyncVerifier:
 
 
 def verify_key(
-    db_path: str | Path, client_id: object, api_key: object, *, environment: Environment | str
+    db_path: str | Path | DbTarget, client_id: object, api_key: object, *, environment: Environment | str
 ) -> VerifyResult:
     """One-shot synchronous check; opens and closes the database. For many checks, keep a
     SyncVerifier."""

@@ -21,7 +21,7 @@ from changeup_tui.core.credentials import KeyGenerator
 from changeup_tui.core.errors import StoreError
 from changeup_tui.core.models import Actor, ApiKey, Environment
 from changeup_tui.core.service import KeyService
-from changeup_tui.core.store.sqlite import SQLiteStore
+from changeup_tui.core.store.factory import make_store
 from changeup_tui.core.text import visible
 from changeup_tui.tui import navigation
 from changeup_tui.tui.clipboard import Copier
@@ -82,6 +82,9 @@ class ChangeupApp(App[int]):
             return
         self.set_reactive(ChangeupApp.environment, environment)
         self.account_name = account.display_name
+        from changeup_tui.tui.change_feed import ChangeFeed
+
+        ChangeFeed.start(self, self.service.store)  # other operators' changes (PostgreSQL)
         if self.read_only:
             self.sub_title = "read-only"
         # Only the API Key page: Account Settings, under it, is built when Escape goes up to it.
@@ -180,7 +183,7 @@ def build_app(settings: Settings, *, clock: Clock = utc_now, keygen: KeyGenerato
               actor: Actor | None = None, copier: Copier | None = None) -> ChangeupApp:
     """The one way to build the app: for the CLI, the tests and the snapshots."""
     hashing.use_low_priority_threads()  # the interface gets the CPU first while argon2 runs
-    service = KeyService(SQLiteStore(settings.db_path), clock=clock, keygen=keygen, actor=actor)
+    service = KeyService(make_store(settings.db_path), clock=clock, keygen=keygen, actor=actor)
     return ChangeupApp(service, copier, clipboard_clear_seconds=settings.clipboard_clear_seconds)
 
 

@@ -1,15 +1,13 @@
 """Compare-and-set writes: the service reads a key, then writes it only while its state still
 allows the action. When another writer (here a second process's connection on the same file)
 changes the key between that read and the write, the write changes nothing, writes no audit
-event, and the error says why (re-read: the key's state now, or that it is gone)."""
+event, and the error says why (re-read: the key's state now, or that it is gone). On both stores
+(the `db` fixture): on PostgreSQL the other writer is another connection to the server."""
 
 from __future__ import annotations
 
-import contextlib
-import sqlite3
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,7 +15,7 @@ import pytest
 from changeup_tui.core.errors import InvalidTransition, KeyNotFound
 from changeup_tui.core.models import Actor, AuditEvent, Environment, KeyStatus
 from changeup_tui.core.service import ALLOWED_FROM, KeyService, allows
-from changeup_tui.core.store.sqlite import SQLiteStore
+from changeup_tui.core.store.base import Store
 from changeup_tui.core.vocabulary import AuditAction
 from changeup_tui.testing import FIXED_NOW, FixedClock, SeededKeyGenerator
 
@@ -28,11 +26,11 @@ Meddle = Callable[[str], Awaitable[None]]
 
 
 class InterleavingStore:
-    """A real SQLiteStore whose next compare-and-set write first lets `meddle` run: another
+    """A real Store whose next compare-and-set write first lets `meddle` run: another
     writer changing the key after the service read it and before its write reached the
     database. Every call reaches the real store."""
 
-    def __init__(self, inner: SQLiteStore) -> None:
+    def __init__(self, inner: Store) -> None:
         self._inner = inner
         self.meddle: Meddle | None = None
 
@@ -58,16 +56,16 @@ class InterleavingStore:
 
 
 @pytest.fixture
-async def other(db_path: Path):
-    """Another operator: its own connection and service on the same database file."""
-    store = SQLiteStore(db_path)
+async def other(db):
+    """Another operator: its own connection and service on the same database."""
+    store = db.make_store()
     await store.open()
     yield KeyService(store, clock=FixedClock(), keygen=SeededKeyGenerator(99), actor=Actor("other", "local"))
     await store.close()
 
 
 @pytest.fixture
-def racing(store: SQLiteStore) -> InterleavingStore:
+def racing(store: Store) -> InterleavingStore:
     return InterleavingStore(store)
 
 
@@ -76,18 +74,16 @@ def svc(racing: InterleavingStore, clock: FixedClock, keygen: SeededKeyGenerator
     return KeyService(racing, clock=clock, keygen=keygen, actor=Actor("tester", "local"))  # type: ignore[arg-type]
 
 
-def _rows(db_path: Path) -> tuple[list[Any], ...]:
-    with contextlib.closing(sqlite3.connect(db_path, timeout=5)) as raw:
-        return (
-            raw.execute("SELECT * FROM api_keys ORDER BY id").fetchall(),
-            raw.execute("SELECT * FROM key_secrets ORDER BY id").fetchall(),
-            raw.execute("SELECT * FROM audit_events ORDER BY id").fetchall(),
-        )
+def _rows(db) -> tuple[list[Any], ...]:
+    return (
+        db.raw("SELECT * FROM api_keys ORDER BY id"),
+        db.raw("SELECT * FROM key_secrets ORDER BY id"),
+        db.raw("SELECT * FROM audit_events ORDER BY id"),
+    )
 
 
-def _actions(db_path: Path) -> list[tuple[str, str]]:
-    with contextlib.closing(sqlite3.connect(db_path, timeout=5)) as raw:
-        return raw.execute("SELECT actor, action FROM audit_events ORDER BY id").fetchall()
+def _actions(db) -> list[tuple[str, str]]:
+    return db.raw("SELECT actor, action FROM audit_events ORDER BY id")
 
 
 @pytest.mark.parametrize(
@@ -101,7 +97,7 @@ def _actions(db_path: Path) -> list[tuple[str, str]]:
     ids=["roll", "rename", "disable", "revoke"],
 )
 async def test_key_revoked_between_read_and_write_is_left_alone(
-    svc, racing, other, db_path, attempt, message
+    svc, racing, other, db, attempt, message
 ):
     made = await svc.create("Billing", TEST)
 
@@ -112,16 +108,16 @@ async def test_key_revoked_between_read_and_write_is_left_alone(
     with pytest.raises(InvalidTransition) as info:
         await attempt(svc, made.key.client_id)
     assert str(info.value) == message
-    after_revoke = _rows(db_path)
-    assert _actions(db_path) == [("tester", "key.created"), ("other", "key.revoked")]
+    after_revoke = _rows(db)
+    assert _actions(db) == [("tester", "key.created"), ("other", "key.revoked")]
     key = await svc.get(made.key.client_id)
     assert key.status is KeyStatus.REVOKED and key.name == "Billing"
     assert key.secrets_count == 1  # a roll added no secret and cut no grace
     assert not (await svc.verify(made.key.client_id, made.secret)).ok
-    assert _rows(db_path) == after_revoke  # the verify wrote nothing either
+    assert _rows(db) == after_revoke  # the verify wrote nothing either
 
 
-async def test_key_disabled_meanwhile_cannot_be_disabled_again(svc, racing, other, db_path):
+async def test_key_disabled_meanwhile_cannot_be_disabled_again(svc, racing, other, db):
     made = await svc.create("Billing", TEST)
 
     async def disable(client_id: str) -> None:
@@ -130,10 +126,10 @@ async def test_key_disabled_meanwhile_cannot_be_disabled_again(svc, racing, othe
     racing.meddle = disable
     with pytest.raises(InvalidTransition, match="the key is disabled: it cannot be disabled"):
         await svc.disable(made.key.client_id)
-    assert _actions(db_path) == [("tester", "key.created"), ("other", "key.disabled")]
+    assert _actions(db) == [("tester", "key.created"), ("other", "key.disabled")]
 
 
-async def test_key_enabled_meanwhile_is_still_rolled(svc, racing, other, db_path):
+async def test_key_enabled_meanwhile_is_still_rolled(svc, racing, other, db):
     """Roll allows active and disabled: a change between them does not stop it."""
     made = await svc.create("Billing", TEST)
     await svc.disable(made.key.client_id)
@@ -144,26 +140,24 @@ async def test_key_enabled_meanwhile_is_still_rolled(svc, racing, other, db_path
     racing.meddle = enable
     rolled = await svc.roll(made.key.client_id)
     assert rolled.key.status is KeyStatus.ACTIVE
-    assert [a for _, a in _actions(db_path)][-2:] == ["key.enabled", "key.rolled"]
+    assert [a for _, a in _actions(db)][-2:] == ["key.enabled", "key.rolled"]
     assert (await svc.verify(made.key.client_id, rolled.secret)).ok
 
 
-async def test_key_gone_between_read_and_write_is_not_found(svc, racing, db_path):
+async def test_key_gone_between_read_and_write_is_not_found(svc, racing, db):
     made = await svc.create("Billing", TEST)
 
     async def delete(client_id: str) -> None:
         # No operation deletes a key; an administrator's SQL can. The service must say so.
-        with contextlib.closing(sqlite3.connect(db_path, timeout=5)) as raw, raw:
-            raw.execute(
-                "DELETE FROM key_secrets WHERE key_id = "
-                "(SELECT id FROM api_keys WHERE client_id = ?)", (client_id,)
-            )
-            raw.execute("DELETE FROM api_keys WHERE client_id = ?", (client_id,))
+        assert client_id.isascii() and client_id.replace("_", "").isalnum()  # safe to quote
+        db.raw(f"DELETE FROM key_secrets WHERE key_id = "
+               f"(SELECT id FROM api_keys WHERE client_id = '{client_id}')")
+        db.raw(f"DELETE FROM api_keys WHERE client_id = '{client_id}'")
 
     racing.meddle = delete
     with pytest.raises(KeyNotFound, match="no key with Client ID"):
         await svc.enable(made.key.client_id)
-    assert [a for _, a in _actions(db_path)] == ["key.created"]
+    assert [a for _, a in _actions(db)] == ["key.created"]
 
 
 def _event(action: str, client_id: str) -> AuditEvent:
@@ -171,12 +165,12 @@ def _event(action: str, client_id: str) -> AuditEvent:
                       environment=TEST, client_id=client_id)
 
 
-async def test_store_writes_only_from_the_allowed_states(service, store, db_path):
+async def test_store_writes_only_from_the_allowed_states(service, store, db):
     """The store alone: a status outside `allowed_from`, or an unknown Client ID, returns False
     and leaves every table as it was; an allowed one returns True with its audit event."""
     made = await service.create("Billing", TEST)
     cid = made.key.client_id
-    before = _rows(db_path)
+    before = _rows(db)
     active_only = frozenset({KeyStatus.ACTIVE})
     disabled_only = frozenset({KeyStatus.DISABLED})
     assert not await store.set_status(cid, KeyStatus.ACTIVE, FIXED_NOW, "t", disabled_only,
@@ -189,11 +183,11 @@ async def test_store_writes_only_from_the_allowed_states(service, store, db_path
                                       _event("key.disabled", unknown))
     assert not await store.set_status(cid, KeyStatus.DISABLED, FIXED_NOW, "t", frozenset(),
                                       _event("key.disabled", cid))
-    assert _rows(db_path) == before
+    assert _rows(db) == before
     assert await store.set_status(cid, KeyStatus.DISABLED, FIXED_NOW, "t", active_only,
                                   _event("key.disabled", cid))
     assert (await store.get_key(cid)).key.status is KeyStatus.DISABLED  # type: ignore[union-attr]
-    assert [a for _, a in _actions(db_path)] == ["key.created", "key.disabled"]
+    assert [a for _, a in _actions(db)] == ["key.created", "key.disabled"]
 
 
 def test_every_action_on_a_key_has_a_rule():

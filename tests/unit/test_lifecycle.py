@@ -3,8 +3,6 @@ each action one audit event, written in the same transaction as the change."""
 
 from __future__ import annotations
 
-import contextlib
-import sqlite3
 from datetime import timedelta
 
 import pytest
@@ -12,27 +10,27 @@ import pytest
 from changeup_tui.core.errors import DuplicateName, InvalidName, InvalidTransition, StoreError
 from changeup_tui.core.models import Environment, KeyStatus
 from changeup_tui.core.vocabulary import GRACE_PERIODS
+from tests.store_backends import REFUSE_AUDIT
 
 pytestmark = pytest.mark.usefixtures("fast_argon2")
 
 TEST, LIVE = Environment.TEST, Environment.LIVE
 
 
-def _raw(db_path, sql):
-    with contextlib.closing(sqlite3.connect(db_path, timeout=5)) as conn, conn:
-        return conn.execute(sql).fetchall()
+def _raw(db, sql):
+    return db.raw(sql)
 
 
-def _audit_count(db_path) -> int:
-    return _raw(db_path, "SELECT count(*) FROM audit_events")[0][0]
+def _audit_count(db) -> int:
+    return _raw(db, "SELECT count(*) FROM audit_events")[0][0]
 
 
-def _snapshot(db_path):
+def _snapshot(db):
     """Everything an action could change."""
     return (
-        _raw(db_path, "SELECT * FROM api_keys ORDER BY id"),
-        _raw(db_path, "SELECT * FROM key_secrets ORDER BY id"),
-        _raw(db_path, "SELECT * FROM audit_events ORDER BY id"),
+        _raw(db, "SELECT * FROM api_keys ORDER BY id"),
+        _raw(db, "SELECT * FROM key_secrets ORDER BY id"),
+        _raw(db, "SELECT * FROM audit_events ORDER BY id"),
     )
 
 
@@ -52,7 +50,7 @@ def test_grace_periods_offered():
     }
 
 
-async def test_roll_without_grace_refuses_the_old_secret_at_once(service, db_path):
+async def test_roll_without_grace_refuses_the_old_secret_at_once(service, db):
     made = await service.create("Billing", TEST)
     rolled = await service.roll(made.key.client_id, timedelta(0))
     assert rolled.key.client_id == made.key.client_id
@@ -137,11 +135,11 @@ async def test_revoked_disabled_expired_keys_fail_verify(service, clock):
     assert await _ok(service, disabled.key, disabled.secret)
 
 
-async def test_revoked_key_cannot_be_rolled_enabled_or_changed(service, db_path):
+async def test_revoked_key_cannot_be_rolled_enabled_or_changed(service, db):
     made = await service.create("Billing", TEST)
     revoked = await service.revoke(made.key.client_id)
     assert revoked.status is KeyStatus.REVOKED and revoked.status_changed_at is not None
-    before = _snapshot(db_path)
+    before = _snapshot(db)
     attempts = [
         lambda: service.roll(made.key.client_id),
         lambda: service.roll(made.key.client_id, timedelta(days=7)),
@@ -153,39 +151,39 @@ async def test_revoked_key_cannot_be_rolled_enabled_or_changed(service, db_path)
     for attempt in attempts:
         with pytest.raises(InvalidTransition):
             await attempt()
-    assert _snapshot(db_path) == before
+    assert _snapshot(db) == before
     assert (await service.verify(made.key.client_id, made.secret)).reason == "revoked"
 
 
-async def test_invalid_transitions_between_active_and_disabled(service, db_path):
+async def test_invalid_transitions_between_active_and_disabled(service, db):
     made = await service.create("Billing", TEST)
-    before = _snapshot(db_path)
+    before = _snapshot(db)
     with pytest.raises(InvalidTransition):
         await service.enable(made.key.client_id)  # already active
     await service.disable(made.key.client_id)
-    mid = _snapshot(db_path)
+    mid = _snapshot(db)
     assert mid != before
     with pytest.raises(InvalidTransition):
         await service.disable(made.key.client_id)  # already disabled
-    assert _snapshot(db_path) == mid
+    assert _snapshot(db) == mid
     assert (await service.revoke(made.key.client_id)).status is KeyStatus.REVOKED  # disabled -> revoked
 
 
-async def test_live_revoke_needs_the_typed_name(service, db_path):
+async def test_live_revoke_needs_the_typed_name(service, db):
     made = await service.create("Payments Prod", LIVE)
-    before = _snapshot(db_path)
+    before = _snapshot(db)
     for typed in (None, "", "Payments", "payments prod x", "Payments\u200bProd",
                   "payments PROD", "PAYMENTS PROD"):  # exact, case included
         with pytest.raises(InvalidTransition):
             await service.revoke(made.key.client_id, confirm_name=typed)
-    assert _snapshot(db_path) == before
+    assert _snapshot(db) == before
     assert (await service.get(made.key.client_id)).status is KeyStatus.ACTIVE
     assert await _ok(service, made.key, made.secret)
 
-    audit_before = _audit_count(db_path)
+    audit_before = _audit_count(db)
     revoked = await service.revoke(made.key.client_id, confirm_name="  Payments Prod ")
     assert revoked.status is KeyStatus.REVOKED
-    assert _audit_count(db_path) == audit_before + 1
+    assert _audit_count(db) == audit_before + 1
     assert not await _ok(service, made.key, made.secret)
 
 
@@ -197,17 +195,17 @@ async def test_test_key_revoke_needs_no_name(service):
 # -- rename ---------------------------------------------------------------------------------------
 
 
-async def test_rename_follows_the_name_rules(service, db_path):
+async def test_rename_follows_the_name_rules(service, db):
     made = await service.create("Billing", TEST)
     await service.create("Payouts", TEST)
-    before = _snapshot(db_path)
+    before = _snapshot(db)
     for bad in ("", "  ", "x" * 65, "a\x1b[2Jb", "a\u202eb", "a\nb"):
         with pytest.raises(InvalidName):
             await service.rename(made.key.client_id, bad)
     for clash in ("Payouts", "PAYOUTS", " payouts "):
         with pytest.raises(DuplicateName):
             await service.rename(made.key.client_id, clash)
-    assert _snapshot(db_path) == before
+    assert _snapshot(db) == before
 
     renamed = await service.rename(made.key.client_id, "  Billing (old)  ")
     assert renamed.name == "Billing (old)"
@@ -221,12 +219,12 @@ async def test_rename_follows_the_name_rules(service, db_path):
 # -- expiry ---------------------------------------------------------------------------------------
 
 
-async def test_expiry_in_the_past_or_now_is_refused_at_create(service, clock, db_path):
+async def test_expiry_in_the_past_or_now_is_refused_at_create(service, clock, db):
     for when in (clock.now - timedelta(days=1), clock.now - timedelta(seconds=1), clock.now):
         with pytest.raises(InvalidName):
             await service.create("Billing", TEST, expires_at=when)
-    assert _raw(db_path, "SELECT count(*) FROM api_keys") == [(0,)]
-    assert _audit_count(db_path) == 0
+    assert _raw(db, "SELECT count(*) FROM api_keys") == [(0,)]
+    assert _audit_count(db) == 0
     made = await service.create("Billing", TEST, expires_at=clock.now + timedelta(days=90))
     assert made.key.expires_at == clock.now + timedelta(days=90)
     assert (await service.get(made.key.client_id)).expires_at == clock.now + timedelta(days=90)
@@ -237,7 +235,7 @@ async def test_expiry_in_the_past_or_now_is_refused_at_create(service, clock, db
 # -- audit: one event per action, in the same transaction -----------------------------------------
 
 
-async def test_each_action_writes_exactly_one_audit_event(service, db_path):
+async def test_each_action_writes_exactly_one_audit_event(service, db):
     live = await service.create("Prod", LIVE)
     made = await service.create("Billing", TEST)
     steps = [
@@ -250,31 +248,28 @@ async def test_each_action_writes_exactly_one_audit_event(service, db_path):
         ("key.revoked", lambda: service.revoke(live.key.client_id, confirm_name="Prod")),
     ]
     for action, step in steps:
-        before = _raw(db_path, "SELECT max(id) FROM audit_events")[0][0]
+        before = _raw(db, "SELECT max(id) FROM audit_events")[0][0]
         await step()
-        new = _raw(db_path, f"SELECT action, actor, origin FROM audit_events WHERE id > {before}")
+        new = _raw(db, f"SELECT action, actor, origin FROM audit_events WHERE id > {before}")
         assert new == [(action, "tester", "local")], action
     # refused actions write nothing
-    before = _audit_count(db_path)
+    before = _audit_count(db)
     with pytest.raises(InvalidTransition):
         await service.enable(made.key.client_id)
-    assert _audit_count(db_path) == before
+    assert _audit_count(db) == before
 
 
 @pytest.mark.parametrize(
     "action",
     ["create", "roll", "rename", "disable", "enable", "revoke"],
 )
-async def test_a_failing_audit_insert_undoes_the_action(service, db_path, action):
+async def test_a_failing_audit_insert_undoes_the_action(service, db, action):
     made = await service.create("Billing", TEST)
     disabled = await service.create("Disabled", TEST)
     await service.disable(disabled.key.client_id)
-    _raw(
-        db_path,
-        "CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_events "
-        "BEGIN SELECT RAISE(ABORT, 'audit refused'); END",
-    )
-    before = _snapshot(db_path)
+    for sql in REFUSE_AUDIT[db.kind]:
+        _raw(db, sql)
+    before = _snapshot(db)
     run = {
         "create": lambda: service.create("New", TEST),
         "roll": lambda: service.roll(made.key.client_id),
@@ -285,9 +280,10 @@ async def test_a_failing_audit_insert_undoes_the_action(service, db_path, action
     }[action]
     with pytest.raises(StoreError):
         await run()
-    assert _snapshot(db_path) == before
+    assert _snapshot(db) == before
     assert await _ok(service, made.key, made.secret)
-    assert not service.store._conn().in_transaction
+    if not db.is_postgres:
+        assert not service.store._conn().in_transaction
 
 
 async def test_live_revoke_with_another_case_says_the_name_does_not_match(service):

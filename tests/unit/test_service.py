@@ -3,7 +3,6 @@ account and settings."""
 
 from __future__ import annotations
 
-import contextlib
 import socket
 import sqlite3
 from datetime import timedelta
@@ -16,7 +15,6 @@ from changeup_tui.core.context import current_actor
 from changeup_tui.core.errors import InvalidName, KeyNotFound
 from changeup_tui.core.models import Account, Actor, Environment, KeyStatus, Secret
 from changeup_tui.core.service import KeyService
-from changeup_tui.core.store.sqlite import SQLiteStore
 from changeup_tui.testing import FIXED_NOW, FixedClock, SeededKeyGenerator
 
 pytestmark = pytest.mark.usefixtures("fast_argon2")
@@ -70,23 +68,21 @@ def argon2_calls(monkeypatch):
     return counts
 
 
-def _set_hash(store, secret_id: int, phc: str) -> None:
+def _set_hash(db, secret_id: int, phc: str) -> None:
     """Plant a hash as an older version (or another secret) would have stored it."""
-    with contextlib.closing(sqlite3.connect(store.path)) as raw, raw:
-        raw.execute("UPDATE key_secrets SET phc = ? WHERE id = ?", (phc, secret_id))
+    mark = "$1" if db.is_postgres else "?"
+    other = "$2" if db.is_postgres else "?"
+    db.raw(f"UPDATE key_secrets SET phc = {mark} WHERE id = {other}", phc, secret_id)
 
 
-def _audit_rows(db_path):
-    with contextlib.closing(sqlite3.connect(db_path)) as raw:
-        return raw.execute(
-            "SELECT actor, origin, action, environment, client_id FROM audit_events"
-        ).fetchall()
+def _audit_rows(db):
+    return db.raw("SELECT actor, origin, action, environment, client_id FROM audit_events ORDER BY id")
 
 
 # -- create ---------------------------------------------------------------------------------------
 
 
-async def test_create_returns_key_and_secret_and_one_audit_event(service, db_path, clock):
+async def test_create_returns_key_and_secret_and_one_audit_event(service, db, clock):
     made = await service.create("  Billing  ", Environment.TEST)
     key, secret = made.key, made.secret
     assert isinstance(secret, Secret)
@@ -102,18 +98,18 @@ async def test_create_returns_key_and_secret_and_one_audit_event(service, db_pat
     stored = await service.get(key.client_id)
     assert stored.client_id == key.client_id and stored.name == "Billing"
     assert stored.created_at == FIXED_NOW
-    assert _audit_rows(db_path) == [("tester", "local", "key.created", "test", key.client_id)]
+    assert _audit_rows(db) == [("tester", "local", "key.created", "test", key.client_id)]
     events = await service.audit()
     assert len(events) == 1 and events[0].at == FIXED_NOW
 
 
-async def test_audit_records_the_ssh_origin(store, clock, keygen, db_path):
+async def test_audit_records_the_ssh_origin(store, clock, keygen, db):
     actor = current_actor({"SSH_CONNECTION": "203.0.113.5 50022 10.0.0.2 22"})
     assert actor.origin == "203.0.113.5"
     assert current_actor({}).origin == "local"
     service = KeyService(store, clock=clock, keygen=keygen, actor=actor)
     made = await service.create("Remote", Environment.LIVE)
-    assert _audit_rows(db_path) == [(actor.user, "203.0.113.5", "key.created", "live", made.key.client_id)]
+    assert _audit_rows(db) == [(actor.user, "203.0.113.5", "key.created", "live", made.key.client_id)]
 
 
 async def test_failed_insert_returns_no_secret(service, monkeypatch):
@@ -152,13 +148,13 @@ async def test_verify_ok_and_wrong_secret(service, argon2_calls):
     assert argon2_calls["verify"] - before["verify"] == 0
 
 
-async def test_hint_match_but_hash_mismatch_is_wrong_secret(service, store, argon2_calls):
+async def test_hint_match_but_hash_mismatch_is_wrong_secret(service, store, db, argon2_calls):
     """The hint only picks the candidate hash; argon2 decides."""
     made = await service.create("Billing", Environment.TEST)
     (stored,) = (await store.get_key(made.key.client_id)).secrets
     assert stored.hint == made.secret.hint
     other = SeededKeyGenerator(777, valid_checksum=True).secret(Environment.TEST)
-    _set_hash(store, stored.id, hashing.hash_secret_sync(other))
+    _set_hash(db, stored.id, hashing.hash_secret_sync(other))
     before = argon2_calls["verify"]
     result = await service.verify(made.key.client_id, made.secret)
     assert not result and result.reason == "wrong_secret"
@@ -267,12 +263,12 @@ async def test_failed_verify_does_not_touch_last_used(service):
 
 
 @pytest.mark.real_argon2
-async def test_verify_rehashes_old_parameters(service, store):
+async def test_verify_rehashes_old_parameters(service, store, db):
     made = await service.create("Billing", Environment.TEST)
     record = await store.get_key(made.key.client_id)
     (stored,) = record.secrets
     weak = PasswordHasher(time_cost=3, memory_cost=65536, parallelism=4).hash(made.secret.reveal())
-    _set_hash(store, stored.id, weak)
+    _set_hash(db, stored.id, weak)
     assert (await store.get_key(made.key.client_id)).secrets[0].phc == weak
 
     assert (await service.verify(made.key.client_id, made.secret)).ok
@@ -284,8 +280,8 @@ async def test_verify_rehashes_old_parameters(service, store):
     assert (await service.verify(made.key.client_id, made.secret)).ok  # still verifies
 
 
-async def test_verify_on_a_read_only_store_still_answers(db_path, clock, keygen):
-    store = SQLiteStore(db_path)
+async def test_verify_on_a_read_only_store_still_answers(db, clock, keygen):
+    store = db.make_store()
     await store.open()
     service = KeyService(store, clock=clock, keygen=keygen, actor=Actor("tester", "local"))
     made = await service.create("Billing", Environment.TEST)
@@ -300,7 +296,7 @@ async def test_verify_on_a_read_only_store_still_answers(db_path, clock, keygen)
 # -- account and settings -------------------------------------------------------------------------
 
 
-async def test_account_first_run_fills_from_os_user(service, db_path):
+async def test_account_first_run_fills_from_os_user(service, db):
     import os
     import pwd
 
@@ -310,7 +306,7 @@ async def test_account_first_run_fills_from_os_user(service, db_path):
     assert account.email == f"tester@{socket.gethostname()}"
     assert account.organisation == ""
     assert await service.account() == account  # stored, not recomputed
-    actions = [row[2] for row in _audit_rows(db_path)]
+    actions = [row[2] for row in _audit_rows(db)]
     assert actions == ["account.created"]
 
 
@@ -335,11 +331,11 @@ async def test_save_account_validates(service):
     assert await service.account() == Account("Ada", "", "")
 
 
-async def test_environment_choice_is_remembered_across_restarts(db_path, clock, keygen):
+async def test_environment_choice_is_remembered_across_restarts(db, clock, keygen):
     """Remembered in the operator's state file (see test_operator_state.py), not the database."""
     from changeup_tui.core.operator_state import default_state_path
 
-    store = SQLiteStore(db_path)
+    store = db.make_store()
     await store.open()
     try:
         service = KeyService(store, clock=clock, keygen=keygen, actor=Actor("t", "local"))
@@ -348,7 +344,7 @@ async def test_environment_choice_is_remembered_across_restarts(db_path, clock, 
         assert await service.environment() is Environment.LIVE
     finally:
         await store.close()
-    store = SQLiteStore(db_path)
+    store = db.make_store()
     await store.open()
     try:
         service = KeyService(store, clock=clock, keygen=keygen, actor=Actor("t", "local"))

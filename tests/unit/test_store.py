@@ -1,9 +1,11 @@
-"""The SQLite store: connection settings, file permissions, the append-only audit, transactions,
-keyset pagination and literal search."""
+"""The stores: SQLite's connection settings and file permissions; on both stores (the `db` and
+`store` fixtures, tests/store_backends.py) the append-only audit, transactions, keyset
+pagination and literal search."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import sqlite3
 import stat
@@ -27,6 +29,7 @@ from changeup_tui.core.models import (
 from changeup_tui.core.names import name_key
 from changeup_tui.core.store.sqlite import SQLiteStore, to_db
 from changeup_tui.testing import FIXED_NOW, SeededKeyGenerator
+from tests.store_backends import REFUSE_AUDIT
 
 
 def _mode(path: Path) -> int:
@@ -62,6 +65,7 @@ async def _insert(store, env, name, gen, *, created_at=FIXED_NOW, hint="abcd") -
 # -- connection and files -------------------------------------------------------------------------
 
 
+@pytest.mark.sqlite_only
 async def test_pragmas_on_the_live_connection(store):
     assert (await _pragma(store, "journal_mode")).lower() == "wal"
     assert await _pragma(store, "synchronous") == 2  # FULL
@@ -102,8 +106,8 @@ async def test_existing_database_is_tightened_to_0600(db_path):
         await store.close()
 
 
-async def test_closed_store_refuses_with_a_store_error(db_path):
-    store = SQLiteStore(db_path)
+async def test_closed_store_refuses_with_a_store_error(db):
+    store = db.make_store()
     await store.open()
     await store.close()
     await store.close()  # twice is harmless
@@ -116,64 +120,69 @@ async def test_closed_store_refuses_with_a_store_error(db_path):
 # -- append-only audit ----------------------------------------------------------------------------
 
 
-async def test_audit_events_refuse_update_and_delete(store, db_path):
+async def test_audit_events_refuse_update_and_delete(store, db):
     await store.save_account(Account("Ada", "", ""), _event("account.updated"))
-    raw = sqlite3.connect(db_path, timeout=5)
-    try:
-        with pytest.raises(sqlite3.DatabaseError, match="append-only"):
-            raw.execute("UPDATE audit_events SET actor = 'someone else'")
-        raw.rollback()
-        with pytest.raises(sqlite3.DatabaseError, match="append-only"):
-            raw.execute("DELETE FROM audit_events")
-        raw.rollback()
-        assert raw.execute("SELECT actor, action FROM audit_events").fetchall() == [
-            ("tester", "account.updated")
-        ]
-    finally:
-        raw.close()
+    refused = ["UPDATE audit_events SET actor = 'someone else'", "DELETE FROM audit_events"]
+    if db.is_postgres:
+        refused.append("TRUNCATE audit_events")
+    for sql in refused:
+        with pytest.raises(Exception, match="append-only"):  # sqlite3 / asyncpg error, by the trigger
+            db.raw(sql)
+    assert db.raw("SELECT actor, action FROM audit_events") == [("tester", "account.updated")]
     assert [e.actor for e in await store.list_audit(AuditQuery())] == ["tester"]
 
 
 # -- transactions ---------------------------------------------------------------------------------
 
 
-async def test_write_that_raises_rolls_back(store, db_path):
+def _in_transaction(store, db) -> bool:
+    """The store's connection is inside a transaction (SQLite's one connection; on PostgreSQL a
+    pooled connection that stayed in one would hold the other writes below, which then fail)."""
+    return False if db.is_postgres else store._conn().in_transaction
+
+
+async def test_write_that_raises_rolls_back(store, db):
     class Boom(Exception):
         pass
 
     with pytest.raises(Boom):
-        async with store._write() as db:
-            await db.execute("INSERT INTO settings (key, value) VALUES ('a', '1')")
+        async with store._write() as conn:
+            await conn.execute("INSERT INTO settings (key, value) VALUES ('a', '1')")
             raise Boom
     assert await store.get_setting("a") is None
-    assert not store._conn().in_transaction
+    assert not _in_transaction(store, db)
     # the lock was released and the database is not held: another connection writes at once
-    raw = sqlite3.connect(db_path, timeout=0)
-    try:
-        raw.execute("INSERT INTO settings (key, value) VALUES ('b', '2')")
-        raw.commit()
-    finally:
-        raw.close()
+    _raw_write_now(db, "INSERT INTO settings (key, value) VALUES ('b', '2')")
     await store.set_setting("a", "3")
     assert await store.get_setting("a") == "3"
     assert await store.get_setting("b") == "2"
 
 
-async def test_sql_error_inside_write_rolls_back_and_is_a_store_error(store):
+def _raw_write_now(db, sql: str) -> None:
+    """A write on another connection that must not wait for a lock."""
+    if db.is_postgres:
+        db.raw(f"DO $$ BEGIN SET LOCAL lock_timeout = 1; {sql}; END $$")
+    else:
+        with contextlib.closing(sqlite3.connect(db.target, timeout=0)) as raw:
+            raw.execute(sql)
+            raw.commit()
+
+
+async def test_sql_error_inside_write_rolls_back_and_is_a_store_error(store, db):
     with pytest.raises(StoreError):
-        async with store._write() as db:
-            await db.execute("INSERT INTO settings (key, value) VALUES ('a', '1')")
-            await db.execute("INSERT INTO no_such_table VALUES (1)")
+        async with store._write() as conn:
+            await conn.execute("INSERT INTO settings (key, value) VALUES ('a', '1')")
+            await conn.execute("INSERT INTO no_such_table VALUES (1)")
     assert await store.get_setting("a") is None
-    assert not store._conn().in_transaction
+    assert not _in_transaction(store, db)
 
 
-async def test_cancelled_write_rolls_back_and_releases_the_lock(store, db_path):
+async def test_cancelled_write_rolls_back_and_releases_the_lock(store, db):
     inside = asyncio.Event()
 
     async def slow_write():
-        async with store._write() as db:
-            await db.execute("INSERT INTO settings (key, value) VALUES ('c', '1')")
+        async with store._write() as conn:
+            await conn.execute("INSERT INTO settings (key, value) VALUES ('c', '1')")
             inside.set()
             await asyncio.sleep(30)
 
@@ -183,13 +192,8 @@ async def test_cancelled_write_rolls_back_and_releases_the_lock(store, db_path):
     with pytest.raises(asyncio.CancelledError):
         await task
     assert await store.get_setting("c") is None
-    assert not store._conn().in_transaction
-    raw = sqlite3.connect(db_path, timeout=0)
-    try:
-        raw.execute("INSERT INTO settings (key, value) VALUES ('d', '1')")
-        raw.commit()
-    finally:
-        raw.close()
+    assert not _in_transaction(store, db)
+    _raw_write_now(db, "INSERT INTO settings (key, value) VALUES ('d', '1')")
     await asyncio.wait_for(store.set_setting("c", "2"), timeout=5)
     assert await store.get_setting("c") == "2"
 
@@ -324,20 +328,15 @@ async def test_search_by_client_id_fragment(store, searchable):
     assert [k.client_id for k in page.keys] == [target.client_id]
 
 
-async def test_constraint_failure_in_any_write_is_a_store_error(store, db_path):
-    raw = sqlite3.connect(db_path, timeout=5)
-    try:
-        raw.execute(
-            "CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_events "
-            "BEGIN SELECT RAISE(ABORT, 'audit refused'); END"
-        )
-        raw.commit()
-    finally:
-        raw.close()
+
+
+async def test_constraint_failure_in_any_write_is_a_store_error(store, db):
+    for sql in REFUSE_AUDIT[db.kind]:
+        db.raw(sql)
     with pytest.raises(StoreError, match="refused"):
         await _insert(store, Environment.TEST, "Billing", SeededKeyGenerator(7))
     with pytest.raises(StoreError):
         await store.save_account(Account("Ada", "", ""), _event("account.updated"))
     assert await store.get_account() is None
     assert await store.count_keys(KeyQuery()) == 0
-    assert not store._conn().in_transaction
+    assert not _in_transaction(store, db)

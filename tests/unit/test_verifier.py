@@ -43,10 +43,10 @@ def argon2_count(monkeypatch):
     return counts
 
 
-async def test_async_verifier(db_path, created, service):
+async def test_async_verifier(db, created, service):
     test_key, live_key = created
     other = SeededKeyGenerator(1000, valid_checksum=True)
-    async with Verifier(db_path, environment="test") as verifier:
+    async with Verifier(db.target, environment="test") as verifier:
         ok = await verifier.verify(test_key.key.client_id, test_key.secret.reveal())
         assert ok and ok.reason == "ok" and ok.key.client_id == test_key.key.client_id
         assert (await verifier.verify(test_key.key.client_id, test_key.secret)).ok  # Secret too
@@ -65,24 +65,24 @@ async def test_async_verifier(db_path, created, service):
     assert (await service.get(test_key.key.client_id)).last_used_at is not None
 
 
-async def test_environment_is_a_required_keyword(db_path, created):
+async def test_environment_is_a_required_keyword(db, created):
     with pytest.raises(TypeError):
-        Verifier(db_path)  # type: ignore[call-arg]
+        Verifier(db.target)  # type: ignore[call-arg]
     with pytest.raises(TypeError):
-        Verifier(db_path, "live")  # type: ignore[misc]
+        Verifier(db.target, "live")  # type: ignore[misc]
     with pytest.raises(ValueError, match="environment must be"):
-        Verifier(db_path, environment="prod")
+        Verifier(db.target, environment="prod")
     with pytest.raises(TypeError):
-        verify_key(db_path, "x", "y")  # type: ignore[call-arg]
-    assert Verifier(db_path, environment=Environment.LIVE).environment is Environment.LIVE
+        verify_key(db.target, "x", "y")  # type: ignore[call-arg]
+    assert Verifier(db.target, environment=Environment.LIVE).environment is Environment.LIVE
 
 
 async def test_other_environment_is_refused_before_any_database_or_argon2_work(
-    db_path, created, argon2_count
+    db, created, argon2_count
 ):
     """The verifier is never opened: any database access would raise."""
     test_key, live_key = created
-    verifier = Verifier(db_path, environment="live")
+    verifier = Verifier(db.target, environment="live")
     try:
         result = await verifier.verify(test_key.key.client_id, test_key.secret)
         assert (result.ok, result.reason) == (False, "environment_mismatch")
@@ -101,9 +101,9 @@ BAD_VALUES = [None, b"cu_test_sk_bytes", "", "x" * 1025, "cu_test_sk_\u00e9" + "
 
 
 @pytest.mark.parametrize("bad", BAD_VALUES, ids=lambda v: type(v).__name__ + str(len(repr(v))))
-async def test_bad_input_is_malformed_never_an_exception(db_path, created, bad, argon2_count):
+async def test_bad_input_is_malformed_never_an_exception(db, created, bad, argon2_count):
     test_key, _ = created
-    async with Verifier(db_path, environment="test") as verifier:
+    async with Verifier(db.target, environment="test") as verifier:
         for client_id, api_key in ((test_key.key.client_id, bad), (bad, test_key.secret.reveal()),
                                    (bad, bad)):
             result = await verifier.verify(client_id, api_key)
@@ -111,21 +111,21 @@ async def test_bad_input_is_malformed_never_an_exception(db_path, created, bad, 
         assert argon2_count["verify"] == 0
 
 
-async def test_bad_input_through_sync_verifier_and_verify_key(db_path, created):
+async def test_bad_input_through_sync_verifier_and_verify_key(db, created):
     test_key, _ = created
 
     def check() -> None:
-        with SyncVerifier(db_path, environment="test") as verifier:
+        with SyncVerifier(db.target, environment="test") as verifier:
             for bad in BAD_VALUES:
                 assert verifier.verify(test_key.key.client_id, bad).reason == "malformed"
                 assert verifier.verify(bad, test_key.secret.reveal()).reason == "malformed"
-        assert verify_key(db_path, None, None, environment="test").reason == "malformed"
+        assert verify_key(db.target, None, None, environment="test").reason == "malformed"
 
     await asyncio.to_thread(check)
 
 
 async def test_presented_secret_never_in_an_exception_log_or_traceback_locals(
-    db_path, created, caplog
+    db, created, caplog
 ):
     """A database that fails mid-verification raises StoreError; neither it, its traceback with
     every frame's locals, nor any log line holds the presented secret."""
@@ -133,7 +133,7 @@ async def test_presented_secret_never_in_an_exception_log_or_traceback_locals(
     presented = test_key.secret.reveal()
     wrong = SeededKeyGenerator(55, valid_checksum=True).secret(Environment.TEST).reveal()
     caplog.set_level(logging.DEBUG)
-    verifier = await Verifier(db_path, environment="test").open()
+    verifier = await Verifier(db.target, environment="test").open()
     await verifier._store.close()  # the database goes away under the verifier
     texts = []
     try:
@@ -191,9 +191,9 @@ def _sync_checks(db_path, test_key, live_key):
     assert (result.ok, result.reason) == (False, "environment_mismatch")
 
 
-async def test_sync_verifier_and_verify_key(db_path, created):
+async def test_sync_verifier_and_verify_key(db, created):
     # the sync API is for code without an event loop: call it from a plain thread
-    await asyncio.to_thread(_sync_checks, db_path, *created)
+    await asyncio.to_thread(_sync_checks, db.target, *created)
     assert _verifier_threads() == []  # its loop threads stopped
 
 
@@ -213,6 +213,20 @@ async def test_verifier_refuses_a_missing_database(tmp_path):
         async with Verifier(missing, environment="test"):
             pass
     assert not missing.exists() and not missing.parent.exists()
+
+
+async def test_verifier_refuses_a_server_database_without_keys(pg_url):
+    """The same on PostgreSQL: an empty database (no schema) is refused and left empty."""
+    import asyncpg
+
+    with pytest.raises(StoreError, match="no changeup-tui keys"):
+        async with Verifier(pg_url, environment="test"):
+            pass
+    conn = await asyncpg.connect(pg_url)
+    try:
+        assert await conn.fetchval("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'") == 0
+    finally:
+        await conn.close()
 
 
 def test_secret_wrapper_is_what_verify_keeps():
@@ -255,6 +269,7 @@ async def _create_one(db_path) -> str:
         await store.close()
 
 
+@pytest.mark.sqlite_only  # reads and breaks the SQLite file behind the verifier
 def test_each_sync_entry_point_keeps_the_secret_out_of_traceback_locals(
     db_path, created, monkeypatch
 ):

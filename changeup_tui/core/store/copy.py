@@ -1,0 +1,128 @@
+"""Moving a database to a PostgreSQL server (`changeup-tui db copy --to URL`): every key with its
+hashes, Client ID, times and status, the account, the settings and the audit trail.
+
+The source is read in one consistent snapshot; the target is written in ONE transaction that
+first checks (under a table lock) that it holds no key: a copy that fails, or is refused, leaves
+the target as it was. Key and secret ids are kept; audit events keep their order, times and
+contents (the target numbers them after any event it already holds), and one `db.copied` event
+closes the trail. Only hashes travel, never a secret: every Secret Key issued before still
+verifies against the target."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from changeup_tui.core.errors import StoreError
+from changeup_tui.core.models import Actor, AuditEvent
+from changeup_tui.core.store.base import Store
+
+KEY_COLUMNS = (
+    "id", "client_id", "environment", "name", "name_key", "hint", "created_at", "created_by",
+    "last_used_at", "expires_at", "status", "status_changed_at", "status_changed_by",
+)
+SECRET_COLUMNS = ("id", "key_id", "phc", "hint", "created_at", "expires_at", "shared_hash")
+AUDIT_COLUMNS = ("at", "actor", "origin", "action", "environment", "client_id", "detail")
+ACCOUNT_COLUMNS = ("display_name", "email", "organisation", "updated_at")
+TIME_COLUMNS = frozenset(
+    {"created_at", "last_used_at", "expires_at", "status_changed_at", "at", "updated_at"}
+)
+
+
+@dataclass
+class DatabaseDump:
+    """Every row worth moving, as tuples in the column orders above (times as aware datetimes)."""
+
+    keys: list[tuple[Any, ...]] = field(default_factory=list)
+    secrets: list[tuple[Any, ...]] = field(default_factory=list)
+    audit: list[tuple[Any, ...]] = field(default_factory=list)
+    """In the source's order (oldest first)."""
+    account: tuple[Any, ...] | None = None
+    settings: list[tuple[str, str]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class CopyReport:
+    keys: int
+    secrets: int
+    audit_events: int
+
+
+async def export_sqlite(store: Any) -> DatabaseDump:
+    """Read an open SQLiteStore in one read transaction (a consistent snapshot)."""
+    import sqlite3
+
+    from changeup_tui.core.store.sqlite import from_db, translate
+
+    def rows(raw: list[Any], columns: tuple[str, ...]) -> list[tuple[Any, ...]]:
+        times = [i for i, c in enumerate(columns) if c in TIME_COLUMNS]
+        out = []
+        for row in raw:
+            values = list(row)
+            for i in times:
+                values[i] = from_db(values[i])
+            out.append(tuple(values))
+        return out
+
+    conn = store._conn()
+    async with store._lock:
+        try:
+            await conn.execute("BEGIN")
+            try:
+                keys = await conn.execute_fetchall(
+                    f"SELECT {', '.join(KEY_COLUMNS)} FROM api_keys ORDER BY id"
+                )
+                secrets = await conn.execute_fetchall(
+                    f"SELECT {', '.join(SECRET_COLUMNS)} FROM key_secrets ORDER BY id"
+                )
+                audit = await conn.execute_fetchall(
+                    f"SELECT {', '.join(AUDIT_COLUMNS)} FROM audit_events ORDER BY id"
+                )
+                account = await conn.execute_fetchall(
+                    f"SELECT {', '.join(ACCOUNT_COLUMNS)} FROM account"
+                )
+                settings = await conn.execute_fetchall("SELECT key, value FROM settings ORDER BY key")
+            finally:
+                await conn.execute("ROLLBACK")
+        except sqlite3.Error as exc:
+            raise translate(exc, store.path) from None
+    accounts = rows(list(account), ACCOUNT_COLUMNS)
+    return DatabaseDump(
+        keys=rows(list(keys), KEY_COLUMNS),
+        secrets=rows(list(secrets), SECRET_COLUMNS),
+        audit=rows(list(audit), AUDIT_COLUMNS),
+        account=accounts[0] if accounts else None,
+        settings=[(k, v) for k, v in settings],
+    )
+
+
+async def export(store: Store) -> DatabaseDump:
+    from changeup_tui.core.store.sqlite import SQLiteStore
+
+    if isinstance(store, SQLiteStore):
+        return await export_sqlite(store)
+    from changeup_tui.core.store.postgres import PostgresStore
+
+    if isinstance(store, PostgresStore):
+        return await store.export_rows()
+    raise StoreError(f"cannot copy from a {type(store).__name__}")
+
+
+async def copy_database(
+    source: Store, target: Store, *, actor: Actor, at: datetime, source_label: str
+) -> CopyReport:
+    """Copy everything from `source` to `target` (a PostgresStore holding no key), in one
+    transaction on the target, closed by a `db.copied` audit event by `actor`."""
+    from changeup_tui.core.store.postgres import PostgresStore
+
+    if not isinstance(target, PostgresStore):
+        raise StoreError("db copy writes to a PostgreSQL server: --to takes a postgresql:// URL")
+    dump = await export(source)
+    event = AuditEvent(
+        at=at, actor=actor.user, origin=actor.origin, action="db.copied",
+        detail=f"{len(dump.keys)} keys, {len(dump.audit)} events from {source_label}",
+    )
+    await target.import_rows(dump, event)
+    return CopyReport(len(dump.keys), len(dump.secrets), len(dump.audit))
+

@@ -1,0 +1,71 @@
+"""The two stores the contract suites run on: an SQLite file, and a database on the test
+PostgreSQL server (pg_cluster.py). `Backend` gives a test what it needs without knowing which:
+the target for make_store / the verifiers, and raw SQL for checks behind the store's back."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from changeup_tui.core.store.base import Store
+from changeup_tui.core.store.factory import make_store
+from tests.pg_cluster import run_sync
+
+KINDS = ("sqlite", "postgres")
+SUITES = frozenset(
+    {"test_store", "test_service", "test_lifecycle", "test_verifier", "test_compare_and_set"}
+)
+"""The unit modules whose tests run on both stores (a test marked sqlite_only runs on SQLite)."""
+
+REFUSE_AUDIT: dict[str, list[str]] = {
+    "sqlite": [
+        "CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_events "
+        "BEGIN SELECT RAISE(ABORT, 'audit refused'); END"
+    ],
+    "postgres": [
+        "CREATE FUNCTION refuse_audit() RETURNS trigger LANGUAGE plpgsql AS "
+        "$$ BEGIN RAISE EXCEPTION 'audit refused'; END $$",
+        "CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_events "
+        "FOR EACH ROW EXECUTE FUNCTION refuse_audit()",
+    ],
+}
+"""A trigger that makes every audit insert fail, per store."""
+
+
+@dataclass(frozen=True)
+class Backend:
+    kind: str
+    target: Path | str
+    """A database file, or a postgresql:// URL."""
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.kind == "postgres"
+
+    def make_store(self, *, create: bool = True) -> Store:
+        return make_store(self.target, create=create)
+
+    def raw(self, sql: str, *args: Any) -> list[tuple]:
+        """Run one statement behind the store's back (its own connection), committed; the rows
+        as tuples. Placeholders: `?` on SQLite, `$1` on PostgreSQL."""
+        if self.is_postgres:
+            return run_sync(_pg_raw(str(self.target), sql, args))
+        import contextlib
+        import sqlite3
+
+        with contextlib.closing(sqlite3.connect(self.target, timeout=5)) as conn, conn:
+            return conn.execute(sql, args).fetchall()
+
+
+async def _pg_raw(url: str, sql: str, args: tuple) -> list[tuple]:
+    import asyncpg
+
+    conn = await asyncpg.connect(url)
+    try:
+        if args or sql.lstrip().upper().startswith(("SELECT", "WITH")):
+            return [tuple(row) for row in await conn.fetch(sql, *args)]
+        await conn.execute(sql)
+        return []
+    finally:
+        await conn.close()

@@ -1,0 +1,107 @@
+"""The PostgreSQL change feed (LISTEN/NOTIFY): a store opened by another process, on another
+"host", hears each key that is created or changed, at its commit, within a second; a "last used"
+write is not announced; nothing is announced for a transaction that rolled back."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+import pytest
+
+from changeup_tui.core.errors import DuplicateName
+from changeup_tui.core.models import Actor, Environment, KeyUse
+from changeup_tui.core.service import KeyService
+from changeup_tui.core.store.postgres import PostgresStore
+
+pytestmark = pytest.mark.usefixtures("fast_argon2")
+
+
+async def test_changes_made_elsewhere_arrive_within_a_second(pg_url, clock, keygen):
+    writer = PostgresStore(pg_url)
+    reader = PostgresStore(pg_url)
+    await writer.open()
+    await reader.open()
+    service = KeyService(writer, clock=clock, keygen=keygen, actor=Actor("alice", "host-a"))
+    feed = reader.changes()
+    heard: list[str] = []
+    listening = asyncio.create_task(asyncio.sleep(0))
+    try:
+        made = await service.create("Billing", Environment.TEST)  # before listening: not heard
+        listening = asyncio.create_task(_collect(feed, heard))
+        await asyncio.sleep(0.2)  # LISTEN is in place
+
+        loop = asyncio.get_running_loop()
+        for action in (
+            lambda: service.create("Payments", Environment.LIVE),
+            lambda: service.rename(made.key.client_id, "Billing v2"),
+            lambda: service.roll(made.key.client_id),
+            lambda: service.disable(made.key.client_id),
+            lambda: service.enable(made.key.client_id),
+            lambda: service.revoke(made.key.client_id),
+        ):
+            before = len(heard)
+            started = loop.time()
+            result = await action()
+            client_id = result.key.client_id if hasattr(result, "key") else result.client_id
+            while len(heard) == before:
+                assert loop.time() - started < 1.0, "not heard within a second"
+                await asyncio.sleep(0.01)
+            assert heard[-1] == client_id
+
+        # not announced: a verify's "last used", and a create that the server refused
+        before = len(heard)
+        other = await service.create("Other", Environment.TEST)
+        await _wait_for(heard, before + 1)
+        await writer.record_use([KeyUse(other.key.client_id, clock.now, clock.now)])
+        with pytest.raises(DuplicateName):
+            await service.create("other", Environment.TEST)
+        await asyncio.sleep(0.5)
+        assert heard[before:] == [other.key.client_id]
+    finally:
+        listening.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await listening  # the feed closes its connection on the way out
+        await feed.aclose()
+        await writer.close()
+        await reader.close()
+
+
+async def _collect(feed, heard: list[str]) -> None:
+    async for client_id in feed:
+        heard.append(client_id)
+
+
+async def _wait_for(heard: list[str], count: int) -> None:
+    for _ in range(100):
+        if len(heard) >= count:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("not heard within a second")
+
+
+async def test_a_verifier_drops_a_key_revoked_elsewhere_within_a_second(pg_url, clock, keygen):
+    """The verifier's cache follows LISTEN/NOTIFY: with a staleness bound of an hour, a key
+    revoked by another connection (another operator) is refused within a second."""
+    from changeup_tui.core.verifier import Verifier
+
+    writer = PostgresStore(pg_url)
+    await writer.open()
+    try:
+        service = KeyService(writer, clock=clock, keygen=keygen, actor=Actor("alice", "host-a"))
+        made = await service.create("Billing", Environment.TEST)
+        async with Verifier(pg_url, environment="test", max_staleness=3600.0,
+                            background_refresh=False) as verifier:
+            assert (await verifier.verify(made.key.client_id, made.secret)).ok
+            assert verifier.cache.peek(made.key.client_id) is not None  # now a cache hit
+            assert (await verifier.verify(made.key.client_id, made.secret)).ok
+            loop = asyncio.get_running_loop()
+            await service.revoke(made.key.client_id)
+            revoked_at = loop.time()
+            while (result := await verifier.verify(made.key.client_id, made.secret)).ok:
+                assert loop.time() - revoked_at < 1.0, "a revoked key still verifies after 1 s"
+                await asyncio.sleep(0.01)
+            assert result.reason == "revoked"
+            assert verifier.changes_heard >= 1  # dropped by the announcement, not by staleness
+    finally:
+        await writer.close()
