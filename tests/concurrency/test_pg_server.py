@@ -101,7 +101,9 @@ async def test_server_stopped_and_started_under_a_store_and_a_verifier():
         service = KeyService(store, keygen=SeededKeyGenerator(5, valid_checksum=True),
                              actor=Actor("ops", "local"))
         made = await service.create("Billing", Environment.TEST)
-        verifier = Verifier(url, environment="test")
+        # max_staleness 0: every request reads the key's state, so a server that is down shows
+        # (with the default a cached key keeps verifying for up to a second, by design)
+        verifier = Verifier(url, environment="test", max_staleness=0)
         await verifier.open()
         try:
             assert (await verifier.verify(made.key.client_id, made.secret)).ok
