@@ -479,7 +479,11 @@ class _Keys:
                 _confirm_live_roll(key)
         created = await service.roll(args.client_id, grace)
         old = (await service.grace_secrets([created.key.client_id])).get(created.key.client_id, ())
-        return _print_secret(args, created, now, old)
+        try:
+            return _print_secret(args, created, now, old)
+        except OSError as exc:  # the key is in use: not revoked, but the operator must roll again
+            _drop_stdout()
+            raise SecretNotDelivered(_roll_unreceived(created, old, exc)) from None
 
     @staticmethod
     async def revoke(args, service: KeyService, now: datetime) -> int:
@@ -718,6 +722,23 @@ async def _revoke_unreceived(
     return SecretNotDelivered(
         f"could not write the Secret Key to stdout ({reason}): the new key {client_id} was "
         "revoked, since nobody received its secret; nothing else changed"
+    )
+
+
+def _roll_unreceived(created: CreatedKey, old: Sequence[KeySecret], exc: OSError) -> str:
+    """What to say when a rolled key's new secret could not be written: nobody has it, how long
+    the old secret still works, and how to get a new one. A rolled key is in use, so unlike an
+    undelivered new key it is not revoked."""
+    client_id = created.key.client_id
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    if old:
+        until = max(s.expires_at for s in old if s.expires_at is not None)
+        still = f"the old Secret Key keeps working until {_local(until, seconds=True)}"
+    else:
+        still = "the old Secret Key stopped when it was rolled (no grace period)"
+    return (
+        f"could not write the new Secret Key to stdout ({reason}): nobody received it; the key "
+        f"{client_id} was rolled and {still}: roll it again with `{PROG} keys roll {client_id}`"
     )
 
 

@@ -175,3 +175,33 @@ def test_audit_with_an_unknown_action_is_a_usage_error_listing_the_valid_ones(tm
         assert action in line
     ok = cli("audit", "--action", "key.created", db=db)
     assert ok.code == 0 and "key.created" in ok.stdout
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+@pytest.mark.parametrize(
+    ("grace", "extra"), [([], []), ([], ["--json"]), (["--grace", "0", "--yes"], [])],
+    ids=["grace-plain", "grace-json", "no-grace"],
+)
+def test_roll_to_a_full_stdout_says_nobody_received_the_new_secret(tmp_path, grace, extra):
+    """A rolled key is in use, so it is not revoked like an undelivered new key: the operator is
+    told, in one line, that nobody received the new secret, how long the old one still works,
+    and how to roll again. Never a traceback, never "unexpected", never the secret."""
+    db = tmp_path / "data" / "c.db"
+    created = cli("--db", str(db), "keys", "create", "--name", "rolled", "--env", "test",
+                  "--json")
+    assert created.code == 0, created.stderr
+    client_id = json.loads(created.stdout)["client_id"]
+    code, err = run_to("/dev/full", "keys", "roll", client_id, *grace, *extra, db=db)
+    assert code == 2, err
+    assert "Traceback" not in err and len(err.splitlines()) == 1, err
+    assert err.startswith(PROG_PREFIX) and "unexpected" not in err
+    assert "could not write the new Secret Key" in err and "No space left on device" in err
+    assert "nobody received it" in err and f"keys roll {client_id}" in err
+    assert "_sk_" not in err  # neither secret, not even masked beyond its hint
+    if grace:
+        assert "old Secret Key stopped" in err
+    else:
+        assert "old Secret Key keeps working until" in err
+    with raw_db(db, readonly=True) as conn:
+        status = conn.execute("SELECT status FROM api_keys").fetchone()[0]
+    assert status == "active"
