@@ -173,6 +173,19 @@ class ChangeupApp(App[int]):
 
             self.push_screen(HelpScreen())
 
+    async def action_quit(self) -> None:
+        """ctrl+q and the palette's Quit: while a Secret Key that was not copied is on screen,
+        the reveal modal asks first (as Escape does); the app quits only on yes."""
+        self.run_worker(self._quit_when_no_secret_is_lost(), exclusive=True, group="quit")
+
+    async def _quit_when_no_secret_is_lost(self) -> None:
+        from changeup_tui.tui.modals.reveal_modal import RevealModal
+
+        for screen in reversed(self.screen_stack):
+            if isinstance(screen, RevealModal) and not await screen.may_close():
+                return
+        self.exit()
+
     async def action_copy_client_id(self) -> None:
         page = self._keys_page()
         if page is not None:

@@ -3,6 +3,7 @@ included), the SSH copy path, and no screenshot command while the secret is on s
 
 from __future__ import annotations
 
+from textual.command import CommandList, CommandPalette
 from textual.widgets import Static
 
 from changeup_tui.core.models import Environment
@@ -82,3 +83,61 @@ async def test_no_screenshot_and_no_environment_switch_while_the_secret_shows(ma
         await pilot.press("escape")
         await wait_for(pilot, lambda: isinstance(app.screen, ApiKeysScreen))
         assert "Screenshot" in [c.title for c in app.get_system_commands(app.screen)]
+
+
+async def test_ctrl_q_with_an_uncopied_secret_asks_and_quits_only_on_yes(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot)
+        secret = await open_reveal(pilot, "Quit asks")
+        reveal = app.screen
+        await pilot.press("ctrl+q")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmCloseModal))
+        assert str(app.screen.query_one("#confirm-question", Static).content) == QUESTION
+        await pilot.press("ctrl+q")  # asked again while the question shows: still one question
+        await pilot.press("escape")  # Go back
+        await wait_for(pilot, lambda: app.screen is reveal)
+        assert app.return_code is None
+        assert str(reveal.query_one("#reveal-secret", Static).content) == secret
+
+        await pilot.press("ctrl+q")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmCloseModal))
+        await pilot.press("tab", "enter")  # Close anyway
+        await wait_for(pilot, lambda: app.return_code == 0)
+        assert reveal._secret is None
+
+
+async def test_palette_quit_with_an_uncopied_secret_asks_first(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot)
+        await open_reveal(pilot, "Palette quit")
+        reveal = app.screen
+        await pilot.press("ctrl+p")
+        await wait_for(pilot, lambda: isinstance(app.screen, CommandPalette))
+        await pilot.press(*"quit")
+        await wait_for(pilot, lambda: "Quit" in palette_options(app))
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmCloseModal))
+        assert app.return_code is None
+        await pilot.press("enter")  # Go back, the default
+        await wait_for(pilot, lambda: app.screen is reveal)
+        assert app.return_code is None
+        assert isinstance(app.screen, RevealModal)
+
+
+async def test_ctrl_q_after_copying_quits_at_once(make_app, fake_clipboard):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot)
+        await open_reveal(pilot, "Copied then quit")
+        await pilot.press("s")
+        await wait_for(pilot, lambda: app.screen.secret_copied)
+        await pilot.press("ctrl+q")
+        await wait_for(pilot, lambda: app.return_code == 0)
+
+
+def palette_options(app) -> list[str]:
+    options = app.screen.query_one(CommandList)
+    prompts = (str(options.get_option_at_index(i).prompt) for i in range(options.option_count))
+    return [prompt.split("\n")[0] for prompt in prompts]  # the title, without its help line

@@ -123,11 +123,20 @@ class RevealModal(ModalScreen[None]):
 
     @work(exclusive=True, group="close")
     async def action_done(self) -> None:
+        if await self.may_close():
+            self.dismiss(None)
+
+    async def may_close(self) -> bool:
+        """Whether this modal may go (Escape, Done, or quitting the app): at once when the secret
+        was copied; otherwise only when the operator, asked, chooses to close anyway. Run from a
+        worker (it waits for the answer). When True the secret is already dropped."""
         if not self.secret_copied:
+            if isinstance(self.app.screen, ConfirmCloseModal):
+                return False  # the question is already on screen: it is answered there
             if not await self.app.push_screen_wait(ConfirmCloseModal()):
-                return
+                return False
         self._drop_secret()
-        self.dismiss(None)
+        return True
 
     def _drop_secret(self) -> None:
         secret, self._secret = self._secret, None
