@@ -32,6 +32,7 @@ from changeup_tui.core.credentials import (
 )
 from changeup_tui.core.errors import ChangeupError, InvalidCredential
 from changeup_tui.core.models import (
+    NEVER_CONFIRMED,
     ApiKey,
     AuditEvent,
     CreatedKey,
@@ -196,6 +197,7 @@ def key_json(key: ApiKey, now: datetime, grace: Sequence[KeySecret] = ()) -> dic
         "name": key.name,
         "status": key.status.value,
         "state": key.state(now),
+        "secret_confirmed": key.secret_confirmed,
         "created_at": _iso(key.created_at),
         "created_by": key.created_by,
         "last_used_at": _iso(key.last_used_at),
@@ -608,7 +610,8 @@ def key_table(keys: Sequence[ApiKey], now: datetime) -> list[str]:
     other text from the database go through `visible`, so nothing in them drives the terminal
     or splits a row."""
     rows = [
-        (visible(k.name, TABLE_NAME_WIDTH), k.state(now), visible(k.client_id),
+        (visible(k.name, TABLE_NAME_WIDTH), NEVER_CONFIRMED if k.never_confirmed else k.state(now),
+         visible(k.client_id),
          _local(k.last_used_at), _local(k.expires_at), visible(k.masked_secret))
         for k in keys
     ]
@@ -628,7 +631,8 @@ def detail_lines(detail: KeyDetail, now: datetime) -> list[str]:
 
     lines = [
         f"Name:        {visible(key.name)}",
-        f"Status:      {key.state(now)}",
+        f"Status:      {key.state(now)}"
+        + (f" ({NEVER_CONFIRMED}: roll this key)" if key.never_confirmed else ""),
         f"Environment: {field('environment', key.environment.label)}",
         f"Client ID:   {visible(key.client_id)}",
         f"Created:     {field('created_at', _local(key.created_at, seconds=True))} "

@@ -70,6 +70,10 @@ class Secret:
         raise TypeError("a Secret cannot be pickled")
 
 
+NEVER_CONFIRMED = "secret never confirmed"
+"""How the list, a key's details and `keys show` mark a key whose secret nobody may hold."""
+
+
 @dataclass(frozen=True, slots=True)
 class ApiKey:
     client_id: str
@@ -90,6 +94,14 @@ class ApiKey:
     text; created_at is not a time". A damaged key is shown as such and never verifies."""
     unreadable: frozenset[str] = frozenset()
     """The columns that could not be read; the key holds a stand-in for each (see `damaged`)."""
+    secret_confirmed: bool = True
+    """False while the TUI shows the newest Secret Key, and for good when it went away meanwhile
+    (a hang-up): nobody may hold that secret, so the key should be rolled."""
+
+    @property
+    def never_confirmed(self) -> bool:
+        """The newest Secret Key's one showing never ended normally, on a key still in use."""
+        return not self.secret_confirmed and self.status is not KeyStatus.REVOKED
 
     @property
     def masked_secret(self) -> str:

@@ -150,10 +150,12 @@ class KeyService:
     # -- create, read --------------------------------------------------------------------------
 
     async def create(
-        self, name: str, environment: Environment, *, expires_at: datetime | None = None
+        self, name: str, environment: Environment, *, expires_at: datetime | None = None,
+        confirmed: bool = True,
     ) -> CreatedKey:
         """Create a key. The Secret is returned only after the row and its audit event committed:
-        a Secret that was shown always verifies."""
+        a Secret that was shown always verifies. `confirmed=False` (the TUI, which shows the
+        secret until the operator closes it): stored as never confirmed until `confirm_secret`."""
         clean = normalize_name(name)
         now = self.clock()
         if expires_at is not None and expires_at <= now:
@@ -168,6 +170,7 @@ class KeyService:
             created_by=self.actor.user,
             expires_at=expires_at,
             hint=secret.hint,
+            secret_confirmed=confirmed,
         )
         detail = f"expires {expires_at.date().isoformat()}" if expires_at else ""
         await self.store.insert_key(
@@ -236,8 +239,11 @@ class KeyService:
     # action costs no argon2), then writes it as a compare-and-set on ALLOWED_FROM: a key changed
     # by someone else in between (revoked, say) is not written, and `_refused` says why.
 
-    async def roll(self, client_id: str, grace: timedelta = timedelta(0)) -> CreatedKey:
-        """A new Secret for the same Client ID; the old one verifies until `now + grace`."""
+    async def roll(
+        self, client_id: str, grace: timedelta = timedelta(0), *, confirmed: bool = True
+    ) -> CreatedKey:
+        """A new Secret for the same Client ID; the old one verifies until `now + grace`.
+        `confirmed`: as for `create`."""
         action = AuditAction.KEY_ROLLED
         key = self._allowed(await self.get(client_id), action)
         secret = self.keygen.secret(key.environment)
@@ -246,9 +252,15 @@ class KeyService:
         if not await self.store.add_secret(
             client_id, phc, secret.hint, now, now + grace, ALLOWED_FROM[action],
             self._event(action, key.environment, client_id, f"grace {grace_label(grace)}", now),
+            secret_confirmed=confirmed,
         ):
             raise await self._refused(client_id, action)
         return CreatedKey(await self.get(client_id), secret)
+
+    async def confirm_secret(self, key: ApiKey) -> bool:
+        """The showing of the secret just made for `key` (by `create` or `roll`) ended normally
+        (copied, or closed after the warning): the key is no longer "secret never confirmed"."""
+        return await self.store.confirm_secret(key.client_id, key.hint)
 
     async def end_grace(self, client_id: str) -> ApiKey:
         """Stop at once every secret of the key but the newest: the end of a roll's grace period,

@@ -22,6 +22,8 @@ async def test_escape_before_copying_asks_and_go_back_keeps_the_secret(make_app)
         await started(pilot)
         secret = await open_reveal(pilot, "Early close")
         reveal = app.screen
+        client_id = reveal.key.client_id
+        assert (await app.service.get(client_id)).never_confirmed  # a hang-up now would show it
         await pilot.press("escape")
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmCloseModal))
         assert str(app.screen.query_one("#confirm-question", Static).content) == QUESTION
@@ -34,6 +36,7 @@ async def test_escape_before_copying_asks_and_go_back_keeps_the_secret(make_app)
         await pilot.press("tab", "enter")  # Close anyway
         await wait_for(pilot, lambda: isinstance(app.screen, ApiKeysScreen))
         assert reveal._secret is None
+        assert (await app.service.get(client_id)).secret_confirmed  # the question was answered
 
 
 async def test_ssh_copy_uses_osc52_and_the_secret_leaves_app_clipboard(make_app, fake_clipboard):

@@ -42,9 +42,9 @@ class InterleavingStore:
         if meddle is not None:
             await meddle(client_id)
 
-    async def add_secret(self, client_id: str, *args: Any) -> bool:
+    async def add_secret(self, client_id: str, *args: Any, **kwargs: Any) -> bool:
         await self._first(client_id)
-        return await self._inner.add_secret(client_id, *args)
+        return await self._inner.add_secret(client_id, *args, **kwargs)
 
     async def set_status(self, client_id: str, *args: Any) -> bool:
         await self._first(client_id)

@@ -304,3 +304,28 @@ async def test_skeleton_migration_failure_rolls_back_to_version_1(db_path, monke
         await _open_close(db_path)
     assert _raw(db_path, "PRAGMA user_version") == [(1,)]
     assert _raw(db_path, "SELECT id, name_key FROM api_keys ORDER BY id") == before
+
+
+async def test_schema_1_keys_are_migrated_as_confirmed(db_path):
+    """Migration 2 adds api_keys.secret_confirmed; the keys already there count as confirmed
+    (their secrets were shown before the mark existed)."""
+    db_path.parent.mkdir(mode=0o700, parents=True)
+    with contextlib.closing(sqlite3.connect(db_path)) as conn, conn:
+        conn.executescript(MIGRATIONS[0])
+        conn.execute(
+            "INSERT INTO api_keys (client_id, environment, name, name_key, hint, created_at, "
+            "created_by) VALUES ('cu_test_ci_old', 'test', 'old', 'old', 'abcd', "
+            "'2026-01-01T00:00:00.000000Z', 'tester')"
+        )
+        conn.execute("PRAGMA user_version = 1")
+    os.chmod(db_path, 0o600)
+    store = SQLiteStore(db_path)
+    await store.open()
+    try:
+        record = await store.get_key("cu_test_ci_old")
+    finally:
+        await store.close()
+    assert record is not None and record.key.secret_confirmed is True
+    assert _raw(db_path, "PRAGMA user_version") == [(LATEST_VERSION,)]
+    with pytest.raises(sqlite3.IntegrityError):  # the column takes 0 or 1 only
+        _raw(db_path, "UPDATE api_keys SET secret_confirmed = 2")

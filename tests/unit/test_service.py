@@ -371,3 +371,26 @@ def test_fixed_clock_advances(clock):
     start = clock.now
     clock.advance(hours=1, seconds=1)
     assert clock() == start + timedelta(hours=1, seconds=1)
+
+
+async def test_a_secret_shown_by_the_tui_is_unconfirmed_until_its_showing_ends(service):
+    """create/roll with confirmed=False (the TUI) store the key as "secret never confirmed";
+    confirm_secret clears it, only for the secret that was shown (not a later roll's)."""
+    made = await service.create("shown in the tui", Environment.TEST, confirmed=False)
+    key = await service.get(made.key.client_id)
+    assert key.secret_confirmed is False and key.never_confirmed
+    assert await service.confirm_secret(made.key) is True
+    assert (await service.get(made.key.client_id)).secret_confirmed is True
+
+    rolled = await service.roll(made.key.client_id, confirmed=False)
+    assert (await service.get(made.key.client_id)).never_confirmed
+    assert await service.confirm_secret(made.key) is False  # the old secret's showing: no
+    assert (await service.get(made.key.client_id)).never_confirmed
+    assert await service.confirm_secret(rolled.key) is True
+    assert not (await service.get(made.key.client_id)).never_confirmed
+
+    by_cli = await service.create("printed by the cli", Environment.TEST)
+    assert (await service.get(by_cli.key.client_id)).secret_confirmed is True
+    unshown = await service.create("revoked anyway", Environment.TEST, confirmed=False)
+    revoked = await service.revoke(unshown.key.client_id)
+    assert revoked.secret_confirmed is False and not revoked.never_confirmed

@@ -101,7 +101,8 @@ class Store(Protocol):
         """Per-database settings; the one write without an audit event."""
 
     async def insert_key(self, key: ApiKey, name_key: str, phc: str, event: AuditEvent) -> None:
-        """A new key with its first secret (`phc`, hint `key.hint`). DuplicateName when taken."""
+        """A new key with its first secret (`phc`, hint `key.hint`), `key.secret_confirmed` as
+        given. DuplicateName when taken."""
 
     async def add_secret(
         self,
@@ -112,9 +113,17 @@ class Store(Protocol):
         old_expire_at: datetime,
         allowed_from: frozenset[KeyStatus],
         event: AuditEvent,
+        *,
+        secret_confirmed: bool = True,
     ) -> bool:
         """Roll, compare-and-set on `allowed_from`: a new secret (newest hint shown), and every
-        secret still valid at `old_expire_at` stops then (an earlier end is kept)."""
+        secret still valid at `old_expire_at` stops then (an earlier end is kept). The key's
+        `secret_confirmed` is set with it (False while the TUI shows the new secret)."""
+
+    async def confirm_secret(self, client_id: str, hint: str) -> bool:
+        """The showing of the key's newest secret (`hint`) ended normally: mark it confirmed.
+        Only while that secret is still the newest (a later roll is not confirmed by it). No
+        audit event (nothing changed for a verifier). True when a mark was changed."""
 
     async def end_grace(self, client_id: str, at: datetime, event: AuditEvent) -> int: ...
 

@@ -51,6 +51,24 @@ async def recompute_name_keys(db: aiosqlite.Connection) -> None:
     )
 
 
+async def add_secret_confirmed(db: aiosqlite.Connection) -> None:
+    """3: whether the one showing of a key's newest Secret Key ended as it should (copied, or
+    closed after the warning). 0 while the TUI shows it, and for good when the TUI went away
+    meanwhile (SIGHUP, the SSH connection dropped): the key must then be rolled. Existing keys
+    count as confirmed. A Python step only to be safe on a database whose version number was set
+    back by hand (as the tests of step 2 do) while the column is already there."""
+    cursor = await db.execute(
+        "SELECT 1 FROM pragma_table_info('api_keys') WHERE name = 'secret_confirmed'"
+    )
+    present = await cursor.fetchone() is not None
+    await cursor.close()
+    if not present:
+        await db.execute(
+            "ALTER TABLE api_keys ADD COLUMN secret_confirmed INTEGER NOT NULL DEFAULT 1 "
+            "CHECK (secret_confirmed IN (0, 1))"
+        )
+
+
 MIGRATIONS: tuple[str | PythonStep, ...] = (
     # 1: the first schema.
     """
@@ -157,6 +175,8 @@ MIGRATIONS: tuple[str | PythonStep, ...] = (
     """,
     # 2: name_key is the confusable skeleton (see recompute_name_keys).
     recompute_name_keys,
+    # 3: api_keys.secret_confirmed (see add_secret_confirmed).
+    add_secret_confirmed,
 )
 
 LATEST_VERSION = len(MIGRATIONS)

@@ -77,7 +77,7 @@ def from_db(text: str | None) -> datetime | None:
 
 _KEY_COLUMNS = (
     "k.client_id, k.environment, k.name, k.created_at, k.created_by, k.status, "
-    "k.last_used_at, k.expires_at, k.status_changed_at, k.hint"
+    "k.last_used_at, k.expires_at, k.status_changed_at, k.hint, k.secret_confirmed"
 )
 """The columns `_key_from_row` reads, by name, from a row of `api_keys k`."""
 _SECRET_COLUMNS = "id, phc, hint, created_at, expires_at"
@@ -215,6 +215,7 @@ def _key_from_row(row: sqlite3.Row, secrets_count: int = 1) -> ApiKey:
         secrets_count=secrets_count,
         damaged=read.damaged,
         unreadable=frozenset(read.unreadable),
+        secret_confirmed=bool(row["secret_confirmed"]),
     )
 
 
@@ -792,9 +793,9 @@ class SQLiteStore:
             async with self._write(names_in=key.environment) as db:
                 cursor = await db.execute(
                     "INSERT INTO api_keys (client_id, environment, name, name_key, hint, "
-                    "created_at, created_by, expires_at, status) VALUES (:client_id, "
+                    "created_at, created_by, expires_at, status, secret_confirmed) VALUES (:client_id, "
                     ":environment, :name, :name_key, :hint, :created_at, :created_by, "
-                    ":expires_at, :status)",
+                    ":expires_at, :status, :secret_confirmed)",
                     {
                         "client_id": key.client_id,
                         "environment": key.environment.value,
@@ -805,6 +806,7 @@ class SQLiteStore:
                         "created_by": key.created_by,
                         "expires_at": to_db(key.expires_at),
                         "status": key.status.value,
+                        "secret_confirmed": int(key.secret_confirmed),
                     },
                 )
                 await db.execute(
@@ -833,9 +835,14 @@ class SQLiteStore:
         old_expire_at: datetime,
         allowed_from: frozenset[KeyStatus],
         event: AuditEvent,
+        *,
+        secret_confirmed: bool = True,
     ) -> bool:
         async with self._write() as db:
-            key_id = await self._update_key(db, "hint = :hint", {"hint": hint}, client_id, allowed_from)
+            key_id = await self._update_key(
+                db, "hint = :hint, secret_confirmed = :confirmed",
+                {"hint": hint, "confirmed": int(secret_confirmed)}, client_id, allowed_from,
+            )
             if key_id is None:
                 return False
             # The secrets that still verify stop at the end of the grace period (or earlier,
@@ -850,6 +857,15 @@ class SQLiteStore:
             )
             await self._audit(db, event)
         return True
+
+    async def confirm_secret(self, client_id: str, hint: str) -> bool:
+        async with self._write() as db:
+            cursor = await db.execute(
+                "UPDATE api_keys SET secret_confirmed = 1 "
+                "WHERE client_id = :client_id AND hint = :hint AND secret_confirmed = 0",
+                {"client_id": client_id, "hint": hint},
+            )
+            return cursor.rowcount > 0
 
     async def end_grace(self, client_id: str, at: datetime, event: AuditEvent) -> int:
         """Stop at `at` every secret of the key but its newest that still verifies then, and

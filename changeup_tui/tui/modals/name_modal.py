@@ -166,7 +166,10 @@ class NameModal(ModalScreen[CreatedKey | None]):
         await self._refreshed()
         await self._refreshed()
         try:
-            created = await self.service.create(name, self.environment, expires_at=expires_at)
+            # Never confirmed until the reveal modal closes normally (a hang-up leaves the mark).
+            created = await self.service.create(
+                name, self.environment, expires_at=expires_at, confirmed=False
+            )
         except InvalidName as exc:  # say, the same name created meanwhile by someone else
             self._set_busy(False)
             self._show(str(exc), False)

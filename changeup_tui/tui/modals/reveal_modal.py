@@ -13,7 +13,8 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Footer, Label, Static
 
-from changeup_tui.core.models import CreatedKey, Environment, Secret
+from changeup_tui.core.errors import ChangeupError
+from changeup_tui.core.models import NEVER_CONFIRMED, CreatedKey, Environment, Secret
 from changeup_tui.core.text import visible
 from changeup_tui.tui.clipboard import (
     NOT_COPIED,
@@ -136,7 +137,17 @@ class RevealModal(ModalScreen[None]):
             if not await self.app.push_screen_wait(ConfirmCloseModal()):
                 return False
         self._drop_secret()
+        await self._confirm()
         return True
+
+    async def _confirm(self) -> None:
+        """The showing ended as it should: the key loses its "secret never confirmed" mark (the
+        one a hang-up while this modal shows leaves behind)."""
+        try:
+            await changeup_app(self).service.confirm_secret(self.key)
+        except ChangeupError as exc:
+            self.notify(f"{exc}. The key stays marked \"{NEVER_CONFIRMED}\".",
+                        title="Not recorded", severity="warning", markup=False)
 
     def _drop_secret(self) -> None:
         secret, self._secret = self._secret, None

@@ -396,7 +396,7 @@ class ApiKeysScreen(Screen[None]):
             return
         self.notify("Making the new Secret Key…", title="Roll", markup=False, timeout=2)
         try:
-            rolled = await app.service.roll(key.client_id, grace)
+            rolled = await app.service.roll(key.client_id, grace, confirmed=False)
         except ChangeupError as exc:
             self.notify(str(exc), title="Not rolled", severity="error", markup=False)
             return

@@ -10,7 +10,7 @@ from typing import Any
 
 from rich.text import Text
 
-from changeup_tui.core.models import ApiKey, KeyCursor, SortField
+from changeup_tui.core.models import NEVER_CONFIRMED, ApiKey, KeyCursor, SortField
 from changeup_tui.tui.formatting import expiry, local_date, plain, relative
 from changeup_tui.tui.paging import Page
 from changeup_tui.tui.widgets.paged_table import PagedTable
@@ -116,7 +116,10 @@ class KeysTable(PagedTable[ApiKey, KeyCursor]):
     @staticmethod
     def status_cell(key: ApiKey, state: str, now: datetime) -> Text:
         """The state in its colour; an active key that will expire shows the badge instead
-        ("expires in 30 days": still active, not for ever)."""
+        ("expires in 30 days": still active, not for ever). A key whose new secret's one
+        showing was cut short (a hang-up) says "secret never confirmed" first: roll it."""
+        if key.never_confirmed:
+            return Text(NEVER_CONFIRMED, style="bold white on red")
         if state == "active" and key.expires_at is not None:
             soon = key.expires_at - now <= SOON
             return Text(expiry(key.expires_at, now),
