@@ -26,7 +26,9 @@ EXPIRY_PRESETS: tuple[Preset, ...] = (
     Preset("365d", timedelta(days=365), "In 365 days"),
 )
 """How long a new key lives (`keys create --expires`, the name modal's Expires choice). A date
-is the other way to say it: the key stops at 00:00 UTC that day."""
+is the other way to say it: the key stops at 00:00 UTC that day. A preset ends at the same time of
+day: at the 00:00 UTC nearest to the end of its span (within 12 hours of it), so "In 30 days"
+also reads "expires in 30 days" in the list."""
 
 GRACE_PERIODS: tuple[Preset, ...] = (
     Preset("0", timedelta(0), "Immediately", "the old Secret Key stops working now"),
@@ -98,9 +100,16 @@ def expires_on(day: date) -> datetime:
 
 def expiry_at(text: str, now: datetime) -> datetime | None:
     """When a key given `text` expires: an EXPIRY_PRESETS code ("never": None) counted from
-    `now`, or a date (YYYY-MM-DD). ValueError for anything else; the past is the service's
-    to refuse."""
+    `now` (then to the nearest 00:00 UTC), or a date (YYYY-MM-DD). ValueError for anything
+    else; the past is the service's to refuse."""
     for choice in EXPIRY_PRESETS:
         if choice.code == text:
-            return None if choice.span is None else now + choice.span
+            return None if choice.span is None else _nearest_midnight(now + choice.span)
     return expires_on(date.fromisoformat(text))
+
+
+def _nearest_midnight(moment: datetime) -> datetime:
+    """The 00:00 UTC nearest to `moment` (the earlier one at exactly noon): where a date's
+    expiry falls too."""
+    midnight = expires_on(moment.astimezone(UTC).date())
+    return midnight if moment - midnight <= timedelta(hours=12) else midnight + timedelta(days=1)

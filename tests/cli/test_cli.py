@@ -410,7 +410,9 @@ def test_create_with_expiry(db):
     in_30 = create(db, "thirty", "test", "--expires", "30d")
     [row] = [k for k in list_keys(db) if k["client_id"] == in_30["client_id"]]
     expires = _parse_time(row["expires_at"])
-    assert abs(expires - (now + timedelta(days=30))) < timedelta(minutes=5)
+    # A preset ends at 00:00 UTC, as a date does: the one nearest to 30 days from now.
+    assert abs(expires - (now + timedelta(days=30))) <= timedelta(hours=12, minutes=5)
+    assert (expires.hour, expires.minute, expires.second) == (0, 0, 0)
     assert verify(db, in_30["client_id"], in_30["secret"]).code == 0
 
     dated = create(db, "dated", "test", "--expires", "2099-01-02")

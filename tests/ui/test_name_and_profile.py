@@ -4,12 +4,15 @@ edits and saves the account, showing the service's message when a field is refus
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime, time, timedelta
 
-from textual.widgets import Button, Input, Static
+from textual.widgets import Button, Input, Label, Select, Static
 
 from changeup_tui.core import hashing
+from changeup_tui.core.models import Environment
 from changeup_tui.core.service import KeyService
 from changeup_tui.core.store.sqlite import SQLiteStore
+from changeup_tui.core.vocabulary import expiry_at
 from changeup_tui.tui.modals.name_modal import NameModal
 from changeup_tui.tui.modals.reveal_modal import RevealModal
 from changeup_tui.tui.screens.profile import ProfileScreen
@@ -107,3 +110,57 @@ async def test_profile_is_edited_and_saved(make_app, db_path):
     await store.close()
     assert (account.display_name, account.email, account.organisation) == (
         "Dana Whitfield", "dana@example.com", "Example Ltd")
+
+
+async def test_live_warning_and_the_date_are_whole_and_tab_does_not_lose_the_name(make_app):
+    """At 80 and 60 columns: the Live warning wraps, never cut; the date field shows the whole
+    date; with the date empty, Tab from it reaches Create (not Cancel), and Enter there keeps
+    the modal and the name, says what is missing and goes back to the date."""
+    for width in (80, 60):
+        await _live_modal_at(make_app(), width)
+
+
+async def _live_modal_at(app, width: int) -> None:
+    async with app.run_test(size=(width, 30)) as pilot:
+        await started(pilot)
+        app.environment = Environment.LIVE
+        modal = await open_name_modal(pilot)
+        warning = modal.query_one("#name-environment", Label)
+        text = str(warning.render())
+        assert text.endswith("it will guard real traffic.")
+        dialog = modal.query_one("#name-dialog").content_region
+        region = warning.content_region
+        assert region.right <= dialog.right and region.width * region.height >= len(text)
+        assert region.height >= 2  # wrapped, not cut
+
+        await pilot.press(*"Keeps its name")
+        modal.query_one("#name-expiry", Select).value = "date"
+        date_field = modal.query_one("#name-expiry-date", Input)
+        await wait_for(pilot, lambda: app.focused is date_field)
+        await pilot.press("tab")
+        assert app.focused is modal.query_one("#create", Button)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.focused is date_field)
+        assert app.screen is modal
+        assert modal.query_one("#name-input", Input).value == "Keeps its name"
+        note = modal.query_one("#name-expiry-note", Static)
+        assert note.has_class("-error") and "YYYY-MM-DD" in str(note.content)
+
+        await pilot.press(*"2026-06-01")
+        await pilot.pause()
+        assert date_field.content_region.width > len(date_field.value)  # and the cursor
+        assert date_field.scroll_offset.x == 0  # nothing scrolled out of sight
+
+
+def test_a_preset_and_a_date_end_at_the_same_time_of_day():
+    now = datetime(2026, 3, 14, 9, 26, 53, tzinfo=UTC)
+    dated = expiry_at("2026-06-01", now)
+    for code, days in (("30d", 30), ("90d", 90), ("365d", 365)):
+        at = expiry_at(code, now)
+        assert at is not None and dated is not None
+        assert at.timetz() == dated.timetz() == time(0, tzinfo=UTC)
+        assert abs(at - (now + timedelta(days=days))) <= timedelta(hours=12)
+    midnight = datetime(2026, 3, 14, tzinfo=UTC)
+    assert expiry_at("30d", midnight) == midnight + timedelta(days=30)
+    evening = datetime(2026, 3, 14, 18, tzinfo=UTC)
+    assert expiry_at("30d", evening) == midnight + timedelta(days=31)

@@ -84,10 +84,10 @@ class NameModal(ModalScreen[CreatedKey | None]):
         self._refresh_create()
 
     def _refresh_create(self) -> None:
-        _, expiry_error = self.expiry()
-        self.query_one("#create", Button).disabled = (
-            not self._valid or self.busy or expiry_error is not None
-        )
+        # A date not (yet) usable does not disable Create: Tab from the date field then reaches
+        # Create, not Cancel (where Enter would close the modal and lose the name); pressing
+        # Create says what is wrong with the date and goes back to it.
+        self.query_one("#create", Button).disabled = not self._valid or self.busy
 
     # -- expiry --------------------------------------------------------------------------------
 
@@ -122,10 +122,13 @@ class NameModal(ModalScreen[CreatedKey | None]):
     def _expiry_typed(self) -> None:
         self._show_expiry()
 
-    def _show_expiry(self) -> None:
+    def _show_expiry(self, *, insist: bool = False) -> None:
+        """The expiry note under the choice; `insist` (Create pressed): a missing date is an
+        error too, not a hint."""
         expires_at, error = self.expiry()
         note = self.query_one("#name-expiry-note", Static)
-        if error and not self.query_one("#name-expiry-date", Input).value:
+        typed = insist or bool(self.query_one("#name-expiry-date", Input).value)
+        if error and not typed:
             text = "The key stops working at 00:00 UTC on that date."
         elif error:
             text = error
@@ -135,8 +138,7 @@ class NameModal(ModalScreen[CreatedKey | None]):
             text = ""
         note.update(text)
         note.display = bool(text)
-        note.set_class(error is not None and bool(self.query_one("#name-expiry-date", Input).value),
-                       "-error")
+        note.set_class(error is not None and typed, "-error")
         self._refresh_create()
 
     # -- creating ------------------------------------------------------------------------------
@@ -157,7 +159,8 @@ class NameModal(ModalScreen[CreatedKey | None]):
         name = check.name
         expires_at, expiry_error = self.expiry()
         if expiry_error is not None:
-            self._show_expiry()
+            self._show_expiry(insist=True)
+            self.query_one("#name-expiry-date", Input).focus()
             return
         self._set_busy(True)
         # Let the busy state be laid out and drawn before argon2 starts, so that work does not
