@@ -88,10 +88,10 @@ def test_13_expiring_badges(snap_compare, make_app):
 
 
 def test_14_help_screen(snap_compare, make_app):
-    """`?`: the "Keyboard" help over the API Key page: a table of Where, Key and Does, read from
-    the bindings: Everywhere (p Profile Menu, e Live/Test, ? Help, ^q Quit), then the API Key
-    page (n, r, x / del, d Disable and d Enable, R / f2, c, a, /, o, v, esc) and the rest below
-    the fold; esc Close in the footer."""
+    """`?`: the "Keyboard" help over the API Key page: by where they apply (headings), each key
+    and what it does (wrapping), read from the bindings: Everywhere (p Profile Menu, e
+    Live/Test, ? Help, ^q Quit), then the API Key page (n, r, x / del, d Disable and d Enable,
+    R / f2, c, a, /, o, v, esc) and the rest below the fold; esc Close in the footer."""
 
     async def run_before(pilot):
         await keys_loaded(pilot)

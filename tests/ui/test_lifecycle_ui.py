@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import time
 
-from textual.widgets import Button, DataTable, Input, Select, Static
+from textual.widgets import Button, Input, Select, Static
 
 from changeup_tui.core.models import Environment, KeyStatus, SortField
 from changeup_tui.core.vocabulary import expiry_at
@@ -396,9 +396,7 @@ async def test_help_lists_the_bindings(make_app):
         await started(pilot)
         await pilot.press("question_mark")
         await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen))
-        table = app.screen.query_one(DataTable)
-        rows = [tuple(str(c) for c in table.get_row_at(i)) for i in range(table.row_count)]
-        pairs = {(keys, what) for _, keys, what in rows}
+        pairs = {row for _, rows in app.screen.sections() for row in rows}
         for expected in [("r", "Roll"), ("x / del", "Revoke"), ("d", "Disable"),
                          ("d", "Enable"), ("R / f2", "Rename"), ("/", "Filter"), ("o", "Sort"),
                          ("v", "Show revoked"), ("?", "Help"), ("e", "Live/Test"),

@@ -1,5 +1,7 @@
 """`?`: every key binding of the app, its screens, modals and widgets, read from their BINDINGS
-(never a hand-kept copy), grouped by where they apply. Escape or `?` closes it."""
+(never a hand-kept copy), grouped by where they apply, plus the few keys the fields and buttons
+handle themselves (BEYOND_BINDINGS). The text wraps, whole, at any width; the body scrolls with
+the arrow keys. Escape or `?` closes it."""
 
 from __future__ import annotations
 
@@ -9,10 +11,10 @@ from typing import Any, ClassVar
 from rich.text import Text
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.dom import DOMNode
 from textual.screen import ModalScreen
-from textual.widgets import DataTable, Footer, Label, Static
+from textual.widgets import Footer, Label, Static
 
 from changeup_tui.tui.paths import style
 
@@ -35,6 +37,20 @@ def rows_for(app: App[Any], title: str, bindings: Iterable[Binding]) -> list[tup
             if shown not in keys:
                 keys.append(shown)
     return [(title, " / ".join(keys), what) for keys, what in merged.values()]
+
+
+BEYOND_BINDINGS: tuple[tuple[str, str, str], ...] = (
+    ("Create New API Key", "enter",
+     "Create the key, from the name field or the date field (Create API Key does the same)"),
+    ("Create New API Key", "tab / shift+tab",
+     "Next or previous: name, Expires, the date (On a date…), Create API Key, Cancel"),
+    ("Revoke", "enter",
+     "A Test key: Revoke key (Cancel has the focus first). A Live key: type its name exactly as "
+     "the list shows it, capitals included; Revoke key is enabled only then, and Enter in the "
+     "field revokes"),
+)
+"""What the bindings cannot say: keys handled by the fields and buttons themselves, and how a
+Live revoke is confirmed. (where, keys, what), `where` one of help_sections' titles."""
 
 
 def help_sections(app: App[Any]) -> list[tuple[str, type[DOMNode]]]:
@@ -82,22 +98,31 @@ class HelpScreen(ModalScreen[None]):
             yield Label("Keyboard", id="help-title")
             yield Static(
                 "Every key of the app, by where it applies. Ctrl+P opens the command palette, "
-                "which offers the same actions by name. Escape closes this.",
+                "which offers the same actions by name. The arrow keys and Page Up/Down scroll; "
+                "Escape closes this.",
                 id="help-intro",
             )
-            yield DataTable(id="help-table", cursor_type="row", zebra_stripes=True)
+            with VerticalScroll(id="help-body"):
+                for title, rows in self.sections():
+                    yield Label(title, classes="help-where")
+                    for keys, what in rows:
+                        with Horizontal(classes="help-row"):
+                            yield Label(Text(keys, style="bold"), classes="help-keys")
+                            yield Static(Text(what), classes="help-does")
         yield Footer()
 
-    def on_mount(self) -> None:
-        table = self.query_one(DataTable)
-        table.add_columns("Where", "Key", "Does")
-        seen_where = None
+    def sections(self) -> list[tuple[str, list[tuple[str, str]]]]:
+        """(where, [(keys, what)]) in reading order: the bindings, then what no binding says."""
+        found = []
         for title, kind in help_sections(self.app):
-            for where, keys, what in rows_for(self.app, title, bindings_of(kind)):
-                label = Text(where if where != seen_where else "", style="bold")
-                seen_where = where
-                table.add_row(label, Text(keys, style="bold"), Text(what))
-        table.focus()
+            rows = [(keys, what) for _, keys, what in rows_for(self.app, title, bindings_of(kind))]
+            rows += [(keys, what) for where, keys, what in BEYOND_BINDINGS if where == title]
+            if rows:
+                found.append((title, rows))
+        return found
+
+    def on_mount(self) -> None:
+        self.query_one("#help-body").focus()
 
     def action_close(self) -> None:
         self.dismiss(None)
