@@ -25,6 +25,7 @@ from changeup_tui.core.config import (
     resolve_clear_seconds,
     resolve_db,
 )
+from changeup_tui.core.context import current_actor
 from changeup_tui.core.credentials import (
     SCANNER_REGEX,
     parse_client_id,
@@ -348,7 +349,7 @@ async def run_command(
     store = make_store(settings.db_path, create=creates)
     await store.open()
     try:
-        service = KeyService(store)
+        service = KeyService(store, actor=current_actor(interface="CLI"))
         return await _dispatch(args, service, secret)
     finally:
         await store.close()

@@ -201,8 +201,8 @@ def test_08_empty_state(snap_compare, make_app):
 
 def test_09_activity_log(snap_compare, make_app):
     """Profile Menu › Activity Log: the audit events newest first, times in local time (UTC
-    here): Time, Actor (dana), Origin (203.0.113.7), Action (key.created, account.updated),
-    Environment, Key (the Client ID)."""
+    here): Time, Action (key.created, account.updated), Detail, Key (the key's name), Client ID,
+    Actor (dana), Origin (203.0.113.7; the table scrolls sideways to it at 120 columns)."""
 
     async def run_before(pilot):
         await keys_loaded(pilot)

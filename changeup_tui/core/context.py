@@ -21,8 +21,9 @@ def in_ssh_session(environ: Mapping[str, str] | None = None) -> bool:
     return bool(environ.get("SSH_CONNECTION") or environ.get("SSH_TTY") or environ.get("SSH_CLIENT"))
 
 
-def current_actor(environ: Mapping[str, str] | None = None) -> Actor:
-    """The OS user, and the SSH client's address or "local"."""
+def current_actor(environ: Mapping[str, str] | None = None, *, interface: str = "") -> Actor:
+    """The OS user, and the SSH client's address or "local", followed by the `interface` that
+    acts ("TUI", "CLI") when given: "203.0.113.7 (TUI)", "local (CLI)"."""
     environ = os.environ if environ is None else environ
     try:
         user = getpass.getuser()
@@ -34,4 +35,4 @@ def current_actor(environ: Mapping[str, str] | None = None) -> Actor:
         if value:
             origin = value[0]
             break
-    return Actor(user=user, origin=origin)
+    return Actor(user=user, origin=f"{origin} ({interface})" if interface else origin)

@@ -227,6 +227,8 @@ class AuditEvent:
     """Why the stored row could not be read whole ('' when it could); `at` is then a stand-in
     when the time is what could not be read (see `unreadable`)."""
     unreadable: frozenset[str] = frozenset()
+    key_name: str | None = None
+    """The key's name now (read with the event; never stored in it), None without a key."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -279,6 +281,8 @@ class AuditQuery:
     action: str | None = None
     limit: int = 200
     before_id: int | None = None
+    key_search: str = ""
+    """Events of the keys whose name, or a part of whose Client ID, holds this text."""
 
 
 @dataclass(frozen=True, slots=True)

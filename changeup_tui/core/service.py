@@ -428,9 +428,12 @@ class KeyService:
 
     async def audit(
         self, *, client_id: str | None = None, action: str | None = None, limit: int = 200,
-        before_id: int | None = None,
+        before_id: int | None = None, key_search: str = "",
     ) -> builtins.list[AuditEvent]:  # `list` here is KeyService.list
-        return await self.store.list_audit(AuditQuery(client_id, action, limit, before_id))
+        """Newest first. `key_search`: events of keys whose name or Client ID holds it."""
+        return await self.store.list_audit(
+            AuditQuery(client_id, action, limit, before_id, key_search.strip())
+        )
 
     async def account(self) -> Account:
         """The profile; on first run, filled from the operating-system user."""

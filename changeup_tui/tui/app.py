@@ -16,7 +16,7 @@ from textual.screen import ModalScreen, Screen
 
 from changeup_tui.core import hashing
 from changeup_tui.core.config import Settings
-from changeup_tui.core.context import Clock, utc_now
+from changeup_tui.core.context import Clock, current_actor, utc_now
 from changeup_tui.core.credentials import KeyGenerator
 from changeup_tui.core.errors import StoreError
 from changeup_tui.core.models import Actor, ApiKey, Environment
@@ -196,7 +196,8 @@ def build_app(settings: Settings, *, clock: Clock = utc_now, keygen: KeyGenerato
               actor: Actor | None = None, copier: Copier | None = None) -> ChangeupApp:
     """The one way to build the app: for the CLI, the tests and the snapshots."""
     hashing.use_low_priority_threads()  # the interface gets the CPU first while argon2 runs
-    service = KeyService(make_store(settings.db_path), clock=clock, keygen=keygen, actor=actor)
+    service = KeyService(make_store(settings.db_path), clock=clock, keygen=keygen,
+                         actor=actor or current_actor(interface="TUI"))
     return ChangeupApp(service, copier, clipboard_clear_seconds=settings.clipboard_clear_seconds)
 
 

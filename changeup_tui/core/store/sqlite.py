@@ -232,6 +232,13 @@ def _secret_from_row(row: sqlite3.Row) -> tuple[StoredSecret, str]:
     return secret, read.damaged
 
 
+def _key_name(row: sqlite3.Row) -> str | None:
+    """The key's name joined to an event (list_audit): None without a key, or when the name is
+    not text (the key's own row then shows as damaged; the event is not)."""
+    value = row["key_name"] if "key_name" in row.keys() else None
+    return value if isinstance(value, str) else None
+
+
 def _audit_from_row(row: sqlite3.Row) -> AuditEvent:
     read = _RowReader(row)
     environment = row["environment"]
@@ -247,6 +254,7 @@ def _audit_from_row(row: sqlite3.Row) -> AuditEvent:
         detail=read.text("detail"),
         damaged=read.damaged,
         unreadable=frozenset(read.unreadable),
+        key_name=_key_name(row),
     )
 
 
@@ -720,16 +728,27 @@ class SQLiteStore:
         clauses: list[str] = []
         params: Params = {"limit": query.limit}
         if query.client_id:
-            clauses.append("client_id = :client_id")
+            clauses.append("a.client_id = :client_id")
             params["client_id"] = query.client_id
         if query.action:
-            clauses.append("action = :action")
+            clauses.append("a.action = :action")
             params["action"] = query.action
         if query.before_id is not None:
-            clauses.append("id < :before_id")
+            clauses.append("a.id < :before_id")
             params["before_id"] = query.before_id
+        if query.key_search:
+            # A part of the name (as the key list's filter compares names) or of the Client ID.
+            clauses.append(
+                "(k.name_key LIKE :name_like ESCAPE '\\' "
+                "OR a.client_id LIKE :client_id_like ESCAPE '\\')"
+            )
+            params["name_like"] = _like_pattern(name_key(query.key_search))
+            params["client_id_like"] = _like_pattern(query.key_search)
+        columns = ", ".join(f"a.{column}" for column in _AUDIT_COLUMNS.split(", "))
         rows = await self._read(
-            f"SELECT {_AUDIT_COLUMNS} FROM audit_events {_where(clauses)} ORDER BY id DESC LIMIT :limit",
+            f"SELECT {columns}, k.name AS key_name FROM audit_events a "
+            f"LEFT JOIN api_keys k ON k.client_id = a.client_id "
+            f"{_where(clauses)} ORDER BY a.id DESC LIMIT :limit",
             params,
         )
         return [_audit_from_row(row) for row in rows]

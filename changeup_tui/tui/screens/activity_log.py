@@ -1,5 +1,6 @@
 """Account Settings › Activity Log: the audit events, newest first, a page at a time, filtered by
-key (a Client ID; set when opened with `a` from a selected key) and by action (a Select)."""
+key (a part of its name or of its Client ID, as typed; exactly one Client ID when opened with `a`
+from a selected key) and by action (a Select). A filter that matches nothing says so."""
 
 from __future__ import annotations
 
@@ -41,6 +42,7 @@ class ActivityLogScreen(Screen[None]):
 
     # The query: each change reads the first page again (the watchers).
     client_id: reactive[str | None] = reactive(None, init=False)
+    key_search: reactive[str] = reactive("", init=False)
     event_action: reactive[str | None] = reactive(None, init=False)
 
     def __init__(self, *, client_id: str | None = None, key_name: str | None = None) -> None:
@@ -61,7 +63,8 @@ class ActivityLogScreen(Screen[None]):
             with Horizontal(id="log-filters"):
                 yield Label("Key", classes="log-filter-label")
                 yield Input(
-                    value=self.client_id or "", placeholder="Client ID (all keys)",
+                    value=self.client_id or "",
+                    placeholder="Name or part of a Client ID",
                     id="log-key", select_on_focus=False,
                 )
                 yield Label("Action", classes="log-filter-label")
@@ -85,17 +88,23 @@ class ActivityLogScreen(Screen[None]):
             self.key_name = None
         self._query_changed()
 
+    def watch_key_search(self) -> None:
+        self._query_changed()
+
     def watch_event_action(self) -> None:
         self._query_changed()
 
     def _query_changed(self) -> None:
         self._show_filters()
-        self.query_one(AuditTable).reload()
+        self.query_one(AuditTable).reload(then=self._loaded)
+
+    def _loaded(self, page: Page[AuditEvent, int]) -> None:
+        self._show_filters(matched=bool(page.rows))
 
     async def _fetch(self, before_id: int | None) -> Page[AuditEvent, int]:
         events = await changeup_app(self).service.audit(
             client_id=self.client_id, action=self.event_action, limit=PAGE_SIZE,
-            before_id=before_id,
+            before_id=before_id, key_search=self.key_search,
         )
         more = len(events) == PAGE_SIZE and events[-1].id is not None
         return Page(events, events[-1].id if more else None)
@@ -118,18 +127,32 @@ class ActivityLogScreen(Screen[None]):
         self.query_one(AuditTable).focus()
 
     def _apply_key(self) -> None:
+        """The typed text: the key opened with (its Client ID, untouched) or a search."""
         self._key_timer = None
-        self.client_id = self.query_one("#log-key", Input).value.strip() or None
+        text = self.query_one("#log-key", Input).value.strip()
+        if self.client_id is not None and text == self.client_id:
+            return
+        self.client_id = None
+        self.key_search = text
 
-    def _show_filters(self) -> None:
+    def _show_filters(self, *, matched: bool = True) -> None:
         parts = []
         if self.client_id:
             key = f"key “{visible(self.key_name, 40)}”" if self.key_name else "key"
             parts.append(f"{key} {visible(self.client_id, 40)}")
+        if self.key_search:
+            parts.append(f"keys matching “{visible(self.key_search, 40)}”")
         if self.event_action:
             parts.append(f"action {self.event_action}")
         showing = self.query_one("#log-showing", Static)
-        showing.update("Only events of " + " and ".join(parts) + "." if parts else "")
+        if not parts:
+            text = ""
+        elif matched:
+            text = "Only events of " + " and ".join(parts) + "."
+        else:
+            text = "No events of " + " and ".join(parts) + "."
+        showing.update(text)
+        showing.set_class(not matched, "-none")
         showing.display = bool(parts)
 
     def action_reload(self) -> None:
@@ -146,6 +169,7 @@ class ActivityLogScreen(Screen[None]):
         self.query_one("#log-action", Select).clear()
         self.key_name = None
         self.client_id = self.event_action = None
+        self.key_search = ""
 
     async def action_back(self) -> None:
         """Back where it was opened from: the API Key page for a key's log, else Account

@@ -1,5 +1,7 @@
-"""The Activity Log table: time (local), actor, origin, action, environment, key, detail, a page
-at a time (see PagedTable)."""
+"""The Activity Log table: time (local), action, detail, then the key (its name now, and its Client
+ID beside it, which also says Live or Test), actor and origin (where from, and TUI or CLI), a page
+at a time (see PagedTable). Detail comes before the wide Client ID so that it is never off screen
+at 120 columns."""
 
 from __future__ import annotations
 
@@ -13,12 +15,12 @@ from changeup_tui.tui.widgets.paged_table import PagedTable
 class AuditTable(PagedTable[AuditEvent, int]):
     COLUMNS = (
         ("Time", "time"),
+        ("Action", "action"),
+        ("Detail", "detail"),
+        ("Key", "key_name"),
+        ("Client ID", "key"),
         ("Actor", "actor"),
         ("Origin", "origin"),
-        ("Action", "action"),
-        ("Environment", "environment"),
-        ("Key", "key"),
-        ("Detail", "detail"),
     )
     ERROR_TITLE = "Cannot read the log"
 
@@ -28,10 +30,10 @@ class AuditTable(PagedTable[AuditEvent, int]):
     def cells(self, row: AuditEvent) -> tuple[Text, ...]:
         return (
             Text("damaged", style="bold red") if "at" in row.unreadable else Text(local_time(row.at)),
+            plain(row.action, 24),
+            plain(row.detail, 40),
+            plain(row.key_name, 24) if row.key_name else Text("—"),
+            plain(row.client_id or "—", 40),
             plain(row.actor, 20),
             plain(row.origin, 40),
-            plain(row.action, 24),
-            Text(row.environment.label if row.environment else "—"),  # an enum: never raw
-            plain(row.client_id or "—", 40),
-            plain(row.detail, 40),
         )
