@@ -14,9 +14,9 @@ import pytest
 from changeup_tui.core.models import NEVER_CONFIRMED, Environment
 from changeup_tui.core.service import KeyService
 from changeup_tui.core.store.sqlite import SQLiteStore
+from tests.helpers.processes import run_cli
 
 from .pty_app import PtyApp
-from .support import cli
 
 pytestmark = pytest.mark.slow
 
@@ -54,12 +54,12 @@ def test_sighup_while_the_secret_shows_leaves_the_key_marked(db_path):
     client_id, confirmed = keys["hung up"]
     assert confirmed is False
 
-    shown = cli("keys", "show", client_id, db=db_path)
-    assert shown.code == 0, shown.err
-    assert NEVER_CONFIRMED in shown.out
-    listed = cli("keys", "list", db=db_path)
-    assert NEVER_CONFIRMED in listed.out
-    as_json = json.loads(cli("keys", "list", "--json", db=db_path).out)
+    shown = run_cli("keys", "show", client_id, db=db_path)
+    assert shown.code == 0, shown.stderr
+    assert NEVER_CONFIRMED in shown.stdout
+    listed = run_cli("keys", "list", db=db_path)
+    assert NEVER_CONFIRMED in listed.stdout
+    as_json = json.loads(run_cli("keys", "list", "--json", db=db_path).stdout)
     assert [k["secret_confirmed"] for k in as_json] == [False]
 
     again = PtyApp.module("--db", str(db_path))

@@ -5,7 +5,6 @@ the origin telling the TUI from the command line."""
 from __future__ import annotations
 
 from textual.widgets import Input, Static
-from ui_helpers import started, wait_for
 
 from changeup_tui.core.config import Settings
 from changeup_tui.core.context import current_actor
@@ -13,6 +12,7 @@ from changeup_tui.core.models import Environment
 from changeup_tui.tui.app import build_app
 from changeup_tui.tui.screens.activity_log import ActivityLogScreen
 from changeup_tui.tui.widgets.audit_table import AuditTable
+from tests.helpers.pilot import started, wait_for
 
 
 def column(table: AuditTable, key: str) -> list[str]:

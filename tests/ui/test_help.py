@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from textual.containers import VerticalScroll
 from textual.widgets import Static
-from ui_helpers import started, wait_for
 
 from changeup_tui.tui.screens.help import HelpScreen
+from tests.helpers.pilot import started, wait_for
 
 
 async def test_help_scrolls_with_arrows_and_keeps_sentences_whole_at_80(make_app):

@@ -147,7 +147,7 @@ async def _live_modal_at(app, width: int) -> None:
         assert note.has_class("-error") and "YYYY-MM-DD" in str(note.content)
 
         await pilot.press(*"2026-06-01")
-        await pilot.pause()
+        await wait_for(pilot, lambda: date_field.value == "2026-06-01")
         assert date_field.content_region.width > len(date_field.value)  # and the cursor
         assert date_field.scroll_offset.x == 0  # nothing scrolled out of sight
 
