@@ -315,7 +315,7 @@ def test_audit_json(db):
     assert [e["action"] for e in mine] == ["key.created"]
     event = mine[0]
     assert event["environment"] == "live"
-    assert event["origin"] == "local"
+    assert event["origin"] == "local (CLI)"  # the interface that acted
     assert event["actor"]
     assert {"id", "at", "actor", "origin", "action", "environment", "client_id", "detail"} <= (
         event.keys()
