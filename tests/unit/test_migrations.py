@@ -307,7 +307,7 @@ async def test_skeleton_migration_failure_rolls_back_to_version_1(db_path, monke
 
 
 async def test_schema_1_keys_are_migrated_as_confirmed(db_path):
-    """Migration 2 adds api_keys.secret_confirmed; the keys already there count as confirmed
+    """Migration 3 adds api_keys.secret_confirmed; the keys already there count as confirmed
     (their secrets were shown before the mark existed)."""
     db_path.parent.mkdir(mode=0o700, parents=True)
     with contextlib.closing(sqlite3.connect(db_path)) as conn, conn:
