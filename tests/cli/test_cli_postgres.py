@@ -156,6 +156,8 @@ def _populate(db: Path) -> dict[str, str]:
 def test_db_copy_keeps_everything_and_every_secret_verifies(tmp_path, pg_url):
     source = tmp_path / "changeup.db"
     secrets = _populate(source)
+    # a key whose Secret Key the TUI was showing when it hung up: the mark travels too
+    Backend("sqlite", source).raw("UPDATE api_keys SET secret_confirmed = 0 WHERE name = 'Payments'")
     before_keys = list_keys(source)
     before_audit = run("audit", "--json", db=source).json()
 
@@ -164,6 +166,12 @@ def test_db_copy_keeps_everything_and_every_secret_verifies(tmp_path, pg_url):
     assert result.stdout.startswith("copied 5 keys (6 secrets) and ")
 
     assert list_keys(pg_url) == before_keys  # Client IDs, names, states, times, hints, last used
+    assert {k["name"]: k["secret_confirmed"] for k in before_keys} == {
+        "Billing": True, "Payments": False, "Rolled": True, "Disabled": True, "Revoked": True
+    }
+    payments = next(k["client_id"] for k in before_keys if k["name"] == "Payments")
+    shown = run("keys", "show", payments, db=pg_url)
+    assert shown.code == 0 and "secret never confirmed" in shown.stdout, shown.stderr
     after_audit = run("audit", "--json", db=pg_url).json()
     assert after_audit[0]["action"] == "db.copied" and str(source) in after_audit[0]["detail"]
     strip = [{k: v for k, v in e.items() if k != "id"} for e in before_audit]

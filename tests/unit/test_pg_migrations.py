@@ -8,11 +8,12 @@ import asyncio
 import subprocess
 import sys
 
+import asyncpg
 import pytest
 
 from changeup_tui.core.errors import NotADatabase, SchemaTooNew
-from changeup_tui.core.store.pg_migrations import LATEST_VERSION
-from changeup_tui.core.store.postgres import PostgresStore
+from changeup_tui.core.store.pg_migrations import LATEST_VERSION, MIGRATIONS
+from changeup_tui.core.store.postgres import CHANGES_CHANNEL, PostgresStore
 from tests.helpers.processes import child_env
 from tests.store_backends import Backend
 
@@ -74,3 +75,42 @@ async def test_another_programs_tables_are_refused_untouched(pg_url):
     with pytest.raises(NotADatabase, match="another program"):
         await PostgresStore(pg_url).open()
     assert _tables(db) == {"invoices"}
+
+
+async def test_schema_1_keys_are_migrated_as_confirmed(pg_url):
+    """Migration 3 (the same number as SQLite's) adds api_keys.secret_confirmed: the keys already
+    there count as confirmed, and a change of the mark is announced to other processes, as the
+    other columns a list shows are (an open list drops or shows "secret never confirmed")."""
+    db = Backend("postgres", pg_url)
+    db.raw(MIGRATIONS[0])
+    db.raw("CREATE TABLE schema_version (version integer NOT NULL)")
+    db.raw("INSERT INTO schema_version (version) VALUES ($1)", 1)
+    db.raw(
+        "INSERT INTO api_keys (client_id, environment, name, name_key, hint, created_at, "
+        "created_by) VALUES ('cu_test_ci_old', 'test', 'old', 'old', 'abcd', now(), 'tester')"
+    )
+    store = PostgresStore(pg_url)
+    await store.open()
+    try:
+        record = await store.get_key("cu_test_ci_old")
+        assert record is not None and record.key.secret_confirmed is True
+        assert db.raw("SELECT version FROM schema_version ORDER BY version") == [
+            (v,) for v in range(1, LATEST_VERSION + 1)
+        ]
+        assert LATEST_VERSION == 3
+
+        heard: asyncio.Queue[str] = asyncio.Queue()
+        conn = await asyncpg.connect(pg_url)
+        try:
+            await conn.add_listener(
+                CHANGES_CHANNEL, lambda _c, _p, _ch, payload: heard.put_nowait(payload)
+            )
+            db.raw("UPDATE api_keys SET secret_confirmed = false")
+            assert await asyncio.wait_for(heard.get(), 5) == "cu_test_ci_old"
+            assert await store.confirm_secret("cu_test_ci_old", "abcd") is True
+            assert await asyncio.wait_for(heard.get(), 5) == "cu_test_ci_old"
+            assert await store.confirm_secret("cu_test_ci_old", "abcd") is False  # done already
+        finally:
+            await conn.close()
+    finally:
+        await store.close()

@@ -21,6 +21,7 @@ from changeup_tui.core.store.base import Store
 KEY_COLUMNS = (
     "id", "client_id", "environment", "name", "name_key", "hint", "created_at", "created_by",
     "last_used_at", "expires_at", "status", "status_changed_at", "status_changed_by",
+    "secret_confirmed",
 )
 SECRET_COLUMNS = ("id", "key_id", "phc", "hint", "created_at", "expires_at", "shared_hash")
 AUDIT_COLUMNS = ("at", "actor", "origin", "action", "environment", "client_id", "detail")
@@ -28,6 +29,8 @@ ACCOUNT_COLUMNS = ("display_name", "email", "organisation", "updated_at")
 TIME_COLUMNS = frozenset(
     {"created_at", "last_used_at", "expires_at", "status_changed_at", "at", "updated_at"}
 )
+BOOL_COLUMNS = frozenset({"secret_confirmed"})
+"""Stored by SQLite as 0 or 1, by PostgreSQL as a boolean."""
 
 
 @dataclass
@@ -57,11 +60,14 @@ async def export_sqlite(store: Any) -> DatabaseDump:
 
     def rows(raw: list[Any], columns: tuple[str, ...]) -> list[tuple[Any, ...]]:
         times = [i for i, c in enumerate(columns) if c in TIME_COLUMNS]
+        flags = [i for i, c in enumerate(columns) if c in BOOL_COLUMNS]
         out = []
         for row in raw:
             values = list(row)
             for i in times:
                 values[i] = from_db(values[i])
+            for i in flags:
+                values[i] = bool(values[i])
             out.append(tuple(values))
         return out
 

@@ -121,6 +121,21 @@ MIGRATIONS: tuple[str, ...] = (
     END
     $$;
     """,
+    # 2: nothing. SQLite's step 2 recomputes name_key as the confusable skeleton (names.name_key);
+    # a PostgreSQL database has held that skeleton from its first row. The step is here so that
+    # both stores number their schema alike (3 is the same change on both).
+    "SELECT 1",
+    # 3: whether the one showing of a key's newest Secret Key ended as it should (copied, or
+    # closed after the warning): false while the TUI shows it, and for good when the TUI went
+    # away meanwhile (SIGHUP, the SSH connection dropped); the key must then be rolled. Existing
+    # keys count as confirmed. The mark is announced like the other columns a list shows.
+    """
+    ALTER TABLE api_keys ADD COLUMN secret_confirmed boolean NOT NULL DEFAULT true;
+    DROP TRIGGER api_keys_changed ON api_keys;
+    CREATE TRIGGER api_keys_changed
+        AFTER UPDATE OF status, name, name_key, hint, expires_at, secret_confirmed ON api_keys
+        FOR EACH ROW EXECUTE FUNCTION api_keys_notify();
+    """,
 )
 
 LATEST_VERSION = len(MIGRATIONS)

@@ -81,7 +81,7 @@ MIGRATION_LOCK = int.from_bytes(hashlib.sha256(b"changeup-tui migrations").diges
 
 _KEY_COLUMNS = (
     "k.id, k.client_id, k.environment, k.name, k.created_at, k.created_by, k.status, "
-    "k.last_used_at, k.expires_at, k.status_changed_at, k.hint"
+    "k.last_used_at, k.expires_at, k.status_changed_at, k.hint, k.secret_confirmed"
 )
 _CLIENT_ID_CHARS = re.compile(r"[0-9A-Za-z_]+")
 _NEVER = "'-infinity'::timestamptz"
@@ -129,6 +129,7 @@ def _key_from_row(row: asyncpg.Record, secrets_count: int = 1) -> ApiKey:
         status_changed_at=row["status_changed_at"],
         hint=row["hint"],
         secrets_count=secrets_count,
+        secret_confirmed=row["secret_confirmed"],
     )
 
 
@@ -137,6 +138,7 @@ def _event_from_row(row: asyncpg.Record) -> AuditEvent:
         id=row["id"], at=row["at"], actor=row["actor"], origin=row["origin"], action=row["action"],
         environment=Environment(row["environment"]) if row["environment"] else None,
         client_id=row["client_id"], detail=row["detail"],
+        key_name=row["key_name"] if "key_name" in row.keys() else None,
     )
 
 
@@ -510,15 +512,23 @@ class PostgresStore:
         p = _Params()
         clauses: list[str] = []
         if query.client_id:
-            clauses.append(f"client_id = {p(query.client_id)}")
+            clauses.append(f"a.client_id = {p(query.client_id)}")
         if query.action:
-            clauses.append(f"action = {p(query.action)}")
+            clauses.append(f"a.action = {p(query.action)}")
         if query.before_id is not None:
-            clauses.append(f"id < {p(query.before_id)}")
+            clauses.append(f"a.id < {p(query.before_id)}")
+        if query.key_search:
+            # A part of the name (as the key list's filter compares names) or of the Client ID.
+            clauses.append(
+                f"(k.name_key LIKE {p(_like_pattern(name_key(query.key_search)))} ESCAPE '\\' "
+                f"OR a.client_id LIKE {p(_like_pattern(query.key_search))} ESCAPE '\\')"
+            )
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
         rows = await self._fetch(
-            "SELECT id, at, actor, origin, action, environment, client_id, detail "
-            f"FROM audit_events {where} ORDER BY id DESC LIMIT {p(query.limit)}",
+            "SELECT a.id, a.at, a.actor, a.origin, a.action, a.environment, a.client_id, "
+            "a.detail, k.name AS key_name FROM audit_events a "
+            "LEFT JOIN api_keys k ON k.client_id = a.client_id "
+            f"{where} ORDER BY a.id DESC LIMIT {p(query.limit)}",
             *p.values,
         )
         return [_event_from_row(r) for r in rows]
@@ -557,10 +567,11 @@ class PostgresStore:
         async with self._write(key.environment) as conn:
             key_id = await conn.fetchval(
                 "INSERT INTO api_keys (client_id, environment, name, name_key, hint, created_at, "
-                "created_by, expires_at, status) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) "
-                "RETURNING id",
+                "created_by, expires_at, status, secret_confirmed) "
+                "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
                 key.client_id, key.environment.value, key.name, name_key, key.hint,
                 key.created_at, key.created_by, key.expires_at, key.status.value,
+                key.secret_confirmed,
             )
             await conn.execute(
                 "INSERT INTO key_secrets (key_id, phc, hint, created_at) VALUES ($1, $2, $3, $4)",
@@ -595,10 +606,15 @@ class PostgresStore:
         old_expire_at: datetime,
         allowed_from: frozenset[KeyStatus],
         event: AuditEvent,
+        *,
+        secret_confirmed: bool = True,
     ) -> bool:
         async with self._write(event.environment) as conn:
             p = _Params()
-            key_id = await self._update_key(conn, f"hint = {p(hint)}", p, client_id, allowed_from)
+            key_id = await self._update_key(
+                conn, f"hint = {p(hint)}, secret_confirmed = {p(secret_confirmed)}", p,
+                client_id, allowed_from,
+            )
             if key_id is None:
                 return False
             # The secrets that still verify stop at the end of the grace period (or earlier,
@@ -614,6 +630,15 @@ class PostgresStore:
             )
             await self._audit(conn, event)
         return True
+
+    async def confirm_secret(self, client_id: str, hint: str) -> bool:
+        async with self._write() as conn:
+            key_id = await conn.fetchval(
+                "UPDATE api_keys SET secret_confirmed = true "
+                "WHERE client_id = $1 AND hint = $2 AND NOT secret_confirmed RETURNING id",
+                client_id, hint,
+            )
+        return key_id is not None
 
     async def end_grace(self, client_id: str, at: datetime, event: AuditEvent) -> int:
         """Stop at `at` every secret of the key but its newest that still verifies then, with
