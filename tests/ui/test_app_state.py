@@ -108,8 +108,10 @@ async def test_palette_switches_environment_and_copies_the_client_id(make_app, f
         await wait_for(pilot, lambda: type(app.screen).__name__ == "ActivityLogScreen")
         table = app.screen.query_one("#log-table")
         await wait_for(pilot, lambda: table.row_count >= 2)
-        rows = [[str(cell) for cell in table.get_row_at(i)] for i in range(table.row_count)]
+        rows = [{key: str(table.get_row_at(i)[table.get_column_index(key)])
+                 for key in ("action", "key_name", "key", "actor", "origin")}
+                for i in range(table.row_count)]
         # newest first: the app filled the profile on its first run, after the key was created
-        assert [row[3] for row in rows] == ["account.created", "key.created"]
-        assert rows[1][1:3] == ["tester", "local"]
-        assert rows[1][4:6] == ["Test", created.key.client_id]
+        assert [row["action"] for row in rows] == ["account.created", "key.created"]
+        assert rows[1] == {"action": "key.created", "key_name": "Palette",
+                           "key": created.key.client_id, "actor": "tester", "origin": "local"}

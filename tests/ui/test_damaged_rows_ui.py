@@ -106,6 +106,7 @@ async def test_the_activity_log_shows_a_damaged_event(make_app, db_path):
         # key.created, the damaged event, then account.created (the app's first start)
         await wait_for(pilot, lambda: table.row_count == 3)
         rows = [[str(c) for c in table.get_row_at(i)] for i in range(3)]
-        assert [r[3] for r in rows] == ["account.created", "key.created", "key.created"], rows
-        assert rows[1][0] == "damaged" and rows[1][1].startswith("\ufffd\\x1b]0;pwned"), rows
+        action, actor = table.get_column_index("action"), table.get_column_index("actor")
+        assert [r[action] for r in rows] == ["account.created", "key.created", "key.created"], rows
+        assert rows[1][0] == "damaged" and rows[1][actor].startswith("\ufffd\\x1b]0;pwned"), rows
         assert rows[2][0] != "damaged"

@@ -65,3 +65,28 @@ async def test_key_details_show_everything_and_end_grace_and_revoke(make_app, se
 
         await pilot.press("escape")
         await wait_for(pilot, lambda: isinstance(app.screen, ApiKeysScreen))
+
+
+async def test_key_details_say_secret_never_confirmed_until_the_secret_is_confirmed(
+    make_app, service
+):
+    """A key whose Secret Key's one showing was cut short (the TUI hung up while the reveal
+    modal showed it) says so in its details, and in the list; no longer once confirmed."""
+    made = await service.create("Shown when the line dropped", Environment.TEST, confirmed=False)
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot)
+        table = keys_table(app)
+        assert str(table.get_row_at(0)[table.get_column_index("status")]) == (
+            "secret never confirmed"
+        )
+        table.focus()
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, KeyDetailScreen))
+        screen = app.screen
+        await wait_for(pilot, lambda: screen.detail is not None)
+        assert "secret never confirmed: roll this key" in text(screen, "#detail-facts")
+        await service.confirm_secret(made.key)
+        await pilot.press("ctrl+r")
+        await wait_for(pilot, lambda: "never confirmed" not in text(screen, "#detail-facts"))
+        assert "active" in text(screen, "#detail-facts")

@@ -10,7 +10,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Label, OptionList
+from textual.widgets import Footer, Label, OptionList
 from textual.widgets.option_list import Option
 
 from changeup_tui.core.models import Account
@@ -41,6 +41,7 @@ class ProfileMenu(ModalScreen[str | None]):
                 yield Label(plain(self.account.display_name, 30, style="bold"), id="menu-name")
                 yield Label(plain(self.account.email, 30), id="menu-email")
             yield OptionList(*(Option(label, id=action) for action, label in CHOICES), id="menu-options")
+        yield Footer()  # its own keys, not the page's beneath (hidden under a modal)
 
     def on_mount(self) -> None:
         options = self.query_one(OptionList)

@@ -24,7 +24,7 @@ from textual.widgets import DataTable, Footer, Label, Static
 from textual.worker import Worker, WorkerCancelled, WorkerFailed
 
 from changeup_tui.core.errors import ChangeupError, StoreError
-from changeup_tui.core.models import ApiKey, KeyDetail, KeyStatus
+from changeup_tui.core.models import NEVER_CONFIRMED, ApiKey, KeyDetail, KeyStatus
 from changeup_tui.core.service import allows
 from changeup_tui.core.text import visible
 from changeup_tui.tui.formatting import local_time, plain, relative
@@ -118,6 +118,9 @@ class KeyDetailScreen(Screen[None]):
         facts = Text()
         for label, value, value_style in (
             ("Status", state, f"detail-{state}"),
+            # The reveal modal that showed the newest secret never closed normally (a hang-up).
+            *((("Secret Key", f"{NEVER_CONFIRMED}: roll this key", "bold white on red"),)
+              if key.never_confirmed else ()),
             ("Environment", key.environment.label, ""),
             ("Client ID", key.client_id, "bold"),
             ("Created", f"{local_time(key.created_at)} by {visible(key.created_by, 40)}", ""),
