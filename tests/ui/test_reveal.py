@@ -144,3 +144,40 @@ def palette_options(app) -> list[str]:
     options = app.screen.query_one(CommandList)
     prompts = (str(options.get_option_at_index(i).prompt) for i in range(options.option_count))
     return [prompt.split("\n")[0] for prompt in prompts]  # the title, without its help line
+
+
+async def test_a_rolled_key_is_marked_while_its_secret_shows_and_not_once_copied(
+    make_app, service, fake_clipboard
+):
+    """The list beneath the reveal modal, read again meanwhile (another process's change), shows
+    the rolled key as "secret never confirmed"; once the secret is copied and the modal closed,
+    the list no longer does."""
+    from changeup_tui.tui.modals.grace_picker import GracePicker
+
+    from .ui_helpers import cell, keys_table
+
+    made = await service.create("Rolled here", Environment.TEST)
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        page = await started(pilot)
+        keys_table(app).focus()
+        await pilot.press("r")
+        await wait_for(pilot, lambda: isinstance(app.screen, GracePicker))
+        await pilot.press("enter")  # the default grace period
+        await wait_for(pilot, lambda: isinstance(app.screen, RevealModal))
+        await service.create("Made elsewhere", Environment.TEST)  # the page reads its rows again
+        await wait_for(pilot, lambda: page.total == 2)
+
+        def status_of_rolled() -> str:
+            table = page.table
+            row = table.get_row_index(made.key.client_id)
+            return str(table.get_row_at(row)[table.get_column_index("status")])
+
+        await wait_for(pilot, lambda: status_of_rolled() == "secret never confirmed")
+        await pilot.press("s")
+        await wait_for(pilot, lambda: app.screen.secret_copied)
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, ApiKeysScreen))
+        await wait_for(pilot, lambda: status_of_rolled() == "active")
+        assert not (await service.get(made.key.client_id)).never_confirmed
+        assert cell(app, 0, "name") == "Made elsewhere"
