@@ -43,5 +43,7 @@ async def test_help_scrolls_with_arrows_and_keeps_sentences_whole_at_80(make_app
         assert {"enter", "tab / shift+tab"} <= name_keys
         revoke = " ".join(what for _, what in sections["Revoke"])
         assert "Live key: type its name exactly" in revoke
+        assert ("g", "End grace now") in sections["Key details"]  # the key details screen
+        assert ("y", "Disable") in sections["Disable a Live key"]
         await pilot.press("escape")
         await wait_for(pilot, lambda: not isinstance(app.screen, HelpScreen))

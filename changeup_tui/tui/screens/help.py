@@ -56,6 +56,7 @@ Live revoke is confirmed. (where, keys, what), `where` one of help_sections' tit
 def help_sections(app: App[Any]) -> list[tuple[str, type[DOMNode]]]:
     """Where each set of bindings applies, in the order a reader meets them."""
     from changeup_tui.tui.modals.confirm_close import ConfirmCloseModal
+    from changeup_tui.tui.modals.disable_confirm import DisableConfirm
     from changeup_tui.tui.modals.grace_picker import GracePicker
     from changeup_tui.tui.modals.name_modal import NameModal
     from changeup_tui.tui.modals.profile_menu import ProfileMenu
@@ -64,6 +65,7 @@ def help_sections(app: App[Any]) -> list[tuple[str, type[DOMNode]]]:
     from changeup_tui.tui.modals.revoke_confirm import RevokeConfirm
     from changeup_tui.tui.screens.activity_log import ActivityLogScreen
     from changeup_tui.tui.screens.api_keys import ApiKeysScreen
+    from changeup_tui.tui.screens.key_detail import KeyDetailScreen
     from changeup_tui.tui.screens.profile import ProfileScreen
     from changeup_tui.tui.widgets.filter_input import FilterInput
     from changeup_tui.tui.widgets.paged_table import PagedTable
@@ -73,6 +75,7 @@ def help_sections(app: App[Any]) -> list[tuple[str, type[DOMNode]]]:
         ("API Key", ApiKeysScreen),
         ("API Key table", PagedTable),
         ("API Key filter", FilterInput),
+        ("Key details", KeyDetailScreen),
         ("Activity Log", ActivityLogScreen),
         ("Profile", ProfileScreen),
         ("Create New API Key", NameModal),
@@ -80,6 +83,7 @@ def help_sections(app: App[Any]) -> list[tuple[str, type[DOMNode]]]:
         ("Close without copying", ConfirmCloseModal),
         ("Roll", GracePicker),
         ("Revoke", RevokeConfirm),
+        ("Disable a Live key", DisableConfirm),
         ("Rename", RenameModal),
         ("Profile Menu", ProfileMenu),
         ("This help", HelpScreen),
