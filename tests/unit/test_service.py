@@ -394,3 +394,23 @@ async def test_a_secret_shown_by_the_tui_is_unconfirmed_until_its_showing_ends(s
     unshown = await service.create("revoked anyway", Environment.TEST, confirmed=False)
     revoked = await service.revoke(unshown.key.client_id)
     assert revoked.secret_confirmed is False and not revoked.never_confirmed
+
+
+async def test_audit_shows_each_key_name_and_finds_events_by_part_of_a_name_or_client_id(service):
+    """The Activity Log's key filter on both stores: part of a name (compared as the key list's
+    filter compares names) or of a Client ID; each event carries its key's name now (a rename
+    shows on the older events too); an event without a key has none; no match is empty."""
+    billing = await service.create("Billing worker", Environment.TEST)
+    other = await service.create("Partner feed", Environment.LIVE)
+    await service.rename(billing.key.client_id, "Billing export")
+    found = await service.audit(key_search="BILLING")
+    assert {e.client_id for e in found} == {billing.key.client_id}
+    assert [e.action for e in found] == ["key.renamed", "key.created"]
+    assert {e.key_name for e in found} == {"Billing export"}
+    part = other.key.client_id[-8:]
+    assert [e.client_id for e in await service.audit(key_search=part)] == [other.key.client_id]
+    assert await service.audit(key_search="no such key") == []
+    assert await service.audit(key_search="%") == []  # a LIKE metacharacter is literal
+    await service.save_account(Account("Dana", "dana@example.com", "Example"))
+    account = [e for e in await service.audit() if e.action.startswith("account.")]
+    assert account and all(e.key_name is None for e in account)
