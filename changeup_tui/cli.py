@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import gc
 import os
 import re
@@ -480,13 +481,18 @@ class _Keys:
             key = await service.get(args.client_id)
             if key.environment is Environment.LIVE and key.status is not KeyStatus.REVOKED:
                 _confirm_live_roll(key)
-        created = await service.roll(args.client_id, grace)
+        # Stored "secret never confirmed" until the new secret is printed: when it cannot be,
+        # the list and `keys show` say so, as after a TUI's hang-up.
+        created = await service.roll(args.client_id, grace, confirmed=False)
         old = (await service.grace_secrets([created.key.client_id])).get(created.key.client_id, ())
+        printed = CreatedKey(dataclasses.replace(created.key, secret_confirmed=True), created.secret)
         try:
-            return _print_secret(args, created, now, old)
+            code = _print_secret(args, printed, now, old)  # as it stands once printed
         except OSError as exc:  # the key is in use: not revoked, but the operator must roll again
             _drop_stdout()
             raise SecretNotDelivered(_roll_unreceived(created, old, exc)) from None
+        await service.confirm_secret(created.key)
+        return code
 
     @staticmethod
     async def revoke(args, service: KeyService, now: datetime) -> int:

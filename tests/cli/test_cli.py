@@ -338,6 +338,8 @@ def test_roll_with_grace_both_secrets_verify(db):
     rolled = result.json()
     assert rolled["client_id"] == created["client_id"]
     assert rolled["secret"] != created["secret"]
+    assert rolled["secret_confirmed"] is True  # printed: confirmed
+    assert [k["secret_confirmed"] for k in list_keys(db)] == [True]
     parse_secret(rolled["secret"])  # well formed, or InvalidCredential
     assert verify(db, created["client_id"], created["secret"]).code == 0
     assert verify(db, created["client_id"], rolled["secret"]).code == 0

@@ -203,5 +203,8 @@ def test_roll_to_a_full_stdout_says_nobody_received_the_new_secret(tmp_path, gra
     else:
         assert "old Secret Key keeps working until" in err
     with raw_db(db, readonly=True) as conn:
-        status = conn.execute("SELECT status FROM api_keys").fetchone()[0]
+        status, confirmed = conn.execute("SELECT status, secret_confirmed FROM api_keys").fetchone()
     assert status == "active"
+    assert confirmed == 0  # "secret never confirmed" in the list and keys show: roll it again
+    shown = cli("--db", str(db), "keys", "show", client_id)
+    assert "secret never confirmed: roll this key" in shown.stdout, shown.stderr
