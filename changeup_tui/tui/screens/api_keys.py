@@ -19,7 +19,6 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.lazy import Lazy
 from textual.reactive import reactive
 from textual.screen import Screen
 from textual.timer import Timer
@@ -37,10 +36,11 @@ from changeup_tui.tui.typed_app import changeup_app
 from changeup_tui.tui.widgets.action_footer import ActionFooter
 from changeup_tui.tui.widgets.filter_input import FilterInput
 from changeup_tui.tui.widgets.header import AppHeader
+from changeup_tui.tui.widgets.keys_table import KeysPage, KeysTable
+from changeup_tui.tui.widgets.paged_table import PagedTable
 
 if TYPE_CHECKING:
-    from changeup_tui.tui.widgets.keys_table import KeyCursor, KeysPage, KeysTable
-    from changeup_tui.tui.widgets.paged_table import PagedTable
+    from changeup_tui.core.models import KeyCursor
 
 PAGE_SIZE = 100
 FILTER_DELAY = 0.15
@@ -75,8 +75,8 @@ class ApiKeysScreen(Screen[None]):
     CSS_PATH = style("api_keys.tcss")
     BREADCRUMB = "Account Settings › API Key"
     AUTO_FOCUS = ""
-    """Nothing until the table is mounted and takes the focus: a key pressed in that instant
-    goes to the page's bindings, not into some other field."""
+    """Nothing until the first page shows and the table takes the focus (_show_count): a key
+    pressed in that instant goes to the page's bindings, not into some other field."""
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("n", "create_key", "Create New API Key"),
         Binding("r", "roll_key", "Roll"),
@@ -106,8 +106,10 @@ class ApiKeysScreen(Screen[None]):
         self.total: int | None = None
         """Keys matching the query, once the first page is read."""
         self._filter_timer: Timer | None = None
-        self._table: KeysTable | None = None
-        """Mounted just after the first frame (see _mount_table)."""
+        service = changeup_app(self).service
+        self.table = KeysTable(self._fetch, service.clock, changes=service.data_version,
+                               id="keys-table")
+        self.table.display = False  # until its first page says there are keys
         self._bindings_status: KeyStatus | None = None
 
     # -- layout --------------------------------------------------------------------------------
@@ -126,10 +128,10 @@ class ApiKeysScreen(Screen[None]):
                 id="keys-intro",
             )
             yield Static("", id="keys-view", markup=False)
+            yield self.table
             yield Static("", id="keys-empty")
         # Two rows of keys, for they do not fit in one: the key actions, then the view and the app.
-        # Mounted just after the first frame (Lazy), like the table: the page shows without them.
-        with Lazy(Vertical(id="keys-footers")):
+        with Vertical(id="keys-footers"):
             yield ActionFooter(only=KEY_ROW, compact=True, show_command_palette=False,
                                id="keys-footer-key")
             yield ActionFooter(exclude=KEY_ROW, first=("help",), compact=True,
@@ -140,22 +142,6 @@ class ApiKeysScreen(Screen[None]):
         if app.read_only:
             self.query_one("#create-key", Button).disabled = True
         self.watch(app, "environment", self._follow_environment)
-        self.call_after_refresh(self._mount_table)
-
-    async def _mount_table(self) -> None:
-        """The first frame shows the page without the table (hidden until its first page is
-        read anyway); the table, its import included, and the first read come right after."""
-        from changeup_tui.tui.widgets.keys_table import KeysTable
-
-        service = changeup_app(self).service
-        table = KeysTable(self._fetch, service.clock, changes=service.data_version,
-                          id="keys-table")
-        table.display = False
-        await self.query_one("#keys-body").mount(table, after="#keys-view")
-        self._table = table
-        if self.focused is None and not self.query_one(FilterInput).display:
-            table.focus()  # unless the reader went to the filter meanwhile (its focus is queued)
-        self.reload()
 
     def on_screen_suspend(self) -> None:
         """A modal on top shows its own keys: this page's, which would do nothing there, are
@@ -164,11 +150,6 @@ class ApiKeysScreen(Screen[None]):
 
     def on_screen_resume(self) -> None:
         self.query("#keys-footers").set(display=True)
-
-    @property
-    def table(self) -> KeysTable:
-        assert self._table is not None, "the keys table is mounted after the first frame"
-        return self._table
 
     # -- the query and its pages ---------------------------------------------------------------
 
@@ -195,17 +176,15 @@ class ApiKeysScreen(Screen[None]):
 
     def reload(self, select: str | None = None) -> None:
         """Read the first page again; then move the cursor to `select`, a Client ID."""
-        if self._table is not None:  # else _mount_table reads the first page
-            self._table.reload(lambda page: self._first_page_shown(page, select))
+        self.table.reload(lambda page: self._first_page_shown(page, select))
 
     def action_reload(self) -> None:
         """ctrl+r: read the rows again, the cursor kept on its key (as when a change made
         elsewhere is seen)."""
-        if self._table is not None:
-            self._table.refresh_rows()
+        self.table.refresh_rows()
 
     def on_paged_table_refreshed(self, event: PagedTable.Refreshed) -> None:
-        if event.table is self._table:
+        if event.table is self.table:
             self._first_page_shown(event.page, None)
 
     async def _fetch(self, after: KeyCursor | None) -> KeysPage:
@@ -270,7 +249,7 @@ class ApiKeysScreen(Screen[None]):
 
     @property
     def selected_key(self) -> ApiKey | None:
-        return self._table.selected_key if self._table is not None else None
+        return self.table.selected_key
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """False hides a binding (it does not apply to this key or view), None greys it out (it
@@ -372,8 +351,8 @@ class ApiKeysScreen(Screen[None]):
             )
             self.action_reload()
             return None
-        if fresh != key and self._table is not None:
-            self._table.update(fresh)
+        if fresh != key:
+            self.table.update(fresh)
         return fresh
 
     def action_roll_key(self) -> None:
@@ -503,7 +482,7 @@ class ApiKeysScreen(Screen[None]):
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         """enter (or a click) on a key: its details."""
-        if event.data_table is self._table:
+        if event.data_table is self.table:
             self.action_key_details()
 
     def action_key_details(self) -> None:
@@ -540,7 +519,7 @@ class ApiKeysScreen(Screen[None]):
     @on(Input.Submitted, "#keys-filter")
     def _filter_submitted(self) -> None:
         self._apply_filter()
-        self.set_focus(self._table)  # None, in the instant before it is mounted
+        self.set_focus(self.table)
 
     @on(FilterInput.Left)
     def _filter_left(self, event: FilterInput.Left) -> None:
@@ -550,7 +529,7 @@ class ApiKeysScreen(Screen[None]):
         field = self.query_one(FilterInput)
         if event.cleared:
             field.display = False
-        self.set_focus(self._table)
+        self.set_focus(self.table)
 
     def action_cycle_sort(self) -> None:
         self.sort = SORT_CYCLE[(SORT_CYCLE.index(self.sort) + 1) % len(SORT_CYCLE)]
