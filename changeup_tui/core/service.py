@@ -226,6 +226,21 @@ class KeyService:
             KeyQuery(environment, search.strip(), sort, include_revoked, limit, after)
         )
 
+    async def list_before(
+        self,
+        environment: Environment | None = None,
+        *,
+        search: str = "",
+        sort: SortField = SortField.CREATED,
+        include_revoked: bool = True,
+        limit: int = 200,
+        before: KeyCursor | None = None,
+    ) -> KeyPage:
+        """The page that ends at `before` (None: the last page), see Store.list_keys_before."""
+        return await self.store.list_keys_before(
+            KeyQuery(environment, search.strip(), sort, include_revoked, limit), before
+        )
+
     async def count(
         self, environment: Environment | None = None, *, search: str = "",
         include_revoked: bool = True,

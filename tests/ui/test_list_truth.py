@@ -63,7 +63,9 @@ async def test_home_and_end_reach_the_true_first_and_last_key(
         assert table.row_count < 23  # a page or so, not all of them
         await pilot.press("end")
         await wait_for(pilot, lambda: selected_name(app) == "Key 00")  # the oldest: last
-        assert table.row_count == 23
+        await wait_for(pilot, lambda: not table.loading_page)
+        # The window above the last page fills in as the cursor is near its top: in order.
+        assert names(app) == [f"Key {n:02}" for n in range(22, 22 - table.row_count, -1)]
         await pilot.press("home")
         await wait_for(pilot, lambda: selected_name(app) == "Key 22")
 

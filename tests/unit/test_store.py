@@ -340,3 +340,56 @@ async def test_constraint_failure_in_any_write_is_a_store_error(store, db):
     assert await store.get_account() is None
     assert await store.count_keys(KeyQuery()) == 0
     assert not _in_transaction(store, db)
+
+
+async def _all_pages_backwards(store, query: KeyQuery) -> tuple[list[str], list[object]]:
+    """Every key, read from the last page back to the first with list_keys_before."""
+    pages: list[list[str]] = []
+    before, boundaries = None, []
+    for _ in range(1000):
+        page = await store.list_keys_before(query, before)
+        pages.append([k.client_id for k in page.keys])
+        if page.next_cursor is None:
+            return [cid for chunk in reversed(pages) for cid in chunk], boundaries
+        boundaries.append(page.next_cursor)
+        before = page.next_cursor
+    raise AssertionError("pagination never ended")
+
+
+@pytest.mark.parametrize("sort", list(SortField))
+async def test_last_page_and_pages_before_it_read_every_key_once_in_order(store, many_keys, sort):
+    for env in (None, Environment.TEST, Environment.LIVE):
+        expected = _expected(many_keys, sort, env)
+        for limit in (1, 7, 125, 300):
+            query = KeyQuery(environment=env, sort=sort, limit=limit)
+            last = await store.list_keys_before(query, None)
+            assert [k.client_id for k in last.keys] == expected[-limit:], (env, limit)
+            seen, boundaries = await _all_pages_backwards(store, query)
+            assert seen == expected, (env, limit)
+            # The key a boundary names ends the page before it and precedes the page after it:
+            # read both ways from one boundary, the keys meet, none lost or repeated.
+            for boundary in boundaries[:3]:
+                before_it = await store.list_keys_before(query, boundary)
+                after_it = await store.list_keys(
+                    KeyQuery(env, "", sort, True, limit, after=boundary)
+                )
+                both = [k.client_id for k in (*before_it.keys, *after_it.keys)]
+                start = expected.index(both[0])
+                assert both == expected[start:start + len(both)], (env, limit)
+                assert len(before_it.keys) == limit
+
+
+async def test_last_page_follows_the_filter(store, many_keys):
+    revoked = [k for _, k, _ in many_keys[:10]]
+    for key in revoked:
+        await store.set_status(
+            key.client_id, KeyStatus.REVOKED, FIXED_NOW, "tester", frozenset({KeyStatus.ACTIVE}),
+            _event("key.revoked"),
+        )
+    live = _expected(many_keys, SortField.NAME, None)
+    wanted = [cid for cid in live if cid not in {k.client_id for k in revoked}]
+    page = await store.list_keys_before(
+        KeyQuery(sort=SortField.NAME, include_revoked=False, limit=5), None
+    )
+    assert [k.client_id for k in page.keys] == wanted[-5:]
+    assert page.next_cursor is not None

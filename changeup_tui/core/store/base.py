@@ -27,6 +27,7 @@ from changeup_tui.core.models import (
     AuditEvent,
     AuditQuery,
     Environment,
+    KeyCursor,
     KeyPage,
     KeyQuery,
     KeyRecord,
@@ -77,6 +78,14 @@ class Store(Protocol):
 
     async def list_keys(self, query: KeyQuery) -> KeyPage:
         """One page in the query's order (keyset pagination on `query.after`)."""
+
+    async def list_keys_before(self, query: KeyQuery, before: KeyCursor | None) -> KeyPage:
+        """The page that ends at the cursor `before` (the key it names included), or the query's
+        last page when `before` is None: a keyset query read backwards, as cheap at the end of
+        100,000 keys as `list_keys` is at their start (`home`/`end` in the list). At most
+        `query.limit` keys, in the query's order; `query.after` is not used. `next_cursor` names
+        the key just before the page (pass it as `before` for the page before this one; as
+        `after`, `list_keys` reads this page again); None when the page starts at the first key."""
 
     async def grace_secrets(
         self, client_ids: Sequence[str], now: datetime

@@ -40,6 +40,7 @@ from changeup_tui.core.models import (
     AuditEvent,
     AuditQuery,
     Environment,
+    KeyCursor,
     KeyPage,
     KeyQuery,
     KeyRecord,
@@ -479,6 +480,34 @@ class PostgresStore:
         keys = tuple(_key_from_row(row) for row in rows)
         next_cursor = (rows[-1]["cursor_a"], rows[-1]["cursor_b"]) if more and rows else None
         return KeyPage(keys, next_cursor)
+
+    async def list_keys_before(self, query: KeyQuery, before: KeyCursor | None) -> KeyPage:
+        """As list_keys, read backwards: the sort's index scanned from the end (or from
+        `before`, included) for `limit + 1` ids, then the rows in the query's order; the first
+        one, when there are `limit + 1`, is the key just before the page (its cursor is the
+        page's `next_cursor`)."""
+        p = _Params()
+        clauses = self._where_clauses(query, p)
+        order, cursor_expr, op = _SORTS[query.sort]
+        if before is not None:
+            first, second = before
+            clauses.append(f"{cursor_expr} {'>=' if op == '<' else '<='} ({p(first)}, {p(second)})")
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        backwards = re.sub(r"\b(ASC|DESC)\b",
+                           lambda m: "DESC" if m[0] == "ASC" else "ASC", order)
+        direction = " DESC" if op == "<" else ""
+        rows = await self._fetch(
+            f"SELECT {_KEY_COLUMNS}, page.cursor_a, page.cursor_b FROM "
+            f"(SELECT k.id, {_CURSOR_COLUMNS[query.sort]} FROM api_keys k {where} "
+            f"ORDER BY {backwards} LIMIT {p(query.limit + 1)}) page "
+            f"JOIN api_keys k ON k.id = page.id ORDER BY page.cursor_a{direction}, "
+            f"page.cursor_b{direction}",
+            *p.values,
+        )
+        more = len(rows) > query.limit
+        keys = tuple(_key_from_row(row) for row in (rows[1:] if more else rows))
+        previous = (rows[0]["cursor_a"], rows[0]["cursor_b"]) if more else None
+        return KeyPage(keys, previous)
 
     async def grace_secrets(
         self, client_ids: Sequence[str], now: datetime

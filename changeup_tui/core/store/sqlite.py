@@ -40,6 +40,7 @@ from changeup_tui.core.models import (
     AuditEvent,
     AuditQuery,
     Environment,
+    KeyCursor,
     KeyPage,
     KeyQuery,
     KeyRecord,
@@ -299,6 +300,8 @@ class _Sort:
     value and the row id) with the comparison that walks past it."""
 
     order: str
+    reverse_order: str
+    """The same order read backwards, from the last key."""
     cursor: tuple[str, str]
     after: str
 
@@ -308,20 +311,38 @@ class _Sort:
 
     @property
     def past_cursor(self) -> str:
+        return self._compare(self.after)
+
+    @property
+    def up_to_cursor(self) -> str:
+        """The keys before the cursor in this order, the one it names included."""
+        return self._compare(">=" if self.after == "<" else "<=")
+
+    def _compare(self, op: str) -> str:
         # CAST: a cursor value that is not UTF-8 is bound as its bytes (see Undecodable)
-        return (
-            f"({self.cursor[0]}, {self.cursor[1]}) {self.after} "
-            "(CAST(:cursor_0 AS TEXT), :cursor_1)"
-        )
+        return f"({self.cursor[0]}, {self.cursor[1]}) {op} (CAST(:cursor_0 AS TEXT), :cursor_1)"
 
 
 _SORTS: dict[SortField, _Sort] = {
-    SortField.CREATED: _Sort("k.created_at DESC, k.id DESC", ("k.created_at", "k.id"), "<"),
-    SortField.NAME: _Sort("k.name_key ASC, k.id ASC", ("k.name_key", "k.id"), ">"),
+    SortField.CREATED: _Sort(
+        "k.created_at DESC, k.id DESC", "k.created_at ASC, k.id ASC", ("k.created_at", "k.id"), "<"
+    ),
+    SortField.NAME: _Sort(
+        "k.name_key ASC, k.id ASC", "k.name_key DESC, k.id DESC", ("k.name_key", "k.id"), ">"
+    ),
     SortField.LAST_USED: _Sort(
-        "coalesce(k.last_used_at, '') DESC, k.id DESC", ("coalesce(k.last_used_at, '')", "k.id"), "<"
+        "coalesce(k.last_used_at, '') DESC, k.id DESC",
+        "coalesce(k.last_used_at, '') ASC, k.id ASC",
+        ("coalesce(k.last_used_at, '')", "k.id"),
+        "<",
     ),
 }
+
+
+def _bind_cursor(params: Params, cursor: KeyCursor) -> None:
+    params["cursor_0"], params["cursor_1"] = cursor
+    if isinstance(cursor[0], Undecodable):
+        params["cursor_0"] = cursor[0].raw
 
 
 def _primary_code(exc: sqlite3.Error) -> int | None:
@@ -701,9 +722,7 @@ class SQLiteStore:
         sort = _SORTS[query.sort]
         if query.after is not None:
             clauses.append(sort.past_cursor)
-            params["cursor_0"], params["cursor_1"] = query.after
-            if isinstance(query.after[0], Undecodable):
-                params["cursor_0"] = query.after[0].raw
+            _bind_cursor(params, query.after)
         rows = await self._read(
             f"SELECT {_KEY_COLUMNS}, {sort.select} FROM api_keys k {_where(clauses)} "
             f"ORDER BY {sort.order} LIMIT :limit",
@@ -714,6 +733,23 @@ class SQLiteStore:
         keys = tuple(_key_from_row(row) for row in rows)
         next_cursor = (rows[-1]["cursor_0"], rows[-1]["cursor_1"]) if more and rows else None
         return KeyPage(keys, next_cursor)
+
+    async def list_keys_before(self, query: KeyQuery, before: KeyCursor | None) -> KeyPage:
+        params: Params = {"limit": query.limit + 1}
+        clauses = self._key_filter(query, params)
+        sort = _SORTS[query.sort]
+        if before is not None:
+            clauses.append(sort.up_to_cursor)
+            _bind_cursor(params, before)
+        rows = await self._read(
+            f"SELECT {_KEY_COLUMNS}, {sort.select} FROM api_keys k {_where(clauses)} "
+            f"ORDER BY {sort.reverse_order} LIMIT :limit",
+            params,
+        )
+        more = len(rows) > query.limit
+        keys = tuple(_key_from_row(row) for row in reversed(rows[: query.limit]))
+        previous = (rows[-1]["cursor_0"], rows[-1]["cursor_1"]) if more else None
+        return KeyPage(keys, previous)
 
     async def count_keys(self, query: KeyQuery) -> int:
         params: Params = {}

@@ -107,8 +107,8 @@ class ApiKeysScreen(Screen[None]):
         """Keys matching the query, once the first page is read."""
         self._filter_timer: Timer | None = None
         service = changeup_app(self).service
-        self.table = KeysTable(self._fetch, service.clock, changes=service.data_version,
-                               id="keys-table")
+        self.table = KeysTable(self._fetch, service.clock, fetch_before=self._fetch_before,
+                               changes=service.data_version, id="keys-table")
         self.table.display = False  # until its first page says there are keys
         self._bindings_status: KeyStatus | None = None
 
@@ -204,6 +204,14 @@ class ApiKeysScreen(Screen[None]):
             not include_revoked and await service.count(environment) > 0
         )
         return Page(page.keys, page.next_cursor, total=total, any_rows=any_keys)
+
+    async def _fetch_before(self, before: KeyCursor | None) -> KeysPage:
+        """The page of the query that ends at `before`; the last page when None (`end`)."""
+        page = await changeup_app(self).service.list_before(
+            self.environment, search=self.search, sort=self.sort,
+            include_revoked=self.include_revoked, limit=PAGE_SIZE, before=before,
+        )
+        return Page(page.keys, page.next_cursor)
 
     def _first_page_shown(self, page: KeysPage, select: str | None) -> None:
         table = self.table

@@ -3,6 +3,12 @@ one starts), asking for the next page when its cursor or scroll position nears t
 Key and Activity Log pages share it: a screen gives it `fetch` (one page from the service) and
 calls `reload()` when its query changes; a subclass says how a row looks.
 
+The rows loaded are a window on the query: the first pages, or, after `end`, the last page and
+those before it. Given `fetch_before` (the page that ends at a cursor, or the last page: a keyset
+query read backwards), `end` reads the last page alone, however many rows come before it, and the
+window grows upwards as the cursor nears its top; `home` reads the first page again. Without it
+`end` reads every page up to the last (the Activity Log).
+
 Given `changes` (the store's data_version, through the service), the table follows changes made
 by other processes: it polls that cheap number every POLL_SECONDS and, when it moved, reads its
 rows again (`refresh_rows`: as many as were loaded, the cursor kept on the same row, or on its
@@ -56,15 +62,23 @@ class PagedTable(DataTable[Text], Generic[Row, Cursor]):
 
     def __init__(
         self, fetch: Callable[[Cursor | None], Awaitable[Page[Row, Cursor]]], *,
+        fetch_before: Callable[[Cursor | None], Awaitable[Page[Row, Cursor]]] | None = None,
         changes: Callable[[], Awaitable[int]] | None = None, **kwargs: Any,
     ) -> None:
         """`fetch(None)` reads the first page, `fetch(cursor)` the one at a `Page.next_cursor`;
+        `fetch_before(None)` the last page, `fetch_before(cursor)` the page that ends at the row
+        the cursor names (its `next_cursor` names the row before it: None at the first row);
         `changes()` a number that moves when someone else changed the data."""
         super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
         self._fetch = fetch
+        self._fetch_before = fetch_before
         self._changes = changes
         self._version: int | None = None
         self._next_cursor: Cursor | None = None
+        """Where the page after the window starts; None when the window reaches the last row."""
+        self._top: Cursor | None = None
+        """The row just before the window (fetch_before reads up to it); None when the window
+        starts at the first row."""
         self._loading: Worker[None] | None = None
         self._shown: dict[str, Row] = {}
         """The rows loaded so far, by row key."""
@@ -173,24 +187,35 @@ class PagedTable(DataTable[Text], Generic[Row, Cursor]):
             self.notify(str(exc), title=self.ERROR_TITLE, severity="error", markup=False)
             return
         if after is None:
-            self.clear()
-            self._shown.clear()
-            self.forget_rows()
-            self._set_columns()
-        self.add_page(page.rows)
-        self._set_columns()  # the widths may follow the rows (the keys table's Status)
+            self._show_anew(page.rows)
+            self._top = None
+        else:
+            self.add_page(page.rows)
+            self._set_columns()  # the widths may follow the rows (the keys table's Status)
         self._next_cursor = page.next_cursor
         if then is not None:
             then(page)
+
+    def _show_anew(self, rows: Iterable[Row]) -> None:
+        """`rows` in place of every row shown (the cursor on the first)."""
+        self.clear()
+        self._shown.clear()
+        self.forget_rows()
+        self._set_columns()
+        self.add_page(rows)
+        self._set_columns()  # the widths may follow the rows (the keys table's Status)
 
     @work(exclusive=True, group="page")
     async def _refresh(self) -> None:
         await self._note_version()
         wanted = max(self.row_count, 1)
         pages: list[Page[Row, Cursor]] = []
-        after: Cursor | None = None
+        after = self._top  # the same window: from the row before it
         read = 0
         try:
+            # The first page says how many rows match the query (Refreshed), even when the
+            # window starts further down.
+            counted = await self._fetch(None) if after is not None else None
             while True:
                 page = await self._fetch(after)
                 pages.append(page)
@@ -203,26 +228,65 @@ class PagedTable(DataTable[Text], Generic[Row, Cursor]):
             return
         selected = self.selected_row_key
         row = self.cursor_row
-        self.clear()
-        self._shown.clear()
-        self.forget_rows()
-        self._set_columns()
-        for page in pages:
-            self.add_page(page.rows)
-        self._set_columns()
+        self._show_anew([row for page in pages for row in page.rows])
         self._next_cursor = pages[-1].next_cursor
         if selected is not None and selected in self._shown:
             self.select(selected)
         elif self.row_count:
             self.move_cursor(row=min(row, self.row_count - 1), animate=False, scroll=True)
-        self.post_message(self.Refreshed(self, pages[0]))
+        self.post_message(self.Refreshed(self, counted or pages[0]))
+
+    def action_scroll_top(self) -> None:
+        """Home: the first row of the query, not of the window."""
+        if self._top is None:
+            super().action_scroll_top()
+        else:
+            self._loading = self._load_edge(last=False)
 
     def action_scroll_bottom(self) -> None:
         """End: the last row of the query, not of the pages loaded so far."""
         if self._next_cursor is None:
             super().action_scroll_bottom()
+        elif self._fetch_before is not None:
+            self._loading = self._load_edge(last=True)
         else:
             self._loading = self._load_rest()
+
+    @work(exclusive=True, group="page")
+    async def _load_edge(self, *, last: bool) -> None:
+        """The last page alone (fetch_before), or the first page, in place of the window; the
+        cursor on its last or first row."""
+        try:
+            if last:
+                assert self._fetch_before is not None
+                page = await self._fetch_before(None)
+            else:
+                page = await self._fetch(None)
+        except StoreError as exc:
+            self.notify(str(exc), title=self.ERROR_TITLE, severity="error", markup=False)
+            return
+        self._show_anew(page.rows)
+        if last:
+            self._top, self._next_cursor = page.next_cursor, None
+            super().action_scroll_bottom()
+        else:
+            self._top, self._next_cursor = None, page.next_cursor
+            super().action_scroll_top()
+
+    @work(exclusive=True, group="page")
+    async def _load_before(self) -> None:
+        """The page before the window, above it; the cursor stays on its row."""
+        assert self._fetch_before is not None
+        try:
+            page = await self._fetch_before(self._top)
+        except StoreError as exc:
+            self.notify(str(exc), title=self.ERROR_TITLE, severity="error", markup=False)
+            return
+        selected = self.selected_row_key
+        self._show_anew([*page.rows, *self._shown.values()])
+        self._top = page.next_cursor
+        if selected is not None:
+            self.select(selected)
 
     @work(exclusive=True, group="page")
     async def _load_rest(self) -> None:
@@ -284,11 +348,21 @@ class PagedTable(DataTable[Text], Generic[Row, Cursor]):
         if last_row >= self.row_count - self.NEAR_END:
             self._loading = self._load(self._next_cursor, None)
 
+    def _check_near_top(self, first_row: int) -> None:
+        """`first_row`: the highest row the reader can see or has reached."""
+        if self._top is None or self.loading_page or not self.row_count:
+            return
+        if first_row < self.NEAR_END:
+            self._loading = self._load_before()
+
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         if event.data_table is self:
             self._check_near_end(self.cursor_row)
+            self._check_near_top(self.cursor_row)
 
     def watch_scroll_y(self, old_value: float, new_value: float) -> None:
         super().watch_scroll_y(old_value, new_value)
         if new_value > old_value:  # scrolled down (mouse wheel, scrollbar)
             self._check_near_end(int(new_value) + self.scrollable_content_region.height)
+        elif new_value < old_value:
+            self._check_near_top(int(new_value))
