@@ -97,7 +97,8 @@ async def test_ctrl_r_reloads_by_hand(make_app, service, clock, monkeypatch):
     async with app.run_test(size=SIZE) as pilot:
         await started(pilot)
         await service.create("Bravo", Environment.TEST)
-        await pilot.pause(0.3)
+        await app.workers.wait_for_complete()  # whatever runs has run: nothing reads again
+        await pilot.pause()
         assert names(app) == ["Alpha"]
         await pilot.press("ctrl+r")
         await wait_for(pilot, lambda: names(app) == ["Bravo", "Alpha"])

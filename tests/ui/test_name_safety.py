@@ -7,7 +7,7 @@ from textual.widgets import Button, Input, Static
 
 from changeup_tui.tui.modals.name_modal import NameModal
 from changeup_tui.tui.modals.rename_modal import RenameModal
-from tests.helpers.pilot import SIZE, started, wait_for
+from tests.helpers.pilot import SIZE, settle, started, wait_for
 from tests.ui.ui_helpers import keys_table, open_name_modal, seed_keys
 
 SECRET_LIKE = "cu_live_sk_" + "Qx7" * 16 + "z"
@@ -33,8 +33,8 @@ async def test_name_modal_refuses_a_pasted_secret_blank_and_look_alike_names(mak
             await wait_for(pilot, lambda why=why: why in str(reason.content))
             assert create.disabled
             assert SECRET_LIKE[11:30] not in str(reason.content)
-        await pilot.press("enter")  # Enter on a refused name explains, never creates
-        await pilot.pause(0.2)
+        # Enter on a refused name explains, never creates
+        await settle(pilot, pilot.press("enter"))
         assert isinstance(app.screen, NameModal)
         assert (await app.service.list()).keys[0].name == "billing"
         assert len((await app.service.list()).keys) == 1
@@ -56,8 +56,7 @@ async def test_rename_modal_refuses_a_pasted_secret(make_app, db_path):
         reason = modal.query_one("#rename-reason", Static)
         await wait_for(pilot, lambda: "looks like a Secret Key" in str(reason.content))
         assert modal.query_one("#rename-ok", Button).disabled
-        await pilot.press("enter")
-        await pilot.pause(0.2)
+        await settle(pilot, pilot.press("enter"))
         assert app.screen is modal
         assert (await app.service.list()).keys[0].name == "billing"
         audit = await app.service.audit()

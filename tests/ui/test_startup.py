@@ -1,12 +1,11 @@
 """Starting up: a database that cannot be opened ends the app with one line on stderr and exit
 code 2; a read-only one opens, says so in the header, and refuses writes. Keys typed while the app
 starts go to the page and do what they do there: a key pressed as the page appears reaches the
-page's bindings; `/` then typing before the table mounts types into the filter; a screen asked for
+page's bindings; `/` then typing before the first page shows types into the filter; a screen asked for
 during start-up ends on top of the page, styled."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import re
 import shutil
@@ -25,8 +24,9 @@ from changeup_tui.tui.screens.api_keys import ApiKeysScreen
 from changeup_tui.tui.widgets.filter_input import FilterInput
 from changeup_tui.tui.widgets.header import AppHeader
 from changeup_tui.tui.widgets.keys_table import KeysTable
+from tests.helpers.pilot import settle
 
-from .ui_helpers import SIZE, seed_keys, started, wait_for
+from .ui_helpers import SIZE, as_soon_as, seed_keys, started, wait_for
 
 CLI = Path(sys.executable).with_name("changeup-tui")
 ANSI = re.compile(r"\x1b(\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)|[=>()][0-9A-Za-z]?)")
@@ -82,8 +82,7 @@ async def test_read_only_database_opens_and_refuses_writes(make_app, db_path):
             assert screen.total == 1
             assert screen.query_one("#create-key").disabled
             assert screen.check_action("create_key", ()) is None
-            await pilot.press("n")
-            await pilot.pause(0.2)
+            await settle(pilot, pilot.press("n"))
             assert app.screen is screen
             await pilot.press("e")  # viewing Live is fine; it is just not remembered
             await wait_for(pilot, lambda: app.environment is Environment.LIVE)
@@ -93,12 +92,11 @@ async def test_read_only_database_opens_and_refuses_writes(make_app, db_path):
 
 
 async def test_a_key_pressed_as_the_page_appears_goes_to_the_page(make_app):
-    """The table mounts just after the first frame and then takes the focus; a key pressed
-    before that reaches the page's bindings and never a hidden field (the filter)."""
+    """The table takes the focus once its first page shows; a key pressed before that reaches
+    the page's bindings and never a hidden field (the filter)."""
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
-        while not isinstance(app.screen, ApiKeysScreen):  # no settling pause: press at once
-            await pilot.pause(0.01)
+        await as_soon_as(lambda: isinstance(app.screen, ApiKeysScreen))  # press at once
         page = app.screen
         await pilot.press("n")
         await wait_for(pilot, lambda: isinstance(app.screen, NameModal)
@@ -107,14 +105,14 @@ async def test_a_key_pressed_as_the_page_appears_goes_to_the_page(make_app):
         assert not page.query_one(FilterInput).display
 
 
-async def test_the_filter_keeps_the_focus_it_took_before_the_table_mounted(make_app, db_path):
-    """`/` pressed as the page appears opens the filter; the table, mounted just after, must not
-    take the focus back, or the search typed next would run the page's keys (d, e...)."""
+async def test_the_filter_keeps_the_focus_it_took_before_the_first_page_showed(make_app, db_path):
+    """`/` pressed as the page appears opens the filter; the table, shown with its first page
+    just after, must not take the focus back, or the search typed next would run the page's
+    keys (d, e...)."""
     await seed_keys(db_path, "Billing")
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
-        while not isinstance(app.screen, ApiKeysScreen):  # no settling pause: press at once
-            await pilot.pause(0.01)
+        await as_soon_as(lambda: isinstance(app.screen, ApiKeysScreen))  # press at once
         page = app.screen
         app.post_message(events.Key("slash", "/"))
         await wait_for(pilot, lambda: page.query(KeysTable) and page.total is not None)
@@ -145,8 +143,7 @@ async def test_a_screen_asked_for_during_start_up_opens_on_top_with_its_styles(m
 
     app.service.store.open = open_with_keys_typed
     async with app.run_test(size=SIZE) as pilot:
-        while len(app.screen_stack) < 2:  # noqa: ASYNC110 - one loop turn at a time: the key
-            await asyncio.sleep(0)  # must land before the page's first frame
+        await as_soon_as(lambda: len(app.screen_stack) >= 2)  # before the page's first frame
         if when == "page pushed, not drawn":
             app.post_message(events.Key(*key))
         await wait_for(pilot, lambda: len(app.screen_stack) == 3)
