@@ -95,7 +95,7 @@ class ApiKeysScreen(Screen[None]):
     ]
 
     # The query: each change reads the first page again (the watchers).
-    environment: reactive[Environment] = reactive(Environment.TEST)
+    environment: reactive[Environment] = reactive(Environment.TEST, init=False)
     """The app's, followed (see on_mount)."""
     search: reactive[str] = reactive("", init=False)
     sort: reactive[SortField] = reactive(SortField.CREATED, init=False)
@@ -137,11 +137,17 @@ class ApiKeysScreen(Screen[None]):
             yield ActionFooter(exclude=KEY_ROW, first=("help",), compact=True,
                                id="keys-footer-view")
 
-    def on_mount(self) -> None:
+    async def on_mount(self) -> None:
         app = changeup_app(self)
         if app.read_only:
             self.query_one("#create-key", Button).disabled = True
-        self.watch(app, "environment", self._follow_environment)
+        self.set_reactive(ApiKeysScreen.environment, app.environment)
+        self._show_environment()
+        self.watch(app, "environment", self._follow_environment, init=False)
+        # The first page is read before the page's first frame, which then shows the keys:
+        # one frame instead of a frame without them and another. Keys pressed meanwhile wait
+        # in this screen's queue and reach the page once it has its keys.
+        await self.table.load(then=lambda page: self._first_page_shown(page, None))
 
     def on_screen_suspend(self) -> None:
         """A modal on top shows its own keys: this page's, which would do nothing there, are
@@ -156,10 +162,14 @@ class ApiKeysScreen(Screen[None]):
     def _follow_environment(self, environment: Environment) -> None:
         self.environment = environment
 
-    def watch_environment(self, environment: Environment) -> None:
+    def watch_environment(self) -> None:
+        self._show_environment()
+        self.reload()
+
+    def _show_environment(self) -> None:
+        environment = self.environment
         self.set_class(environment is Environment.LIVE, "-live")
         self.query_one("#keys-title", Label).update(f"{environment.label} API Keys")
-        self.reload()
 
     def watch_search(self) -> None:
         self.reload()

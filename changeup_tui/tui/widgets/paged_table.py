@@ -179,6 +179,16 @@ class PagedTable(DataTable[Text], Generic[Row, Cursor]):
     async def _load(
         self, after: Cursor | None, then: Callable[[Page[Row, Cursor]], None] | None
     ) -> None:
+        await self.load(after, then)
+
+    async def load(
+        self, after: Cursor | None = None,
+        then: Callable[[Page[Row, Cursor]], None] | None = None,
+    ) -> None:
+        """Read the page at `after` and show it: below the rows shown, or in place of them
+        (`after` None: the first page). Awaited as it is by a screen's `on_mount`, the page
+        appears with its first rows in its first frame; `reload()` runs it in the exclusive
+        worker."""
         if after is None:
             await self._note_version()
         try:
