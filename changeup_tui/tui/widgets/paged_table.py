@@ -137,7 +137,11 @@ class PagedTable(DataTable[Text], Generic[Row, Cursor]):
 
     def _cells_shown(self, row: Row) -> list[Text]:
         """The cells of the columns shown now."""
-        everything = dict(zip((key for _, key in self.COLUMNS), self.cells(row), strict=True))
+        return self._pick(tuple(self.cells(row)))
+
+    def _pick(self, cells: tuple[Text, ...]) -> list[Text]:
+        """Of a row's cells (one per COLUMNS), those of the columns shown now."""
+        everything = dict(zip((key for _, key in self.COLUMNS), cells, strict=True))
         return [everything[column.key.value] for column in self.ordered_columns
                 if column.key.value is not None]
 
@@ -201,7 +205,6 @@ class PagedTable(DataTable[Text], Generic[Row, Cursor]):
             self._top = None
         else:
             self.add_page(page.rows)
-            self._set_columns()  # the widths may follow the rows (the keys table's Status)
         self._next_cursor = page.next_cursor
         if then is not None:
             then(page)
@@ -211,9 +214,7 @@ class PagedTable(DataTable[Text], Generic[Row, Cursor]):
         self.clear()
         self._shown.clear()
         self.forget_rows()
-        self._set_columns()
         self.add_page(rows)
-        self._set_columns()  # the widths may follow the rows (the keys table's Status)
 
     @work(exclusive=True, group="page")
     async def _refresh(self) -> None:
@@ -305,18 +306,24 @@ class PagedTable(DataTable[Text], Generic[Row, Cursor]):
                 page = await self._fetch(self._next_cursor)
                 self.add_page(page.rows)
                 self._next_cursor = page.next_cursor
-            self._set_columns()
         except StoreError as exc:
             self.notify(str(exc), title=self.ERROR_TITLE, severity="error", markup=False)
             return
         super().action_scroll_bottom()
 
     def add_page(self, rows: Iterable[Row]) -> None:
+        """Show `rows` below those shown. Their cells are made first, once: the columns then
+        take the widths they need (the keys table's Status and Name follow the rows) before any
+        of them is added, so that no row is added twice."""
+        new: dict[str, tuple[Row, tuple[Text, ...]]] = {}
         for row in rows:
             key = self.row_key(row)
-            if key not in self._shown:  # a row that moved between pages (sorted by last use)
-                self._shown[key] = row
-                self.add_row(*self._cells_shown(row), key=key)
+            if key not in self._shown and key not in new:  # a row that moved between pages
+                new[key] = (row, tuple(self.cells(row)))
+        self._set_columns()
+        for key, (row, cells) in new.items():
+            self._shown[key] = row
+            self.add_row(*self._pick(cells), key=key)
 
     def update(self, row: Row) -> None:
         """Show a loaded row anew, in place."""
