@@ -1,10 +1,12 @@
-"""Driving the app with Pilot without fixed pauses: wait until a condition holds (`wait_for`),
-or until what an input started has finished (`settle`, for checking that an input did nothing).
+"""Driving the app with Pilot without fixed pauses: wait until a condition holds (`wait_for`; or
+`as_soon_as`, which does not let the app settle first), or until what an input started has
+finished (`settle`, for checking that an input did nothing).
 Plus the first page loaded (`started`), a command palette search (`search_palette`) and the
 notifications on show (`notifications`)."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -34,6 +36,17 @@ async def wait_for(
             raise AssertionError(f"timed out waiting for {what or predicate.__doc__ or predicate}")
         await pilot.pause(POLL_S)
     await pilot.pause()
+
+
+async def as_soon_as(predicate: Callable[[], object], limit: float = 10.0) -> None:
+    """Return in the very loop turn `predicate()` holds, without letting the app settle (unlike
+    wait_for): for a key pressed the instant something appears, during start-up. Fails after
+    `limit` seconds."""
+    deadline = time.monotonic() + limit
+    while not predicate():  # one loop turn at a time, on purpose
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {predicate.__doc__ or predicate}")
+        await asyncio.sleep(0)
 
 
 async def settle(pilot: Pilot[Any], action: Awaitable[object], limit: float = 10.0) -> None:

@@ -15,7 +15,7 @@ from textual.binding import BindingType
 from textual.widgets import Label
 
 from tests.helpers.clipboard import FakeClipboard
-from tests.helpers.pilot import settle, wait_for
+from tests.helpers.pilot import as_soon_as, settle, wait_for
 
 
 class Host(App[None]):
@@ -92,3 +92,14 @@ def test_fake_clipboard_copies_breaks_and_loses_on_request() -> None:
     lossy = FakeClipboard(lossy=True)
     lossy.copy("a")
     assert lossy.paste() == ""
+
+
+async def test_as_soon_as_returns_in_the_turn_the_condition_holds_and_fails_after_its_limit():
+    app = Host()
+    async with app.run_test() as pilot:
+        app.call_later(lambda: setattr(app, "done", 1))
+        await as_soon_as(lambda: app.done == 1)
+        assert app.done == 1
+        with pytest.raises(AssertionError, match="timed out"):
+            await as_soon_as(lambda: False, limit=0.1)
+        await pilot.pause()

@@ -24,9 +24,9 @@ from changeup_tui.tui.screens.api_keys import ApiKeysScreen
 from changeup_tui.tui.widgets.filter_input import FilterInput
 from changeup_tui.tui.widgets.header import AppHeader
 from changeup_tui.tui.widgets.keys_table import KeysTable
-from tests.helpers.pilot import settle
+from tests.helpers.pilot import as_soon_as, settle
 
-from .ui_helpers import SIZE, as_soon_as, seed_keys, started, wait_for
+from .ui_helpers import SIZE, seed_keys, started, wait_for
 
 CLI = Path(sys.executable).with_name("changeup-tui")
 ANSI = re.compile(r"\x1b(\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)|[=>()][0-9A-Za-z]?)")

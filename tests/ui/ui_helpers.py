@@ -4,9 +4,6 @@ fake clipboard and the app factory live in tests/helpers/."""
 
 from __future__ import annotations
 
-import asyncio
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,20 +20,10 @@ from changeup_tui.tui.widgets.keys_table import KeysTable
 from tests.helpers.pilot import SIZE, started, wait_for
 
 __all__ = [  # SIZE, started and wait_for too: tests/ui/test_startup.py imports them from here
-    "SIZE", "as_soon_as", "cell", "keys_table", "open_name_modal", "open_reveal", "seed_keys",
-    "started", "wait_for",
+    "SIZE", "cell", "keys_table", "open_name_modal", "open_reveal", "seed_keys", "started",
+    "wait_for",
 ]
 
-
-async def as_soon_as(predicate: Callable[[], object], limit: float = 10.0) -> None:
-    """Return in the very loop turn `predicate()` holds, without letting the app settle (unlike
-    wait_for): for a key pressed the instant something appears, during start-up. Fails after
-    `limit` seconds."""
-    deadline = time.monotonic() + limit
-    while not predicate():  # one loop turn at a time, on purpose
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {predicate.__doc__ or predicate}")
-        await asyncio.sleep(0)
 
 
 async def seed_keys(db_path: Path, *names: str) -> None:
