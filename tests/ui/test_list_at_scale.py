@@ -83,6 +83,10 @@ async def test_end_and_home_reach_the_last_and_first_of_100k_keys_at_once(big_db
         shown = [table.get_row_at(i)[2].plain for i in range(table.row_count)]
         assert shown == expected[first_shown:]  # in order, none lost or repeated
         assert selected(app) == expected[-api_keys.PAGE_SIZE]  # the cursor kept its key
+        assert table.cursor_row == api_keys.PAGE_SIZE
+        # ... and the view its place: the rows added above are above it
+        await wait_for(pilot, lambda: table.scroll_y == api_keys.PAGE_SIZE,
+                       what="the view kept on the same rows")
         assert window[0] in shown
 
         began = time.monotonic()

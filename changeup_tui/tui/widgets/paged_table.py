@@ -293,11 +293,14 @@ class PagedTable(DataTable[Text], Generic[Row, Cursor]):
         except StoreError as exc:
             self.notify(str(exc), title=self.ERROR_TITLE, severity="error", markup=False)
             return
-        selected = self.selected_row_key
+        row, y, before = self.cursor_row, self.scroll_y, self.row_count
         self._show_anew([*page.rows, *self._shown.values()])
         self._top = page.next_cursor
-        if selected is not None:
-            self.select(selected)
+        added = self.row_count - before
+        # The same rows stay where the reader sees them: the cursor and the view move down by
+        # the rows added above (once the table has measured them, after the refresh).
+        self.move_cursor(row=row + added, animate=False, scroll=False)
+        self.call_after_refresh(self.scroll_to, y=y + added, animate=False)
 
     @work(exclusive=True, group="page")
     async def _load_rest(self) -> None:
