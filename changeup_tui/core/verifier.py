@@ -35,6 +35,7 @@ from changeup_tui.core.errors import StoreError
 from changeup_tui.core.models import Actor, Environment, KeyState, KeyUse, VerifyResult
 from changeup_tui.core.service import KeyService
 from changeup_tui.core.store.factory import make_store
+from changeup_tui.core.store.sqlite import SQLiteStore
 from changeup_tui.core.verify_cache import (
     DEFAULT_MAX_KEYS,
     LAST_USED_RESOLUTION,
@@ -127,6 +128,11 @@ class Verifier:
         self._flusher: asyncio.Task[None] | None = None
         self._background_refresh = background_refresh and max_staleness > 0
         self._hot: set[str] = set()
+        # SQLite's data_version is read from the database itself, so an equal one proves that
+        # nothing was committed elsewhere meanwhile (see _changed_since_sweep).
+        self._sync_version = isinstance(self._store, SQLiteStore)
+        self._version: int | None = None
+        self._version_at = 0.0
         self._sweeper: asyncio.Task[None] | None = None
         self._listener: asyncio.Task[None] | None = None
         self.changes_heard = 0
@@ -314,14 +320,17 @@ class Verifier:
         period = self.max_staleness / 2
         while True:
             await asyncio.sleep(period)
-            if not self._hot:
-                continue
-            client_ids, self._hot = list(self._hot), set()
-            started = self._monotonic()
-            try:
-                states = await self._store.get_key_states(client_ids)
-            except StoreError:
-                continue
+            with contextlib.suppress(StoreError):
+                await self._sweep()
+
+    async def _sweep(self) -> None:
+        if not self._hot:
+            return
+        client_ids, self._hot = list(self._hot), set()
+        started = self._monotonic()
+        client_ids = await self._changed_since_sweep(client_ids, started)
+        if client_ids:
+            states = await self._store.get_key_states(client_ids)
             for client_id in client_ids:
                 entry = self.cache.peek(client_id)
                 if entry is None or entry.read_at >= started:
@@ -331,6 +340,31 @@ class Verifier:
                     self.cache.drop(client_id)
                 else:
                     entry.refresh(state, started)
+
+    async def _changed_since_sweep(self, client_ids: list[str], started: float) -> list[str]:
+        """The keys of `client_ids` whose state must be read again. On SQLite, when no other
+        connection committed anything since the last full sweep (`PRAGMA data_version` is the
+        same: one query that reads no table), every entry read after that sweep began is still
+        exact: it is marked read at `started`, and only older entries are read. Otherwise (a
+        change anywhere, or PostgreSQL, whose version follows announcements that may lag) all
+        of them are, and the version is noted first: a commit that lands between the version
+        and the states is seen by the next sweep."""
+        if not self._sync_version:
+            return client_ids
+        version = await self._store.data_version()
+        if version != self._version:
+            self._version, self._version_at = version, started
+            return client_ids
+        older: list[str] = []
+        for client_id in client_ids:
+            entry = self.cache.peek(client_id)
+            if entry is None:
+                continue
+            if entry.read_at >= self._version_at:
+                entry.read_at = started
+            else:
+                older.append(client_id)
+        return older
 
     # -- last used, written behind -------------------------------------------------------------
 

@@ -423,8 +423,9 @@ async def test_cache_misses_in_progress_are_bounded(db_path, service, monkeypatc
 
 async def test_keys_in_use_are_read_again_together_in_the_background(db_path, service):
     """With a real monotonic clock and max_staleness 0.3 s: the keys answered from the cache are
-    re-read together every 0.15 s (get_key_states), so their requests make no query of their
-    own, and a revoke still shows within the bound."""
+    re-read together (get_key_states) by a sweep every 0.15 s, so their requests make no query
+    of their own; while nothing is committed elsewhere (SQLite's data_version unchanged) a sweep
+    reads no key at all, and a revoke still shows within the bound."""
     keys = [await service.create(f"k{i}", Environment.TEST) for i in range(3)]
     async with Verifier(db_path, environment="test", max_staleness=0.3) as verifier:
         for k in keys:
@@ -445,7 +446,9 @@ async def test_keys_in_use_are_read_again_together_in_the_background(db_path, se
                 assert (await verifier.verify(k.key.client_id, k.secret)).ok
             await asyncio.sleep(0.01)
         assert spy.calls == []  # no per-key query: the sweeps kept every entry fresh
-        assert len(calls) >= 4 and all(c == "get_key_states:3" for c in calls), calls
+        # The first sweep reads the three keys; the next ones (at least five more in the second)
+        # find data_version unchanged and read none.
+        assert calls == ["get_key_states:3"], calls
         await service.revoke(keys[0].key.client_id)
         revoked_at = loop.time()
         while (await verifier.verify(keys[0].key.client_id, keys[0].secret)).ok:
@@ -470,3 +473,38 @@ async def test_get_key_states_reads_many_keys_in_chunks(store, service, clock):
     assert {s.hint for s in first.secrets} == {made[0].secret.hint, rolled.secret.hint}
     assert await store.get_key_state(unknown[0]) is None
     assert (await store.get_key_state(made[1].key.client_id)) == states[made[1].key.client_id]
+
+
+async def test_a_sweep_that_finds_nothing_committed_trusts_only_entries_read_after_the_last_one(
+    service, verifier, ticks
+):
+    """SQLite's data_version unchanged since the last full sweep proves only that entries read
+    since then are current. B was accepted before that sweep, revoked before it too (so the
+    version it noted includes the revoke), and answered from memory (fresh) only afterwards:
+    the next sweep must read B, not mark it current."""
+    a = await service.create("A", Environment.TEST)
+    b = await service.create("B", Environment.TEST)
+    assert (await verifier.verify(a.key.client_id, a.secret)).ok
+    assert (await verifier.verify(b.key.client_id, b.secret)).ok  # read at 1000.0
+    await service.revoke(b.key.client_id)  # committed by another connection
+    ticks.now += 0.1
+    assert (await verifier.verify(a.key.client_id, a.secret)).ok  # A is in use
+    calls: list[list[str]] = []
+    real_states = verifier._store.get_key_states
+
+    async def recording(client_ids):
+        calls.append(sorted(client_ids))
+        return await real_states(client_ids)
+
+    verifier._store.get_key_states = recording
+    await verifier._sweep()  # a new version: A read at 1000.1
+    assert calls == [[a.key.client_id]]
+    ticks.now += 0.1
+    # B answered from memory: 0.2 s old, within max_staleness (1 s), as the bound allows
+    assert (await verifier.verify(b.key.client_id, b.secret)).ok
+    assert (await verifier.verify(a.key.client_id, a.secret)).ok
+    await verifier._sweep()  # nothing committed since: A trusted, B (older) read
+    assert calls[1:] == [[b.key.client_id]]
+    assert verifier.cache.peek(a.key.client_id).read_at == ticks.now
+    assert (await verifier.verify(b.key.client_id, b.secret)).reason == "revoked"
+    assert (await verifier.verify(a.key.client_id, a.secret)).ok
