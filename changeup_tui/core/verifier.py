@@ -324,7 +324,7 @@ class Verifier:
                 await self._sweep()
 
     async def _sweep(self) -> None:
-        if not self._hot:
+        if not self._hot and not (self._sync_version and len(self.cache)):
             return
         client_ids, self._hot = list(self._hot), set()
         started = self._monotonic()
@@ -342,27 +342,28 @@ class Verifier:
                     entry.refresh(state, started)
 
     async def _changed_since_sweep(self, client_ids: list[str], started: float) -> list[str]:
-        """The keys of `client_ids` whose state must be read again. On SQLite, when no other
-        connection committed anything since the last full sweep (`PRAGMA data_version` is the
-        same: one query that reads no table), every entry read after that sweep began is still
-        exact: it is marked read at `started`, and only older entries are read. Otherwise (a
-        change anywhere, or PostgreSQL, whose version follows announcements that may lag) all
-        of them are, and the version is noted first: a commit that lands between the version
-        and the states is seen by the next sweep."""
+        """The keys of `client_ids` (those in use since the last sweep) whose state must be read
+        again. On SQLite, when no other connection committed anything since the last full sweep
+        (`PRAGMA data_version` is the same: one query that reads no table), every entry read
+        after that sweep began is still exact, in use or not: it is marked read at `started`
+        (so a key used again after a quiet spell needs no query either), and only the older
+        entries in use are read. Otherwise (a change anywhere, or PostgreSQL, whose version
+        follows announcements that may lag) all of them are, and the version is noted first: a
+        commit that lands between the version and the states is seen by the next sweep."""
         if not self._sync_version:
             return client_ids
         version = await self._store.data_version()
         if version != self._version:
             self._version, self._version_at = version, started
             return client_ids
+        since = self._version_at
+        for entry in self.cache.entries():
+            if entry.read_at >= since:
+                entry.read_at = started
         older: list[str] = []
         for client_id in client_ids:
             entry = self.cache.peek(client_id)
-            if entry is None:
-                continue
-            if entry.read_at >= self._version_at:
-                entry.read_at = started
-            else:
+            if entry is not None and entry.read_at < since:
                 older.append(client_id)
         return older
 

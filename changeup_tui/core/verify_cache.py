@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import secrets
 from collections import OrderedDict, deque
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from hashlib import blake2b
@@ -80,6 +81,10 @@ class KeyCache:
     def peek(self, client_id: str) -> CachedKey | None:
         """The entry, without counting as a use."""
         return self._entries.get(client_id)
+
+    def entries(self) -> Iterable[CachedKey]:
+        """Every entry, without counting as a use."""
+        return self._entries.values()
 
     def accept(self, client_id: str, state: KeyState, secret_id: int, digest: bytes,
                read_at: float) -> None:

@@ -508,3 +508,7 @@ async def test_a_sweep_that_finds_nothing_committed_trusts_only_entries_read_aft
     assert verifier.cache.peek(a.key.client_id).read_at == ticks.now
     assert (await verifier.verify(b.key.client_id, b.secret)).reason == "revoked"
     assert (await verifier.verify(a.key.client_id, a.secret)).ok
+    ticks.now += 0.1
+    verifier._hot.clear()  # a quiet spell: no key in use since the last sweep
+    await verifier._sweep()  # still nothing committed: A kept current without a query
+    assert len(calls) == 2 and verifier.cache.peek(a.key.client_id).read_at == ticks.now
