@@ -43,7 +43,7 @@ from changeup_tui.core.verify_cache import (
     KeyCache,
     Throttle,
 )
-from changeup_tui.core.verify_pool import DEFAULT_NICENESS, HashPool
+from changeup_tui.core.verify_pool import HashPool
 from changeup_tui.core.verify_rules import Presented, screen, wrap_secret
 
 T = TypeVar("T")
@@ -77,14 +77,15 @@ class Verifier:
     - `max_staleness`: seconds a cached key's state is trusted before it is read again (one
       indexed query); 0 reads it on every request. A revoke, disable or roll reaches this
       verifier within that bound.
-    - `workers`, `queue`: the argon2 pool (default one thread per core, four waiting per thread);
-      beyond it a cache miss is `busy` at once.
+    - `workers`, `queue`: the argon2 pool (default one thread per core but one, at least one;
+      four waiting per thread); beyond it a cache miss is `busy` at once.
     - `throttle_limit`, `throttle_window`, `throttle_block`: after that many wrong secrets for one
       Client ID within the window (seconds), cache misses for it are `throttled` for the block.
     - `background_refresh`: re-read the keys in use together every max_staleness / 2, so their
       requests do not each wait for a query (default on; off, each hit on a stale entry reads it).
-    - `argon2_niceness`: the pool's threads run at this nice value (default +10), so that under
-      a flood the requests answered from memory get the CPU first; 0 keeps the process's own.
+    - `argon2_niceness`: the pool's threads run at this nice value; by default +10 when they
+      have every core (one core, or `workers` as many as the cores: the requests answered from
+      memory then get the CPU first under a flood), else 0 (the process's own).
     """
 
     def __init__(
@@ -100,7 +101,7 @@ class Verifier:
         throttle_limit: int = 5,
         throttle_window: float = 60.0,
         throttle_block: float = 60.0,
-        argon2_niceness: int = DEFAULT_NICENESS,
+        argon2_niceness: int | None = None,
         background_refresh: bool = True,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:

@@ -1,5 +1,6 @@
-"""A bounded pool for argon2 checks: a fixed number of threads (one per core by default) and a
-bounded queue in front of them. Beyond the bound a check is refused at once (`PoolBusy`, which a
+"""A bounded pool for argon2 checks: a fixed number of threads (by default one per core but one,
+so that the event loop answering keys in use keeps a core of its own) and a bounded queue in front
+of them. Beyond the bound a check is refused at once (`PoolBusy`, which a
 verifier answers as `busy`) instead of waiting behind a flood for seconds. The bound also caps
 memory: at most `workers` checks run at a time, each using the pinned argon2 memory."""
 
@@ -22,8 +23,24 @@ DEFAULT_QUEUE_PER_WORKER = 4
 of new keys, short enough that `busy` is the answer under a flood rather than a slow one."""
 
 DEFAULT_NICENESS = 10
-"""The pool's threads run at nice +10: under a flood of forged requests, requests for keys in use
-(answered from memory on the event loop) get the CPU first, argon2 gets what is left."""
+"""When the pool's threads have every core (a one-core machine, or `workers` set as high as the
+cores), they run at nice +10: under a flood of forged requests, requests for keys in use (answered
+from memory on the event loop) get the CPU first, argon2 gets what is left. With a core left to the
+loop (the default on two cores or more) they keep the process's priority: a lower one would only
+make a new key's first check wait behind unrelated processes."""
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity where known)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+def default_workers(cores: int | None = None) -> int:
+    """One argon2 thread per core but one, at least one."""
+    return max(1, (cores if cores is not None else usable_cores()) - 1)
 
 
 class PoolBusy(Exception):
@@ -33,15 +50,19 @@ class PoolBusy(Exception):
 class HashPool:
     """Runs argon2 off the event loop. `run(..., admit=True)` raises PoolBusy when `workers`
     checks are running and `queue` more are waiting; `admit=False` (a rehash after a success,
-    rare) always gets in."""
+    rare) always gets in. `niceness` None: DEFAULT_NICENESS when the threads have every core,
+    else 0."""
 
     def __init__(
         self, workers: int | None = None, queue: int | None = None, *,
-        niceness: int = DEFAULT_NICENESS,
+        niceness: int | None = None,
     ) -> None:
-        self.workers = max(1, workers if workers is not None else (os.cpu_count() or 1))
+        cores = usable_cores()
+        self.workers = max(1, workers if workers is not None else default_workers(cores))
         self.queue = max(0, queue if queue is not None else DEFAULT_QUEUE_PER_WORKER * self.workers)
-        self._niceness = niceness
+        if niceness is None:
+            niceness = DEFAULT_NICENESS if self.workers >= cores else 0
+        self.niceness = niceness
         self._in_flight = 0
         self._lock = threading.Lock()
         self._executor = ThreadPoolExecutor(
@@ -60,9 +81,9 @@ class HashPool:
         return self.workers * hashing.MEMORY_COST_KIB * 1024
 
     def _init_thread(self) -> None:
-        if self._niceness > 0:
+        if self.niceness > 0:
             with contextlib.suppress(OSError, AttributeError):
-                os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), self._niceness)
+                os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), self.niceness)
 
     def _release(self, _future: Future[Any]) -> None:
         with self._lock:

@@ -512,3 +512,29 @@ async def test_a_sweep_that_finds_nothing_committed_trusts_only_entries_read_aft
     verifier._hot.clear()  # a quiet spell: no key in use since the last sweep
     await verifier._sweep()  # still nothing committed: A kept current without a query
     assert len(calls) == 2 and verifier.cache.peek(a.key.client_id).read_at == ticks.now
+
+
+def test_the_pool_leaves_a_core_to_the_event_loop():
+    """One argon2 thread per core but one (at least one); at nice +10 only when the threads have
+    every core (the priority each thread really runs at, read back from inside it)."""
+    from changeup_tui.core.verify_pool import HashPool, default_workers, usable_cores
+
+    assert [default_workers(n) for n in (1, 2, 4, 8)] == [1, 1, 3, 7]
+    cores = usable_cores()
+
+    def priority() -> int:
+        import os
+        import threading
+
+        return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    base = priority()
+    for workers, expected in ((None, 10 if cores == 1 else 0), (cores, 10), (1, 0 if cores > 1 else 10)):
+        pool = HashPool(workers)
+        try:
+            assert pool.workers == (default_workers() if workers is None else workers)
+            assert pool.niceness == expected
+            seen = asyncio.run(pool.run(priority))
+            assert seen == (max(base, expected) if expected else base)
+        finally:
+            pool.close()
