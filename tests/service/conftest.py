@@ -53,7 +53,8 @@ def change_key(db: Path, action: str, client_id: str, **kwargs: Any) -> None:
 def keys(tmp_path) -> tuple[Path, dict[str, CreatedKey]]:
     db = tmp_path / "changeup.db"
     made = make_keys(db, [("Billing", Environment.LIVE), ("Payouts", Environment.LIVE),
-                          ("Sandbox", Environment.TEST)])
+                          ("Sandbox", Environment.TEST), ("Retired", Environment.LIVE),
+                          ("Paused", Environment.LIVE)])
     return db, made
 
 
