@@ -24,6 +24,7 @@ from changeup_tui.core.models import Environment, VerifyResult
 from changeup_tui.core.verifier import Verifier
 from changeup_tui.core.verify_rules import wrap_secret
 from changeup_tui.middleware_common import (
+    Refusal,
     RefusalLog,
     VerifiedKey,
     open_path_set,
@@ -49,6 +50,22 @@ def _header(values: list[bytes]) -> str | None:
         return values[0].decode("ascii")
     except UnicodeDecodeError:
         return None
+
+
+_HEADERS: dict[Refusal, tuple[tuple[bytes, bytes], ...]] = {}
+
+
+def _response_headers(refusal: Refusal) -> tuple[tuple[bytes, bytes], ...]:
+    """A refusal's response headers as ASGI wants them, encoded once (a flood of forged
+    requests is answered with the same few)."""
+    headers = _HEADERS.get(refusal)
+    if headers is None:
+        headers = _HEADERS[refusal] = (
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(refusal.body)).encode()),
+            *((k.encode(), v.encode()) for k, v in refusal.headers),
+        )
+    return headers
 
 
 class ApiKeyMiddleware:
@@ -119,16 +136,17 @@ class ApiKeyMiddleware:
         client_id = _header(client_ids)
         api_key = wrap_secret(_header(api_keys))  # redacted repr from here on
         api_keys.clear()
+        client = scope.get("client")
+        peer = client[0] if client else None
         try:
-            result = await self.verifier.verify(client_id, api_key)
+            result = await self.verifier.verify(client_id, api_key, peer=peer)
         except StoreError:
             result = VerifyResult(False, "store_error")
         if result.ok:
             scope.setdefault("state", {})["api_key"] = self._verified(result)
             await self.app(scope, receive, send)
             return
-        peer = scope.get("client")
-        self.log.refused(result.reason, client_id, peer[0] if peer else None)
+        self.log.refused(result.reason, client_id, peer)
         await self._refuse(kind, result.reason, send)
 
     def _verified(self, result: VerifyResult) -> VerifiedKey:
@@ -149,10 +167,8 @@ class ApiKeyMiddleware:
             await send({"type": "websocket.close", "code": 1008})
             return
         refusal = refusal_for(reason)
-        headers = [(b"content-type", b"application/json"),
-                   (b"content-length", str(len(refusal.body)).encode())]
-        headers += [(k.encode(), v.encode()) for k, v in refusal.headers]
-        await send({"type": "http.response.start", "status": refusal.status, "headers": headers})
+        await send({"type": "http.response.start", "status": refusal.status,
+                    "headers": _response_headers(refusal)})
         await send({"type": "http.response.body", "body": refusal.body})
 
     def _lifespan_receive(self, receive: Receive) -> Receive:

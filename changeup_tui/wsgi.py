@@ -77,14 +77,15 @@ class ApiKeyMiddleware:
         # and nothing the app gets holds the plain secret.
         api_key = wrap_secret(_header(environ, "HTTP_X_API_KEY"))
         environ.pop("HTTP_X_API_KEY", None)
+        peer = environ.get("REMOTE_ADDR")
         try:
-            result = self.verifier.verify(client_id, api_key)
+            result = self.verifier.verify(client_id, api_key, peer=peer)
         except StoreError:
             result = VerifyResult(False, "store_error")
         if result.ok:
             environ[ENVIRON_KEY] = verified_key(result)
             return self.app(environ, start_response)
-        self.log.refused(result.reason, client_id, environ.get("REMOTE_ADDR"))
+        self.log.refused(result.reason, client_id, peer)
         refusal = refusal_for(result.reason)
         status = {401: "401 Unauthorized", 429: "429 Too Many Requests",
                   503: "503 Service Unavailable"}[refusal.status]

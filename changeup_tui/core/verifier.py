@@ -41,6 +41,7 @@ from changeup_tui.core.verify_cache import (
     LAST_USED_RESOLUTION,
     CachedKey,
     KeyCache,
+    PeerBudget,
     Throttle,
 )
 from changeup_tui.core.verify_pool import HashPool
@@ -55,6 +56,10 @@ LISTEN_RETRY_SECONDS = 2.0
 LISTEN_START_SECONDS = 5.0
 """How long open() waits for the change listener to be in place before it returns anyway."""
 MISSES_PER_POOL_SLOT = 2
+PEER_MISSES_PER_WORKER = 100
+"""A peer's default budget of cache misses a second, per argon2 thread: about what one thread
+checks in a second (argon2 at about 10 ms), so one address alone can keep the pool busy but no
+more than that, and its excess costs no query."""
 USE_FLUSH_SECONDS = 1.0
 """Cache hits note "last used" in memory; the notes are written, one transaction for all, at most
 this often (and each key at most once a minute): a hit itself never waits for a write."""
@@ -81,6 +86,10 @@ class Verifier:
       four waiting per thread); beyond it a cache miss is `busy` at once.
     - `throttle_limit`, `throttle_window`, `throttle_block`: after that many wrong secrets for one
       Client ID within the window (seconds), cache misses for it are `throttled` for the block.
+    - `peer_misses`: cache misses a second that one peer (`verify(..., peer=...)`, the
+      middleware's client address) may cause, in bursts of up to a second's worth; beyond it,
+      `busy` before any database or argon2 work. Default: 100 per argon2 thread (about what the pool
+      checks in a second); 0 turns it off. Keys in use never count against it.
     - `background_refresh`: re-read the keys in use together every max_staleness / 2, so their
       requests do not each wait for a query (default on; off, each hit on a stale entry reads it).
     - `argon2_niceness`: the pool's threads run at this nice value; by default +10 when they
@@ -102,6 +111,7 @@ class Verifier:
         throttle_window: float = 60.0,
         throttle_block: float = 60.0,
         argon2_niceness: int | None = None,
+        peer_misses: float | None = None,
         background_refresh: bool = True,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -118,6 +128,9 @@ class Verifier:
         )
         self.cache = KeyCache(max_keys)
         self.throttle = Throttle(throttle_limit, throttle_window, throttle_block, max(max_keys, 1000))
+        self.peers = PeerBudget(
+            PEER_MISSES_PER_WORKER * self.pool.workers if peer_misses is None else peer_misses
+        )
         self._id_locks: dict[str, tuple[asyncio.Lock, int]] = {}
         # Cache misses in progress at once (look-up, argon2, state read): twice what the pool
         # takes. Beyond, `busy` at once: a flood of forged requests never fills the database
@@ -194,10 +207,13 @@ class Verifier:
 
     # -- the check -----------------------------------------------------------------------------
 
-    async def verify(self, client_id: object, api_key: object) -> VerifyResult:
+    async def verify(self, client_id: object, api_key: object, *,
+                     peer: str | None = None) -> VerifyResult:
         """`ok`, or the reason why not (`VerifyResult.reason`). Never raises for bad input:
         anything that is not a well-formed pair (None, bytes, empty, over 1 KiB, not ASCII) is
-        `malformed`. Raises StoreError when the database cannot be read."""
+        `malformed`. `peer`: where the request came from (a client address), for the per-peer
+        budget of cache misses (`busy` beyond it); None counts against no budget. Raises
+        StoreError when the database cannot be read."""
         api_key = wrap_secret(api_key)  # rebound: no frame local holds the plain text
         if api_key is not None and type(client_id) is str:
             # A key in use: the Client ID is in the cache only if it was well formed and of this
@@ -223,6 +239,12 @@ class Verifier:
         presented = screen(client_id, api_key, self.environment)
         if isinstance(presented, VerifyResult):
             return presented
+        if peer is not None:
+            now = self._monotonic()
+            if self.throttle.blocked(presented.client_id, now):  # costs nothing: no token
+                return VerifyResult(False, "throttled")
+            if not self.peers.take(peer, now):
+                return VerifyResult(False, "busy")
         return await self._miss(presented, self.cache.digest(presented.client_id, presented.secret))
 
     def _answer(self, entry: CachedKey, secret_id: int) -> VerifyResult:
@@ -420,9 +442,10 @@ class SyncVerifier:
     def _call(self, coroutine: Coroutine[Any, Any, T]) -> T:
         return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result()
 
-    def verify(self, client_id: object, api_key: object) -> VerifyResult:
+    def verify(self, client_id: object, api_key: object, *,
+               peer: str | None = None) -> VerifyResult:
         api_key = wrap_secret(api_key)  # rebound: no frame local holds the plain text
-        return self._call(self._verifier.verify(client_id, api_key))
+        return self._call(self._verifier.verify(client_id, api_key, peer=peer))
 
     def close(self) -> None:
         if self._loop.is_closed():

@@ -137,3 +137,44 @@ class Throttle:
             record.times.clear()
         while len(self._ids) > self.max_ids:
             self._ids.popitem(last=False)
+
+
+@dataclass(slots=True)
+class _Bucket:
+    tokens: float
+    at: float
+
+
+class PeerBudget:
+    """Cache misses a second for each peer (the address a request came from): a token bucket of
+    `rate` a second holding at most `burst`. A peer over its budget is answered `busy` before any
+    database or argon2 work, so one address flooding forged pairs costs the service little more
+    than their HTTP parsing, and keys in use (answered from memory) never ask the budget.
+    Bounded: at most `max_peers` peers are remembered, the least recently seen first out (a peer
+    forgotten starts again with a full bucket)."""
+
+    def __init__(self, rate: float, burst: float | None = None, max_peers: int = 10_000) -> None:
+        if rate < 0:
+            raise ValueError("the peer budget's rate must be 0 (off) or more")
+        self.rate = rate
+        self.burst = max(1.0, burst if burst is not None else rate)
+        self.max_peers = max_peers
+        self._peers: OrderedDict[str, _Bucket] = OrderedDict()
+
+    def take(self, peer: str, now: float) -> bool:
+        """True (and one token spent) when `peer` may have one more miss now."""
+        if self.rate == 0:
+            return True
+        bucket = self._peers.pop(peer, None)
+        if bucket is None:
+            bucket = _Bucket(self.burst, now)
+        else:
+            bucket.tokens = min(self.burst, bucket.tokens + (now - bucket.at) * self.rate)
+            bucket.at = now
+        self._peers[peer] = bucket
+        while len(self._peers) > self.max_peers:
+            self._peers.popitem(last=False)
+        if bucket.tokens < 1.0:
+            return False
+        bucket.tokens -= 1.0
+        return True

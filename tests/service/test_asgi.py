@@ -235,3 +235,17 @@ def test_as_starlette_middleware_the_way_the_readme_shows(keys):
         assert_unauthorized(client.get("/", headers=headers(billing.key.client_id, None)))
     # after the lifespan shutdown no connection thread of the verifier is left
     assert not [t for t in threading.enumerate() if t.name.startswith("changeup-argon2")]
+
+
+def test_a_peer_over_its_miss_budget_gets_503_and_keys_in_use_still_pass(keys):
+    db, made = keys
+    billing = made["Billing"]
+    gen = SeededKeyGenerator(21, valid_checksum=True)
+    app = ApiKeyMiddleware(bare_app([]), db=db, environment="live", peer_misses=1)
+    with uvicorn_server(app) as url, httpx.Client(base_url=url, timeout=10) as client:
+        good = headers(billing.key.client_id, billing.secret.reveal())
+        assert client.get("/", headers=good).status_code == 200  # a miss: its token
+        over = client.get("/", headers=headers(gen.client_id(Environment.LIVE),
+                                               gen.secret(Environment.LIVE).reveal()))
+        assert over.status_code == 503 and over.headers["retry-after"] == "1"
+        assert client.get("/", headers=good).status_code == 200  # a hit asks no budget

@@ -127,3 +127,20 @@ def test_busy_is_503_with_retry_after(keys, monkeypatch):
         app.close()
     assert busy.status_code == 503 and busy.headers["retry-after"] == "1"
     assert busy.json() == {"error": "busy"}
+
+
+def test_a_peer_over_its_miss_budget_gets_503_and_keys_in_use_still_pass(keys):
+    db, made = keys
+    billing = made["Billing"]
+    gen = SeededKeyGenerator(22, valid_checksum=True)
+    app = ApiKeyMiddleware(wsgi_app([]), db=db, environment="live", peer_misses=1)
+    try:
+        with wsgi_server(app) as url, httpx.Client(base_url=url, timeout=10) as client:
+            good = _h(billing.key.client_id, billing.secret.reveal())
+            assert client.get("/", headers=good).status_code == 200  # a miss: its token
+            over = client.get("/", headers=_h(gen.client_id(Environment.LIVE),
+                                              gen.secret(Environment.LIVE).reveal()))
+            assert over.status_code == 503 and over.headers["retry-after"] == "1"
+            assert client.get("/", headers=good).status_code == 200  # a hit asks no budget
+    finally:
+        app.close()
