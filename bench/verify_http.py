@@ -223,7 +223,7 @@ def forged_requests(known: list[tuple[str, str]], seconds_for_hints: float,
         client_id = by_hint.get(secret[-4:])
         if client_id is not None:
             matched.append((client_id, secret))
-    lines = []
+    forged = []
     for i in range(3000):
         kind = kinds[i % len(kinds)]
         if kind == "unknown":
@@ -232,10 +232,80 @@ def forged_requests(known: list[tuple[str, str]], seconds_for_hints: float,
             pair = (known[i % len(known)][0], gen.secret(Environment.LIVE).reveal())
         else:
             pair = matched[i % len(matched)]
-        lines.append(header_bytes(*pair).decode().replace("\r\n", "\\r\\n"))
+        forged.append(pair)
     print(f"   forged: {len(matched)} hint-matching wrong secrets found in {seconds_for_hints:.0f} s",
           flush=True)
-    return lines
+    return forged
+
+
+def forged_lines(forged: list[tuple[str, str]]) -> list[str]:
+    """The asyncio flood's file: each request's headers on one line (CRLF escaped)."""
+    return [header_bytes(*pair).decode().replace("\r\n", "\\r\\n") for pair in forged]
+
+
+FLOOD_CONNECTIONS = 64
+FLOOD_SCRIPT = """
+local forged = {}
+for line in io.lines(os.getenv("FORGED_FILE")) do
+  local id, secret = line:match("^(%S+) (%S+)$")
+  forged[#forged + 1] = {id, secret}
+end
+local pause = tonumber(os.getenv("DELAY_MS"))
+local i = 0
+statuses = {}
+local threads = {}
+setup = function(thread) threads[#threads + 1] = thread end
+request = function()
+  i = i % #forged + 1
+  return wrk.format("GET", "/", {["x-client-id"] = forged[i][1], ["x-api-key"] = forged[i][2]})
+end
+delay = function() return pause end
+response = function(status, headers, body) statuses[status] = (statuses[status] or 0) + 1 end
+done = function(summary, latency, requests)
+  for _, thread in ipairs(threads) do
+    for status, count in pairs(thread:get("statuses")) do
+      io.write(string.format("STATUS %d %d\\n", status, count))
+    end
+  end
+end
+"""
+
+
+def start_flood(use_wrk: bool, folder: Path, port: int, rate: float,
+                seconds: float) -> subprocess.Popen:
+    """The flood, from a process of its own: wrk where present (a C client: on a shared 2-core
+    machine the attacker's own client should take as little of the server's CPU as it can),
+    paced by a delay per connection (FLOOD_CONNECTIONS x one request every DELAY_MS), else this
+    script's asyncio client, paced per request."""
+    if use_wrk:
+        pause = max(1, round(1000 * FLOOD_CONNECTIONS / rate))
+        return subprocess.Popen(
+            ["wrk", "-t1", f"-c{FLOOD_CONNECTIONS}", f"-d{seconds:.0f}s", "-s",
+             str(folder / "flood.lua"), f"http://127.0.0.1:{port}/"],
+            stdout=subprocess.PIPE, text=True,
+            env={**os.environ, "FORGED_FILE": str(folder / "forged-pairs.txt"),
+                 "DELAY_MS": str(pause)})
+    return subprocess.Popen(
+        [sys.executable, str(HERE), "--flood", "--port", str(port), "--rate", str(rate),
+         "--seconds", str(seconds), "--forged", str(folder / "forged.txt")],
+        stdout=subprocess.PIPE, text=True, env=child_env())
+
+
+def flood_answers(use_wrk: bool, out: str) -> Counter:
+    """What the flood was answered: 'sent' and a count per HTTP status."""
+    answered: Counter = Counter()
+    if use_wrk:
+        for line in out.splitlines():
+            if line.startswith("STATUS "):
+                _, status, count = line.split()
+                answered[f"HTTP {status}"] += int(count)
+            elif " requests in " in line:
+                answered["sent"] += int(line.split()[0])
+        return answered
+    stats = json.loads(out.strip().splitlines()[-1])
+    answered["sent"] += stats["sent"]
+    answered.update({f"HTTP {k}": v for k, v in stats["statuses"].items()})
+    return answered
 
 
 # -- the parent ------------------------------------------------------------------------------------
@@ -419,7 +489,7 @@ def main() -> int:
     p.add_argument("--seconds", type=float, help=argparse.SUPPRESS)
     p.add_argument("--forged", help=argparse.SUPPRESS)
     p.add_argument("--client", choices=["auto", "wrk", "asyncio"], default="auto",
-                   help="load generator for the throughput figure")
+                   help="load generator for the throughput figure and the flood")
     p.add_argument("--forged-kinds", default="unknown,wrong,hint",
                    help="what the flood sends, in turn: unknown (Client IDs), wrong (random wrong "
                    "secrets for known IDs), hint (wrong secrets matching a known key's hint)")
@@ -437,7 +507,7 @@ def main() -> int:
     pairs = 2 if quick else 3
     steady_seconds = 2.0 if quick else 4.0
     rounds = 2 if quick else 3
-    use_wrk = args.client == "wrk" or (args.client == "auto" and shutil.which("wrk"))
+    use_wrk = args.client == "wrk" or (args.client == "auto" and shutil.which("wrk") is not None)
     report = _common.Report("verify_http", quick)
     report.header(f"uvicorn + minimal ASGI app, with and without ApiKeyMiddleware, {n_keys} keys "
                   f"in use, load by {'wrk' if use_wrk else 'the asyncio client'}")
@@ -495,9 +565,10 @@ def main() -> int:
                 bare.append(_common.now() - s)
             capacity = workers / _common.median(bare)
             flood_rate = 10 * capacity
-            forged_file = folder / "forged.txt"
-            forged_file.write_text("\n".join(forged_requests(
-                in_use, 2 if quick else 4, tuple(args.forged_kinds.split(",")))))
+            forged = forged_requests(in_use, 2 if quick else 4, tuple(args.forged_kinds.split(",")))
+            (folder / "forged.txt").write_text("\n".join(forged_lines(forged)))
+            (folder / "forged-pairs.txt").write_text("".join(f"{c} {s}\n" for c, s in forged))
+            (folder / "flood.lua").write_text(FLOOD_SCRIPT)
             base_rss = peak = rss_bytes(proc.pid)
             p99_alone: list[float] = []
             p99_flood: list[float] = []
@@ -512,10 +583,7 @@ def main() -> int:
                 p99_alone.append(p99(latencies))
                 lat_alone += latencies
                 st_alone.update(statuses)
-                flooder = subprocess.Popen(
-                    [sys.executable, str(HERE), "--flood", "--port", str(port), "--rate",
-                     str(flood_rate), "--seconds", str(steady_seconds + 1), "--forged",
-                     str(forged_file)], stdout=subprocess.PIPE, text=True, env=child_env())
+                flooder = start_flood(use_wrk, folder, port, flood_rate, steady_seconds + 1)
                 time.sleep(0.5)
                 latencies, statuses, round_peak = asyncio.run(
                     under_watch(proc.pid, port, steady_rate, steady_seconds, steady))
@@ -524,9 +592,7 @@ def main() -> int:
                 st_flood.update(statuses)
                 peak = max(peak, round_peak)
                 out, _ = flooder.communicate(timeout=60)
-                answered = json.loads(out.strip().splitlines()[-1])
-                flood_stats["sent"] += answered["sent"]
-                flood_stats.update({f"HTTP {k}": v for k, v in answered["statuses"].items()})
+                flood_stats.update(flood_answers(use_wrk, out))
             # 3. a revoke during the load
             refused_after, st_revoke = asyncio.run(
                 revoke_during_load(db, port, steady_rate, steady, victim))
@@ -553,7 +619,10 @@ def main() -> int:
                 "p99 of each round " + ", ".join(_common.ms(v) for v in p99_flood)
                 + f"; {dict(st_flood)}")
     sent = flood_stats.pop("sent")
-    report.line(f"flood: {sent} forged requests answered {dict(flood_stats)}")
+    flood_seconds = rounds * (steady_seconds + 1)
+    report.line(f"flood ({'wrk' if use_wrk else 'the asyncio client'}, {FLOOD_CONNECTIONS} "
+                f"connections): {sent} forged requests, about {sent / flood_seconds:,.0f}/s, "
+                f"answered {dict(flood_stats)}")
     report.line(f"server RSS before the flood {base_rss / 2**20:.1f} MiB, peak during it "
                 f"{peak / 2**20:.1f} MiB; pool bound {memory_bound / 2**20:.0f} MiB")
     report.line(f"revoked by the command line: refused {refused_after * 1000:.0f} ms after its "
