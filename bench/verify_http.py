@@ -90,7 +90,7 @@ async def minimal_app(scope: dict, receive: Callable, send: Callable) -> None:
     await send({"type": "http.response.body", "body": b"{}"})
 
 
-def serve(db: str, port: int, middleware: bool) -> None:
+def serve(db: str, port: int, middleware: bool, options: dict[str, float]) -> None:
     import logging
 
     import uvicorn
@@ -104,7 +104,7 @@ def serve(db: str, port: int, middleware: bool) -> None:
     if middleware:
         from changeup_tui.asgi import ApiKeyMiddleware
 
-        app = ApiKeyMiddleware(minimal_app, db=db, environment="live")
+        app = ApiKeyMiddleware(minimal_app, db=db, environment="live", **options)
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="error", access_log=False,
                 lifespan="on")
 
@@ -317,11 +317,14 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(db: Path, middleware: bool) -> tuple[subprocess.Popen, int]:
+def start_server(db: Path, middleware: bool,
+                 peer_misses: float | None = None) -> tuple[subprocess.Popen, int]:
     port = free_port()
     args = [sys.executable, str(HERE), "--serve", "--db", str(db), "--port", str(port)]
     if middleware:
         args.append("--middleware")
+    if peer_misses is not None:
+        args += ["--peer-misses", str(peer_misses)]
     proc = subprocess.Popen(args, env=child_env())
     deadline = time.monotonic() + 30
     while True:
@@ -497,12 +500,16 @@ def main() -> int:
     p.add_argument("--forged", help=argparse.SUPPRESS)
     p.add_argument("--client", choices=["auto", "wrk", "asyncio"], default="auto",
                    help="load generator for the throughput figure and the flood")
+    p.add_argument("--peer-misses", type=float,
+                   help="the server verifier's budget of cache misses a second per client "
+                   "address (default: the Verifier's; 0: off)")
     p.add_argument("--forged-kinds", default="unknown,wrong,hint",
                    help="what the flood sends, in turn: unknown (Client IDs), wrong (random wrong "
                    "secrets for known IDs), hint (wrong secrets matching a known key's hint)")
     args = p.parse_args()
     if args.serve:
-        serve(args.db, args.port, args.middleware)
+        serve(args.db, args.port, args.middleware,
+              {} if args.peer_misses is None else {"peer_misses": args.peer_misses})
         return 0
     if args.flood:
         flood(args.port, args.rate, args.seconds, args.forged)
@@ -535,7 +542,7 @@ def main() -> int:
         workers = default_workers()  # the server's argon2 pool (the Verifier's default)
         # 1. throughput: both servers up, runs interleaved (A B, B A, ...)
         plain, plain_port = start_server(db, middleware=False)
-        proc, port = start_server(db, middleware=True)
+        proc, port = start_server(db, middleware=True, peer_misses=args.peer_misses)
         try:
             t0 = time.monotonic()  # every key verified once: into the cache
             # as many connections as the pool takes at once: a new key is never `busy` here

@@ -56,10 +56,10 @@ LISTEN_RETRY_SECONDS = 2.0
 LISTEN_START_SECONDS = 5.0
 """How long open() waits for the change listener to be in place before it returns anyway."""
 MISSES_PER_POOL_SLOT = 2
-PEER_MISSES_PER_WORKER = 100
-"""A peer's default budget of cache misses a second, per argon2 thread: about what one thread
-checks in a second (argon2 at about 10 ms), so one address alone can keep the pool busy but no
-more than that, and its excess costs no query."""
+PEER_MISSES_PER_WORKER = 10
+"""A peer's default budget of refused cache misses a second, per argon2 thread (a tenth of what
+one thread checks in a second): misses that verify give their token back, so it holds back only a
+peer presenting pairs that fail."""
 USE_FLUSH_SECONDS = 1.0
 """Cache hits note "last used" in memory; the notes are written, one transaction for all, at most
 this often (and each key at most once a minute): a hit itself never waits for a write."""
@@ -86,10 +86,10 @@ class Verifier:
       four waiting per thread); beyond it a cache miss is `busy` at once.
     - `throttle_limit`, `throttle_window`, `throttle_block`: after that many wrong secrets for one
       Client ID within the window (seconds), cache misses for it are `throttled` for the block.
-    - `peer_misses`: cache misses a second that one peer (`verify(..., peer=...)`, the
+    - `peer_misses`: refused cache misses a second that one peer (`verify(..., peer=...)`, the
       middleware's client address) may cause, in bursts of up to a second's worth; beyond it,
-      `busy` before any database or argon2 work. Default: 100 per argon2 thread (about what the pool
-      checks in a second); 0 turns it off. Keys in use never count against it.
+      `busy` before any database or argon2 work. A miss that verifies does not count, nor does
+      a key in use (a hit). Default: 10 per argon2 thread; 0 turns it off.
     - `background_refresh`: re-read the keys in use together every max_staleness / 2, so their
       requests do not each wait for a query (default on; off, each hit on a stale entry reads it).
     - `argon2_niceness`: the pool's threads run at this nice value; by default +10 when they
@@ -239,13 +239,19 @@ class Verifier:
         presented = screen(client_id, api_key, self.environment)
         if isinstance(presented, VerifyResult):
             return presented
-        if peer is not None:
-            now = self._monotonic()
-            if self.throttle.blocked(presented.client_id, now):  # costs nothing: no token
-                return VerifyResult(False, "throttled")
-            if not self.peers.take(peer, now):
-                return VerifyResult(False, "busy")
-        return await self._miss(presented, self.cache.digest(presented.client_id, presented.secret))
+        if peer is None:
+            return await self._miss(presented,
+                                    self.cache.digest(presented.client_id, presented.secret))
+        now = self._monotonic()
+        if self.throttle.blocked(presented.client_id, now):  # costs nothing: no token
+            return VerifyResult(False, "throttled")
+        if not self.peers.take(peer, now):
+            return VerifyResult(False, "busy")
+        result = await self._miss(presented,
+                                  self.cache.digest(presented.client_id, presented.secret))
+        if result.ok:
+            self.peers.give_back(peer)
+        return result
 
     def _answer(self, entry: CachedKey, secret_id: int) -> VerifyResult:
         """A cached key's answer from its state as last read; expiry and the end of a roll's

@@ -146,10 +146,12 @@ class _Bucket:
 
 
 class PeerBudget:
-    """Cache misses a second for each peer (the address a request came from): a token bucket of
-    `rate` a second holding at most `burst`. A peer over its budget is answered `busy` before any
-    database or argon2 work, so one address flooding forged pairs costs the service little more
-    than their HTTP parsing, and keys in use (answered from memory) never ask the budget.
+    """Refused cache misses a second for each peer (the address a request came from): a token
+    bucket of `rate` a second holding at most `burst`. Each miss takes a token before any
+    database or argon2 work and a miss that verifies gives it back, so a peer whose keys are
+    good is never held back by it (its misses stay within the pool's own bound), while one
+    flooding forged pairs gets `rate` of them checked a second and `busy` for the rest, at the
+    cost of little more than their HTTP parsing. Keys in use (answered from memory) never ask.
     Bounded: at most `max_peers` peers are remembered, the least recently seen first out (a peer
     forgotten starts again with a full bucket)."""
 
@@ -178,3 +180,9 @@ class PeerBudget:
             return False
         bucket.tokens -= 1.0
         return True
+
+    def give_back(self, peer: str) -> None:
+        """The token of a miss that verified."""
+        bucket = self._peers.get(peer)
+        if bucket is not None:
+            bucket.tokens = min(self.burst, bucket.tokens + 1.0)

@@ -244,7 +244,9 @@ def test_a_peer_over_its_miss_budget_gets_503_and_keys_in_use_still_pass(keys):
     app = ApiKeyMiddleware(bare_app([]), db=db, environment="live", peer_misses=1)
     with uvicorn_server(app) as url, httpx.Client(base_url=url, timeout=10) as client:
         good = headers(billing.key.client_id, billing.secret.reveal())
-        assert client.get("/", headers=good).status_code == 200  # a miss: its token
+        assert client.get("/", headers=good).status_code == 200  # a miss that verified: free
+        assert_unauthorized(client.get("/", headers=headers(  # a refused miss: the one token
+            gen.client_id(Environment.LIVE), gen.secret(Environment.LIVE).reveal())))
         over = client.get("/", headers=headers(gen.client_id(Environment.LIVE),
                                                gen.secret(Environment.LIVE).reveal()))
         assert over.status_code == 503 and over.headers["retry-after"] == "1"

@@ -549,6 +549,12 @@ def test_a_peer_budget_is_a_token_bucket_per_peer():
     assert not budget.take("a", 0.2) and budget.take("a", 0.5)  # one token a half second
     assert not budget.take("a", 0.5)
     assert budget.take("a", 10.0) and budget.take("a", 10.0) and not budget.take("a", 10.0)
+    budget.give_back("a")  # a miss that verified
+    assert budget.take("a", 10.0) and not budget.take("a", 10.0)
+    budget.give_back("a")
+    budget.give_back("a")
+    budget.give_back("a")  # never above the burst
+    assert budget.take("a", 10.0) and budget.take("a", 10.0) and not budget.take("a", 10.0)
     budget.take("c", 10.0)  # a third peer: the least recently seen (b) is forgotten
     assert len(budget._peers) == 2 and "b" not in budget._peers
     off = PeerBudget(rate=0)
@@ -556,15 +562,19 @@ def test_a_peer_budget_is_a_token_bucket_per_peer():
 
 
 async def test_a_peer_over_its_budget_is_busy_before_any_query(service, db_path, clock, ticks):
-    """peer_misses=3: a peer's fourth miss within the second is `busy` without touching the
-    database; another peer, a request with no peer, a key in use and a throttled Client ID
-    (`throttled`, spending nothing) are not affected; the budget comes back with time."""
+    """peer_misses=3: a peer's fourth refused miss within the second is `busy` without touching
+    the database; misses that verify, another peer, a request with no peer, a key in use and a
+    throttled Client ID (`throttled`, spending nothing) are not affected; the budget comes back
+    with time."""
+    new_keys = [await service.create(f"New {i}", Environment.TEST) for i in range(5)]
     good = await service.create("Billing", Environment.TEST)
     victim = await service.create("Payouts", Environment.TEST)
     gen = SeededKeyGenerator(31, valid_checksum=True)
     async with Verifier(db_path, environment="test", clock=clock, monotonic=ticks,
                         background_refresh=False, peer_misses=3, throttle_limit=2) as verifier:
         assert (await verifier.verify(good.key.client_id, good.secret, peer="10.0.0.1")).ok
+        for made in new_keys:  # five misses that verify: no token spent
+            assert (await verifier.verify(made.key.client_id, made.secret, peer="10.0.0.1")).ok
         for _ in range(2):  # two wrong secrets: the Client ID is throttled
             wrong = gen.secret(Environment.TEST)
             assert (await verifier.verify(victim.key.client_id, wrong, peer="10.0.0.9")).reason \
@@ -573,8 +583,8 @@ async def test_a_peer_over_its_budget_is_busy_before_any_query(service, db_path,
         unknown = [(gen.client_id(Environment.TEST), gen.secret(Environment.TEST))
                    for _ in range(6)]
         reasons = [(await verifier.verify(*pair, peer="10.0.0.1")).reason for pair in unknown]
-        assert reasons == ["unknown_key"] * 2 + ["busy"] * 4  # the first miss was the good key
-        assert spy.calls == ["get_key"] * 2
+        assert reasons == ["unknown_key"] * 3 + ["busy"] * 3
+        assert spy.calls == ["get_key"] * 3
         # a key in use is a hit: it never asks the budget
         assert (await verifier.verify(good.key.client_id, good.secret, peer="10.0.0.1")).ok
         # throttled answers first and spends no token
@@ -584,5 +594,5 @@ async def test_a_peer_over_its_budget_is_busy_before_any_query(service, db_path,
         assert (await verifier.verify(*unknown[0], peer="10.0.0.2")).reason == "unknown_key"
         assert (await verifier.verify(*unknown[1])).reason == "unknown_key"  # no peer given
         ticks.now += 1 / 3
-        assert (await verifier.verify(*unknown[2], peer="10.0.0.1")).reason == "unknown_key"
-        assert (await verifier.verify(*unknown[3], peer="10.0.0.1")).reason == "busy"
+        assert (await verifier.verify(*unknown[3], peer="10.0.0.1")).reason == "unknown_key"
+        assert (await verifier.verify(*unknown[4], peer="10.0.0.1")).reason == "busy"
