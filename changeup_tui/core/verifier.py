@@ -391,8 +391,8 @@ class Verifier:
                 entry.read_at = started
         older: list[str] = []
         for client_id in client_ids:
-            entry = self.cache.peek(client_id)
-            if entry is not None and entry.read_at < since:
+            cached = self.cache.peek(client_id)
+            if cached is not None and cached.read_at < since:
                 older.append(client_id)
         return older
 
