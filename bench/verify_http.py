@@ -259,7 +259,10 @@ request = function()
   i = i % #forged + 1
   return wrk.format("GET", "/", {["x-client-id"] = forged[i][1], ["x-api-key"] = forged[i][2]})
 end
-delay = function() return pause end
+math.randomseed(os.time())
+-- a random pause around the mean: connections that started together drift apart, so the
+-- forged requests arrive spread out (about a Poisson stream), not in bursts of every connection
+delay = function() return math.random(0, 2 * pause) end
 response = function(status, headers, body) statuses[status] = (statuses[status] or 0) + 1 end
 done = function(summary, latency, requests)
   for _, thread in ipairs(threads) do
@@ -275,8 +278,8 @@ def start_flood(use_wrk: bool, folder: Path, port: int, rate: float,
                 seconds: float) -> subprocess.Popen:
     """The flood, from a process of its own: wrk where present (a C client: on a shared 2-core
     machine the attacker's own client should take as little of the server's CPU as it can),
-    paced by a delay per connection (FLOOD_CONNECTIONS x one request every DELAY_MS), else this
-    script's asyncio client, paced per request."""
+    paced by a random pause per connection (FLOOD_CONNECTIONS x one request every DELAY_MS on
+    average), else this script's asyncio client, paced per request."""
     if use_wrk:
         pause = max(1, round(1000 * FLOOD_CONNECTIONS / rate))
         return subprocess.Popen(

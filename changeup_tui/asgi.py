@@ -138,10 +138,12 @@ class ApiKeyMiddleware:
         api_keys.clear()
         client = scope.get("client")
         peer = client[0] if client else None
-        try:
-            result = await self.verifier.verify(client_id, api_key, peer=peer)
-        except StoreError:
-            result = VerifyResult(False, "store_error")
+        result = self.verifier.cached_answer(client_id, api_key)  # a key in use: no await
+        if result is None:
+            try:
+                result = await self.verifier.verify(client_id, api_key, peer=peer)
+            except StoreError:
+                result = VerifyResult(False, "store_error")
         if result.ok:
             scope.setdefault("state", {})["api_key"] = self._verified(result)
             await self.app(scope, receive, send)

@@ -32,7 +32,7 @@ from typing import Any, TypeVar
 from changeup_tui.core.config import DbTarget
 from changeup_tui.core.context import Clock, utc_now
 from changeup_tui.core.errors import StoreError
-from changeup_tui.core.models import Actor, Environment, KeyState, KeyUse, VerifyResult
+from changeup_tui.core.models import Actor, Environment, KeyState, KeyUse, Secret, VerifyResult
 from changeup_tui.core.service import KeyService
 from changeup_tui.core.store.factory import make_store
 from changeup_tui.core.store.sqlite import SQLiteStore
@@ -215,11 +215,10 @@ class Verifier:
         budget of cache misses (`busy` beyond it); None counts against no budget. Raises
         StoreError when the database cannot be read."""
         api_key = wrap_secret(api_key)  # rebound: no frame local holds the plain text
+        answer = self.cached_answer(client_id, api_key)
+        if answer is not None:
+            return answer
         if api_key is not None and type(client_id) is str:
-            # A key in use: the Client ID is in the cache only if it was well formed and of this
-            # environment, and an equal digest means the very secret that passed its format,
-            # checksum and argon2 checks. So this answers as the full order would, skipping the
-            # checks whose outcome is already known.
             entry = self.cache.get(client_id)
             if entry is not None:
                 secret_id = entry.by_digest.get(self.cache.digest(client_id, api_key))
@@ -252,6 +251,28 @@ class Verifier:
         if result.ok:
             self.peers.give_back(peer)
         return result
+
+    def cached_answer(self, client_id: object, api_key: Secret | None) -> VerifyResult | None:
+        """The answer for a key in use whose state is fresh (read within `max_staleness`),
+        without awaiting anything; None when `verify` must be awaited. `api_key` as
+        `wrap_secret` made it (for the middleware, which has wrapped it already).
+
+        A key in use: the Client ID is in the cache only if it was well formed and of this
+        environment, and an equal digest means the very secret that passed its format, checksum
+        and argon2 checks. So this answers as the full order would, skipping the checks whose
+        outcome is already known."""
+        if api_key is None or type(client_id) is not str or self.max_staleness == 0:
+            return None
+        entry = self.cache.get(client_id)
+        if entry is None or self._monotonic() - entry.read_at >= self.max_staleness:
+            return None
+        secret_id = entry.by_digest.get(self.cache.digest(client_id, api_key))
+        if secret_id is None:
+            return None
+        self._hot.add(client_id)
+        if self._sweeper is None and self._background_refresh:
+            self._start_sweeper()
+        return self._answer(entry, secret_id)
 
     def _answer(self, entry: CachedKey, secret_id: int) -> VerifyResult:
         """A cached key's answer from its state as last read; expiry and the end of a roll's
