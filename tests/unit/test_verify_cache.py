@@ -596,3 +596,26 @@ async def test_a_peer_over_its_budget_is_busy_before_any_query(service, db_path,
         ticks.now += 1 / 3
         assert (await verifier.verify(*unknown[3], peer="10.0.0.1")).reason == "unknown_key"
         assert (await verifier.verify(*unknown[4], peer="10.0.0.1")).reason == "busy"
+
+
+async def test_cached_answer_is_only_for_a_fresh_key_in_use(service, verifier, ticks):
+    """Without awaiting: the ok answer for a cached secret whose state is fresh; None (verify
+    must be awaited) for a stale state, a secret not in the cache, an unknown Client ID or bad
+    input, and with max_staleness 0."""
+    from changeup_tui.core.verify_rules import wrap_secret
+
+    made = await service.create("Billing", Environment.TEST)
+    cid, secret = made.key.client_id, wrap_secret(made.secret.reveal())
+    assert verifier.cached_answer(cid, secret) is None  # not in the cache yet
+    assert (await verifier.verify(cid, secret)).ok
+    answer = verifier.cached_answer(cid, secret)
+    assert answer is not None and answer.ok and answer.key.name == "Billing"
+    other = wrap_secret(SeededKeyGenerator(3, valid_checksum=True).secret(Environment.TEST).reveal())
+    assert verifier.cached_answer(cid, other) is None
+    assert verifier.cached_answer(cid, None) is None and verifier.cached_answer(None, secret) is None
+    await service.revoke(cid)
+    ticks.now += verifier.max_staleness  # stale: the revoke must be read, not the cache trusted
+    assert verifier.cached_answer(cid, secret) is None
+    assert (await verifier.verify(cid, secret)).reason == "revoked"
+    verifier.max_staleness = 0
+    assert verifier.cached_answer(cid, secret) is None
