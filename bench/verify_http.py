@@ -15,11 +15,12 @@ keys in use (1,000; 100 with --quick), each request presenting one of them in tu
    latency measured from each request's scheduled time, so a stall is not hidden), alone and
    then with forged requests, in alternating rounds (the figure compares the medians of the
    rounds' p99) at ten times what the server's argon2 pool can check (its workers / one bare
-   argon2 verify) from another process: a third unknown Client IDs, a third random wrong secrets
-   for the known Client IDs, a third wrong secrets forged to match a known key's hint (the case that
-   costs argon2; the throttle stops each Client ID after 5). Budgets: the legitimate p99 with the
-   flood within 2x of the p99 without; the server's memory (RSS) during the flood grows by no
-   more than the pool's bound (workers x argon2 memory).
+   argon2 verify) from another process (`wrk` where present, paced by a random pause per
+   connection; else this script's asyncio client): a third unknown Client IDs, a third random
+   wrong secrets for the known Client IDs, a third wrong secrets forged to match a known key's
+   hint (the case that costs argon2; the throttle stops each Client ID after 5). Budgets: the
+   legitimate p99 with the flood within 2x of the p99 without; the server's memory (RSS) during
+   the flood grows by no more than the pool's bound (workers x argon2 memory).
 3. A key in use revoked with the command line (`changeup-tui keys revoke --yes`) while the
    steady load runs: the time from the revoke's commit (seen by a reader of the database polling
    every 2 ms) to the first 401 for that key (presented every 10 ms). Budget: max_staleness +
