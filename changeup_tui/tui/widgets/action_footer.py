@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from textual.app import ComposeResult
+from textual.screen import Screen
 from textual.widgets import Footer
 from textual.widgets._footer import FooterKey  # private, see below
 
@@ -24,6 +25,8 @@ class ActionFooter(Footer):
         self.only = frozenset(only) if only is not None else None
         self.exclude = frozenset(exclude)
         self.first = tuple(first)
+        self._composed_for: tuple[object, ...] | None = None
+        """The bindings the keys shown were last composed from (see bindings_changed)."""
 
     def _keeps(self, action: str) -> bool:
         name = action.rpartition(".")[2]
@@ -46,3 +49,19 @@ class ActionFooter(Footer):
         kept.sort(key=self._rank)  # stable: the rest keep their order
         self.styles.grid_size_columns = len(kept)
         yield from kept
+
+    def bindings_changed(self, screen: Screen[object]) -> None:
+        """Footer recomposes (every key widget removed and mounted again) on each signal that the
+        screen's bindings may have changed; a page sends several while it starts (focus moving,
+        the first page read) with the same bindings each time. Recompose only when what would
+        be shown differs: at start-up that was 3 of the 4 recomposes of each footer."""
+        if screen.app.app_focus and self.is_attached and screen is self.screen:
+            shown = tuple(
+                (binding.key, binding.action, binding.description, enabled, tooltip)
+                for _, binding, enabled, tooltip in screen.active_bindings.values()
+                if binding.show
+            )
+            if shown == self._composed_for:
+                return
+            self._composed_for = shown
+        super().bindings_changed(screen)
