@@ -19,7 +19,7 @@ from tests.helpers.clipboard import FakeClipboard
 from tests.helpers.pilot import SIZE, started, wait_for
 from tests.pg_cluster import start_cluster
 
-from .test_pg_change_feed import _rows
+from .test_pg_other_operator import _rows
 from .test_tui_faults import reason_text
 
 pytestmark = pytest.mark.slow

@@ -1,6 +1,7 @@
-"""On PostgreSQL an open API Key page shows another operator's change within a second (LISTEN/
-NOTIFY), keeping the selected key selected; a change heard while a modal is open is shown when
-the page is back on top."""
+"""On PostgreSQL an open API Key page shows another operator's change within a second, keeping
+the selected key selected; a change made while a modal is open is shown when the page is back on
+top. One mechanism, the same as on SQLite: the page polls the store's data_version, which the
+PostgreSQL store moves on each change announced by LISTEN/NOTIFY."""
 
 from __future__ import annotations
 
