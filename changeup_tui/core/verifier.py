@@ -52,7 +52,8 @@ T = TypeVar("T")
 DEFAULT_MAX_STALENESS = 1.0
 LISTEN_RETRY_SECONDS = 2.0
 """On PostgreSQL, how soon the verifier listens again for changes after its connection was lost
-(meanwhile, and for what changed while it was away, the staleness bound holds)."""
+(meanwhile the staleness bound holds; once it listens again, every cached key's state is read
+again at its next request, as any of them may have changed unheard)."""
 LISTEN_START_SECONDS = 5.0
 """How long open() waits for the change listener to be in place before it returns anyway."""
 MISSES_PER_POOL_SLOT = 2
@@ -169,9 +170,13 @@ class Verifier:
         self.cache.changed(client_id)
 
     async def _follow_changes(self, listen: Any, listening: asyncio.Event) -> None:
+        first = True
         while True:
             try:
                 async with listen(self._changed) as lost:
+                    if not first:  # what changed while nobody listened was not heard
+                        self.cache.all_changed()
+                    first = False
                     listening.set()
                     await lost.wait()
             except StoreError:  # the server is away: the staleness bound holds meanwhile

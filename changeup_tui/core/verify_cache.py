@@ -139,6 +139,16 @@ class KeyCache:
     def drop(self, client_id: str) -> None:
         self._entries.pop(client_id, None)
 
+    def all_changed(self) -> None:
+        """Any key may have changed unheard (the announcements were lost a while): every entry
+        is read again at its next request (its accepted digests kept: no argon2 again), and any
+        state whose read began before now counts as stale."""
+        self._epoch += 1
+        self._forgotten = self._epoch
+        self._changed.clear()
+        for entry in self._entries.values():
+            entry.read_at = STALE
+
     def changed(self, client_id: str) -> None:
         """The database announced a change to `client_id`: drop it, and count as stale any
         state of it whose read began before now."""

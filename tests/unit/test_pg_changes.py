@@ -153,3 +153,40 @@ async def test_a_cache_fill_that_lands_just_after_the_announcement_is_not_truste
             assert (result.ok, result.reason) == (False, "revoked")
     finally:
         await writer.close()
+
+
+async def test_a_change_made_while_the_verifier_did_not_listen_is_not_missed(
+    pg_url, clock, keygen
+):
+    """The verifier's listening connection is cut (the server stays up) and a key is revoked
+    before it listens again: that announcement is lost, so on listening again every cached
+    state is read again at its next request, and the key is refused within the retry delay
+    (not after max_staleness, an hour here)."""
+    from changeup_tui.core.verifier import LISTEN_RETRY_SECONDS, Verifier
+    from tests.store_backends import Backend
+
+    writer = PostgresStore(pg_url)
+    await writer.open()
+    try:
+        service = KeyService(writer, clock=clock, keygen=keygen, actor=Actor("alice", "host-a"))
+        made = await service.create("Billing", Environment.TEST)
+        client_id = made.key.client_id
+        async with Verifier(pg_url, environment="test", max_staleness=3600.0,
+                            background_refresh=False) as verifier:
+            assert (await verifier.verify(client_id, made.secret)).ok  # cached
+            db = Backend("postgres", pg_url)
+            cut = db.raw("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                         "WHERE datname = current_database() AND query LIKE 'LISTEN%'")
+            assert cut == [(True,)]
+            await service.revoke(client_id)  # nobody listens in the verifier now
+            assert verifier.changes_heard == 0
+            assert (await verifier.verify(client_id, made.secret)).ok  # the cache, as designed
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + LISTEN_RETRY_SECONDS + 1.0
+            while (result := await verifier.verify(client_id, made.secret)).ok:
+                assert loop.time() < deadline, "the change made while not listening was missed"
+                await asyncio.sleep(0.05)
+            assert result.reason == "revoked"
+            assert verifier.changes_heard == 0  # refused by reading again, not by a notification
+    finally:
+        await writer.close()

@@ -66,3 +66,18 @@ def test_the_change_record_is_bounded_and_errs_on_the_side_of_stale() -> None:
     # CLIENT_ID never changed, but a change older than the record can no longer be ruled out
     assert cache.changed_since(CLIENT_ID, epoch)
     assert not cache.changed_since(CLIENT_ID, cache.epoch())
+
+
+def test_all_changed_makes_every_entry_and_every_read_in_flight_stale() -> None:
+    """The announcements were lost a while (the listening connection dropped): on listening
+    again, nothing read before counts as fresh; the accepted digests stay (no argon2 again)."""
+    cache = KeyCache()
+    cache.accept(CLIENT_ID, _state(), 1, b"d" * 32, read_at=100.0, epoch=cache.epoch())
+    in_flight = cache.epoch()
+    cache.all_changed()
+    entry = cache.peek(CLIENT_ID)
+    assert entry is not None and entry.read_at == STALE and entry.by_digest == {b"d" * 32: 1}
+    cache.accept(OTHER_ID, _state(OTHER_ID), 1, b"e" * 32, read_at=150.0, epoch=in_flight)
+    assert cache.peek(OTHER_ID).read_at == STALE  # type: ignore[union-attr]
+    cache.accept(OTHER_ID, _state(OTHER_ID), 1, b"e" * 32, read_at=160.0, epoch=cache.epoch())
+    assert cache.peek(OTHER_ID).read_at == 160.0  # type: ignore[union-attr]
