@@ -174,6 +174,13 @@ class _Params:
         return f"${len(self.values)}"
 
 
+async def _no_session_state(_conn: asyncpg.Connection) -> None:
+    """The pool's reset on release, after asyncpg rolled back any transaction left open: nothing
+    more. This store leaves no session state on a pooled connection (settings are SET LOCAL, the
+    advisory lock is per transaction, LISTEN has its own connection), so the default reset query
+    (UNLISTEN, RESET ALL, ...) would be one more round trip per statement for nothing."""
+
+
 class PostgresStore:
     """The system of record on a PostgreSQL server. `await store.open()` before use, `await
     store.close()` after. `create=False`: a database without the schema is refused, not set up.
@@ -204,7 +211,7 @@ class PostgresStore:
         try:
             self._pool = await asyncpg.create_pool(
                 self.target.url, min_size=self._min_size, max_size=self._max_size,
-                timeout=CONNECT_TIMEOUT_S, server_settings=SERVER_SETTINGS,
+                timeout=CONNECT_TIMEOUT_S, server_settings=SERVER_SETTINGS, reset=_no_session_state,
             )
         except _DB_ERRORS as exc:
             raise translate(exc, self._where) from None
