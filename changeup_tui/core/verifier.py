@@ -52,7 +52,8 @@ T = TypeVar("T")
 DEFAULT_MAX_STALENESS = 1.0
 LISTEN_RETRY_SECONDS = 2.0
 """On PostgreSQL, how soon the verifier listens again for changes after its connection was lost
-(meanwhile, and for what changed while it was away, the staleness bound holds)."""
+(meanwhile the staleness bound holds; once it listens again, every cached key's state is read
+again at its next request, as any of them may have changed unheard)."""
 LISTEN_START_SECONDS = 5.0
 """How long open() waits for the change listener to be in place before it returns anyway."""
 MISSES_PER_POOL_SLOT = 2
@@ -137,7 +138,7 @@ class Verifier:
         # connection's queue, where it would delay the state re-reads of keys in use.
         self._max_misses = MISSES_PER_POOL_SLOT * (self.pool.workers + self.pool.queue)
         self._misses = 0
-        self._refreshes: dict[str, asyncio.Future[tuple[KeyState | None, float]]] = {}
+        self._refreshes: dict[str, asyncio.Future[tuple[KeyState | None, float, int]]] = {}
         self._uses: dict[str, KeyUse] = {}
         self._flusher: asyncio.Task[None] | None = None
         self._background_refresh = background_refresh and max_staleness > 0
@@ -166,12 +167,16 @@ class Verifier:
         """A key was created or changed anywhere (committed): the next request for it reads its
         state again instead of trusting the cache."""
         self.changes_heard += 1
-        self.cache.drop(client_id)
+        self.cache.changed(client_id)
 
     async def _follow_changes(self, listen: Any, listening: asyncio.Event) -> None:
+        first = True
         while True:
             try:
                 async with listen(self._changed) as lost:
+                    if not first:  # what changed while nobody listened was not heard
+                        self.cache.all_changed()
+                    first = False
                     listening.set()
                     await lost.wait()
             except StoreError:  # the server is away: the staleness bound holds meanwhile
@@ -226,11 +231,11 @@ class Verifier:
                     if self.max_staleness == 0 or (
                         self._monotonic() - entry.read_at >= self.max_staleness
                     ):
-                        state, read_at = await self._read_state(client_id)
+                        state, read_at, epoch = await self._read_state(client_id)
                         if state is None:
                             self.cache.drop(client_id)
                             return VerifyResult(False, "unknown_key")
-                        entry.refresh(state, read_at)
+                        self.cache.refresh(entry, state, read_at, epoch)
                     self._hot.add(client_id)
                     if self._sweeper is None and self._background_refresh:
                         self._start_sweeper()
@@ -290,17 +295,17 @@ class Verifier:
             self._note_use(entry, now)
         return entry.ok  # type: ignore[return-value]  # set by every refresh
 
-    async def _read_state(self, client_id: str) -> tuple[KeyState | None, float]:
-        """One indexed query, and when it started; concurrent hits on the same stale key share
-        it."""
+    async def _read_state(self, client_id: str) -> tuple[KeyState | None, float, int]:
+        """One indexed query, when it started and the cache's epoch then; concurrent hits on the
+        same stale key share it."""
         pending = self._refreshes.get(client_id)
         if pending is not None:
             return await asyncio.shield(pending)
-        future: asyncio.Future[tuple[KeyState | None, float]] = (
+        future: asyncio.Future[tuple[KeyState | None, float, int]] = (
             asyncio.get_running_loop().create_future()
         )
         self._refreshes[client_id] = future
-        started = self._monotonic()
+        started, epoch = self._monotonic(), self.cache.epoch()
         try:
             state = await self._store.get_key_state(client_id)
         except BaseException as exc:
@@ -309,8 +314,8 @@ class Verifier:
             raise
         finally:
             self._refreshes.pop(client_id, None)
-        future.set_result((state, started))
-        return state, started
+        future.set_result((state, started, epoch))
+        return state, started, epoch
 
     async def _miss(self, presented: Presented, digest: bytes) -> VerifyResult:
         client_id = presented.client_id
@@ -331,7 +336,7 @@ class Verifier:
                         return self._answer(entry, secret_id)
                 if self.throttle.blocked(client_id, self._monotonic()):
                     return VerifyResult(False, "throttled")
-                read_at = self._monotonic()
+                read_at, epoch = self._monotonic(), self.cache.epoch()
                 if self._misses >= self._max_misses:
                     return VerifyResult(False, "busy")
                 self._misses += 1
@@ -343,12 +348,13 @@ class Verifier:
                 if result.reason == "wrong_secret":
                     self.throttle.failed(client_id, self._monotonic())
                 elif result.ok and outcome.state is not None and outcome.secret_id is not None:
-                    self.cache.accept(client_id, outcome.state, outcome.secret_id, digest, read_at)
+                    self.cache.accept(client_id, outcome.state, outcome.secret_id, digest, read_at,
+                                      epoch)
                     cached = self.cache.get(client_id)
                     if cached is not None:  # "last used" was just recorded by the check
                         cached.use_due = self._clock() + LAST_USED_RESOLUTION
                 elif outcome.state is not None and entry is not None:
-                    entry.refresh(outcome.state, read_at)
+                    self.cache.refresh(entry, outcome.state, read_at, epoch)
                 return result
         finally:
             lock_now, count = self._id_locks[client_id]
@@ -377,7 +383,7 @@ class Verifier:
         if not self._hot and not (self._sync_version and len(self.cache)):
             return
         client_ids, self._hot = list(self._hot), set()
-        started = self._monotonic()
+        started, epoch = self._monotonic(), self.cache.epoch()
         client_ids = await self._changed_since_sweep(client_ids, started)
         if client_ids:
             states = await self._store.get_key_states(client_ids)
@@ -389,7 +395,7 @@ class Verifier:
                 if state is None:
                     self.cache.drop(client_id)
                 else:
-                    entry.refresh(state, started)
+                    self.cache.refresh(entry, state, started, epoch)
 
     async def _changed_since_sweep(self, client_ids: list[str], started: float) -> list[str]:
         """The keys of `client_ids` (those in use since the last sweep) whose state must be read

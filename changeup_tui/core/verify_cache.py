@@ -54,8 +54,18 @@ class CachedKey:
                 self.use_due = due
 
 
+STALE = float("-inf")
+"""The `read_at` of a state that must be read again before the next answer."""
+
+
 class KeyCache:
-    """Client ID -> CachedKey, least recently used first out beyond `max_keys`."""
+    """Client ID -> CachedKey, least recently used first out beyond `max_keys`.
+
+    Changes announced by the database (`changed`, PostgreSQL's LISTEN/NOTIFY) move an epoch. A
+    state read that began before a change announced for its key (`epoch()` taken before the
+    read, given to `accept` / `refresh`) may hold the state from before that change: it is used
+    for the answer it was read for, but stored as stale, so the next request reads it again
+    instead of trusting it until `max_staleness`."""
 
     def __init__(self, max_keys: int = DEFAULT_MAX_KEYS) -> None:
         if max_keys < 0:
@@ -63,6 +73,12 @@ class KeyCache:
         self.max_keys = max_keys
         self._entries: OrderedDict[str, CachedKey] = OrderedDict()
         self._digest_key = secrets.token_bytes(32)  # per process, never stored or shown
+        self._epoch = 0
+        self._changed: OrderedDict[str, int] = OrderedDict()
+        """Client ID -> the epoch of its last announced change, the oldest first; bounded."""
+        self._forgotten = 0
+        """The newest epoch pushed out of `_changed`: a read older than it counts as changed."""
+        self._max_changed = max(max_keys, 1000)
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -86,11 +102,26 @@ class KeyCache:
         """Every entry, without counting as a use."""
         return self._entries.values()
 
+    def epoch(self) -> int:
+        """Take it before reading a key's state; give it with that state to accept / refresh."""
+        return self._epoch
+
+    def changed_since(self, client_id: str, epoch: int) -> bool:
+        """Whether a change to `client_id` was announced after `epoch` was taken."""
+        return self._changed.get(client_id, 0) > epoch or self._forgotten > epoch
+
+    def _read_at(self, client_id: str, read_at: float, epoch: int | None) -> float:
+        if epoch is not None and self.changed_since(client_id, epoch):
+            return STALE
+        return read_at
+
     def accept(self, client_id: str, state: KeyState, secret_id: int, digest: bytes,
-               read_at: float) -> None:
-        """Remember that `digest`'s secret verified for `secret_id` with the key in `state`."""
+               read_at: float, epoch: int | None = None) -> None:
+        """Remember that `digest`'s secret verified for `secret_id` with the key in `state`
+        (read from `read_at`, with the cache at `epoch`)."""
         if self.max_keys == 0:
             return
+        read_at = self._read_at(client_id, read_at, epoch)
         entry = self._entries.get(client_id)
         if entry is None:
             entry = CachedKey(state.key, {}, {}, read_at)
@@ -101,8 +132,32 @@ class KeyCache:
         while len(self._entries) > self.max_keys:
             self._entries.popitem(last=False)
 
+    def refresh(self, entry: CachedKey, state: KeyState, read_at: float, epoch: int | None = None) -> None:
+        """`entry`'s key as read in `state` (from `read_at`, with the cache at `epoch`)."""
+        entry.refresh(state, self._read_at(entry.key.client_id, read_at, epoch))
+
     def drop(self, client_id: str) -> None:
         self._entries.pop(client_id, None)
+
+    def all_changed(self) -> None:
+        """Any key may have changed unheard (the announcements were lost a while): every entry
+        is read again at its next request (its accepted digests kept: no argon2 again), and any
+        state whose read began before now counts as stale."""
+        self._epoch += 1
+        self._forgotten = self._epoch
+        self._changed.clear()
+        for entry in self._entries.values():
+            entry.read_at = STALE
+
+    def changed(self, client_id: str) -> None:
+        """The database announced a change to `client_id`: drop it, and count as stale any
+        state of it whose read began before now."""
+        self._entries.pop(client_id, None)
+        self._epoch += 1
+        self._changed[client_id] = self._epoch
+        self._changed.move_to_end(client_id)
+        while len(self._changed) > self._max_changed:
+            _, self._forgotten = self._changed.popitem(last=False)
 
 
 @dataclass(slots=True)

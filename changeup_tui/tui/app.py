@@ -82,9 +82,6 @@ class ChangeupApp(App[int]):
             return
         self.set_reactive(ChangeupApp.environment, environment)
         self.account_name = account.display_name
-        from changeup_tui.tui.change_feed import ChangeFeed
-
-        ChangeFeed.start(self, self.service.store)  # other operators' changes (PostgreSQL)
         if self.read_only:
             self.sub_title = "read-only"
         # Only the API Key page: Account Settings, under it, is built when Escape goes up to it.

@@ -1,7 +1,8 @@
-"""The TUI on PostgreSQL (Pilot, a private throwaway cluster): the server stopped while a key is
-being created gives a clear message in the name modal, the typed name kept and nothing created;
-the server started again, the same Enter creates the key, and the page hears other operators'
-changes again."""
+"""The TUI on PostgreSQL (Pilot, a private throwaway cluster), with a verifier running beside it:
+the server stopped while a key is being created gives a clear message in the name modal, the
+typed name kept and nothing created; the server started again, the same Enter creates the key,
+the page hears other operators' changes again, the verifier verifies the new key and hears a
+revocation again (its staleness bound an hour: only the announcement can refuse the key)."""
 
 from __future__ import annotations
 
@@ -13,13 +14,14 @@ from changeup_tui.core.config import PostgresTarget
 from changeup_tui.core.models import Actor, Environment
 from changeup_tui.core.service import KeyService
 from changeup_tui.core.store.postgres import PostgresStore
+from changeup_tui.core.verifier import LISTEN_RETRY_SECONDS, Verifier
 from changeup_tui.testing import SeededKeyGenerator
 from tests.helpers.apps import build_test_app
 from tests.helpers.clipboard import FakeClipboard
 from tests.helpers.pilot import SIZE, started, wait_for
 from tests.pg_cluster import start_cluster
 
-from .test_pg_change_feed import _rows
+from .test_pg_other_operator import _rows
 from .test_tui_faults import reason_text
 
 pytestmark = pytest.mark.slow
@@ -51,12 +53,17 @@ async def test_server_stopped_during_create_says_so_and_retry_works(capsys, capl
         stderr_before = capsys.readouterr().err
         store = PostgresStore(url)
         await store.open()
-        service = KeyService(store, keygen=SeededKeyGenerator(3), actor=Actor("tester", "local"))
-        await service.create("Existing", Environment.TEST)
+        service = KeyService(store, keygen=SeededKeyGenerator(3, valid_checksum=True),
+                             actor=Actor("tester", "local"))
+        existing = await service.create("Existing", Environment.TEST)
         await store.close()
+        verifier = Verifier(url, environment="test", max_staleness=3600.0, background_refresh=False)
+        await verifier.open()
+        assert (await verifier.verify(existing.key.client_id, existing.secret)).ok  # now cached
 
         clipboard = FakeClipboard()
-        app = build_test_app(PostgresTarget(url), clipboard=clipboard)  # type: ignore[arg-type]
+        app = build_test_app(PostgresTarget(url), clipboard=clipboard,  # type: ignore[arg-type]
+                             keygen=SeededKeyGenerator(5, valid_checksum=True))
         async with app.run_test(size=SIZE) as pilot:
             await started(pilot)
             await pilot.press("n")
@@ -81,6 +88,7 @@ async def test_server_stopped_during_create_says_so_and_retry_works(capsys, capl
             assert created.name == "typed while down"
             await pilot.press("s")
             await wait_for(pilot, lambda: bool(clipboard.text), what="the secret copied")
+            assert (await verifier.verify(created.client_id, clipboard.text)).ok
             await pilot.press("escape")
             await wait_for(pilot, lambda: isinstance(app.screen, ApiKeysScreen), what="the page")
             # the page listens again once the server is back: another operator's key shows up
@@ -88,10 +96,20 @@ async def test_server_stopped_during_create_says_so_and_retry_works(capsys, capl
             await store.open()
             other = KeyService(store, keygen=SeededKeyGenerator(4), actor=Actor("bob", "host-b"))
             await other.create("After restart", Environment.TEST)
-            await store.close()
             page = app.screen
             await wait_for(pilot, lambda: "After restart" in _rows(page), limit=6,
                            what="the other operator's key")
+            # the verifier listens again too: a revocation is refused without waiting an hour
+            # (heard, or, when it came before the verifier listened again, made stale on
+            # listening again: either way within the retry delay and a second)
+            await other.revoke(existing.key.client_id)
+            deadline = asyncio.get_running_loop().time() + LISTEN_RETRY_SECONDS + 1.0
+            while (refused := await verifier.verify(existing.key.client_id, existing.secret)).ok:
+                assert asyncio.get_running_loop().time() < deadline, "the revocation not heard"
+                await pilot.pause(0.05)
+            assert refused.reason == "revoked"
+            await store.close()
+        await verifier.close()
         assert sorted(await _names(url)) == ["After restart", "Existing", "typed while down"]
         # nothing written behind the screen's back (a driver's traceback would break the display)
         assert capsys.readouterr().err == stderr_before == ""

@@ -48,9 +48,7 @@ from changeup_tui.core.models import (
     KeyState,
     KeyStatus,
     KeyUse,
-    SecretState,
     SortField,
-    StoredSecret,
 )
 from changeup_tui.core.names import name_key
 from changeup_tui.core.store.copy import (
@@ -61,6 +59,15 @@ from changeup_tui.core.store.copy import (
     DatabaseDump,
 )
 from changeup_tui.core.store.pg_migrations import LATEST_VERSION, MIGRATIONS
+from changeup_tui.core.store.rows import (
+    account_from_row,
+    audit_from_row,
+    grace_secret_from_row,
+    key_from_row,
+    key_record,
+    secret_from_row,
+    secret_state_from_row,
+)
 
 if TYPE_CHECKING:
     from asyncpg.pool import PoolConnectionProxy
@@ -117,32 +124,6 @@ def _like_pattern(text: str) -> str:
     return f"%{escaped}%"
 
 
-def _key_from_row(row: asyncpg.Record, secrets_count: int = 1) -> ApiKey:
-    return ApiKey(
-        client_id=row["client_id"],
-        environment=Environment(row["environment"]),
-        name=row["name"],
-        created_at=row["created_at"],
-        created_by=row["created_by"],
-        status=KeyStatus(row["status"]),
-        last_used_at=row["last_used_at"],
-        expires_at=row["expires_at"],
-        status_changed_at=row["status_changed_at"],
-        hint=row["hint"],
-        secrets_count=secrets_count,
-        secret_confirmed=row["secret_confirmed"],
-    )
-
-
-def _event_from_row(row: asyncpg.Record) -> AuditEvent:
-    return AuditEvent(
-        id=row["id"], at=row["at"], actor=row["actor"], origin=row["origin"], action=row["action"],
-        environment=Environment(row["environment"]) if row["environment"] else None,
-        client_id=row["client_id"], detail=row["detail"],
-        key_name=row["key_name"] if "key_name" in row.keys() else None,
-    )
-
-
 def translate(
     exc: BaseException, where: str, environment: Environment | None = None
 ) -> StoreError | DuplicateName:
@@ -193,6 +174,13 @@ class _Params:
         return f"${len(self.values)}"
 
 
+async def _no_session_state(_conn: asyncpg.Connection) -> None:
+    """The pool's reset on release, after asyncpg rolled back any transaction left open: nothing
+    more. This store leaves no session state on a pooled connection (settings are SET LOCAL, the
+    advisory lock is per transaction, LISTEN has its own connection), so the default reset query
+    (UNLISTEN, RESET ALL, ...) would be one more round trip per statement for nothing."""
+
+
 class PostgresStore:
     """The system of record on a PostgreSQL server. `await store.open()` before use, `await
     store.close()` after. `create=False`: a database without the schema is refused, not set up.
@@ -223,7 +211,7 @@ class PostgresStore:
         try:
             self._pool = await asyncpg.create_pool(
                 self.target.url, min_size=self._min_size, max_size=self._max_size,
-                timeout=CONNECT_TIMEOUT_S, server_settings=SERVER_SETTINGS,
+                timeout=CONNECT_TIMEOUT_S, server_settings=SERVER_SETTINGS, reset=_no_session_state,
             )
         except _DB_ERRORS as exc:
             raise translate(exc, self._where) from None
@@ -373,7 +361,7 @@ class PostgresStore:
         if not rows:
             return None
         row = rows[0]
-        return Account(row["display_name"], row["email"], row["organisation"])
+        return account_from_row(row)
 
     async def get_setting(self, key: str) -> str | None:
         rows = await self._fetch("SELECT value FROM settings WHERE key = $1", key)
@@ -381,23 +369,17 @@ class PostgresStore:
 
     async def get_key(self, client_id: str) -> KeyRecord | None:
         rows = await self._fetch(
-            f"SELECT {_KEY_COLUMNS}, s.id AS secret_id, s.phc, s.hint AS secret_hint, "
-            "s.created_at AS secret_created_at, s.expires_at AS secret_expires_at "
+            f"SELECT {_KEY_COLUMNS}, s.id AS secret_id, s.phc AS secret_phc, "
+            "s.hint AS secret_hint, s.created_at AS secret_created_at, "
+            "s.expires_at AS secret_expires_at "
             "FROM api_keys k LEFT JOIN key_secrets s ON s.key_id = k.id "
             "WHERE k.client_id = $1 ORDER BY s.id DESC",
             client_id,
         )
         if not rows:
             return None
-        stored = tuple(
-            StoredSecret(
-                id=r["secret_id"], phc=r["phc"], hint=r["secret_hint"],
-                created_at=r["secret_created_at"], expires_at=r["secret_expires_at"],
-            )
-            for r in rows
-            if r["secret_id"] is not None
-        )
-        return KeyRecord(_key_from_row(rows[0], secrets_count=len(stored)), stored)
+        secrets = [secret_from_row(r, "secret_") for r in rows if r["secret_id"] is not None]
+        return key_record(key_from_row(rows[0], secrets_count=len(secrets)), secrets)
 
     async def get_key_state(self, client_id: str) -> KeyState | None:
         return (await self.get_key_states([client_id])).get(client_id)
@@ -420,13 +402,10 @@ class PostgresStore:
         states: dict[str, KeyState] = {}
         for client_id, key_rows in grouped.items():
             secrets = tuple(
-                SecretState(id=r["secret_id"], hint=r["secret_hint"],
-                            expires_at=r["secret_expires_at"])
-                for r in key_rows
-                if r["secret_id"] is not None
+                secret_state_from_row(r, "secret_") for r in key_rows if r["secret_id"] is not None
             )
             states[client_id] = KeyState(
-                _key_from_row(key_rows[0], secrets_count=len(secrets)), secrets
+                key_from_row(key_rows[0], secrets_count=len(secrets)), secrets
             )
         return states
 
@@ -477,7 +456,7 @@ class PostgresStore:
         )
         more = len(rows) > query.limit
         rows = rows[: query.limit]
-        keys = tuple(_key_from_row(row) for row in rows)
+        keys = tuple(key_from_row(row) for row in rows)
         next_cursor = (rows[-1]["cursor_a"], rows[-1]["cursor_b"]) if more and rows else None
         return KeyPage(keys, next_cursor)
 
@@ -505,7 +484,7 @@ class PostgresStore:
             *p.values,
         )
         more = len(rows) > query.limit
-        keys = tuple(_key_from_row(row) for row in (rows[1:] if more else rows))
+        keys = tuple(key_from_row(row) for row in (rows[1:] if more else rows))
         previous = (rows[0]["cursor_a"], rows[0]["cursor_b"]) if more else None
         return KeyPage(keys, previous)
 
@@ -525,9 +504,9 @@ class PostgresStore:
         )
         found: dict[str, list[KeySecret]] = {}
         for row in rows:
-            found.setdefault(row["client_id"], []).append(
-                KeySecret(hint=row["hint"], created_at=row["created_at"], expires_at=row["expires_at"])
-            )
+            secret = grace_secret_from_row(row)
+            if secret is not None:  # a damaged secret is reported by get_key (its key is damaged)
+                found.setdefault(row["client_id"], []).append(secret)
         return {client_id: tuple(secrets) for client_id, secrets in found.items()}
 
     async def count_keys(self, query: KeyQuery) -> int:
@@ -560,7 +539,7 @@ class PostgresStore:
             f"{where} ORDER BY a.id DESC LIMIT {p(query.limit)}",
             *p.values,
         )
-        return [_event_from_row(r) for r in rows]
+        return [audit_from_row(r) for r in rows]
 
     # -- writes --------------------------------------------------------------------------------
 

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
-import enum
 import json
 import os
 import re
@@ -20,7 +18,6 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TypeVar
 from urllib.parse import quote
 
 import aiosqlite
@@ -48,14 +45,23 @@ from changeup_tui.core.models import (
     KeyState,
     KeyStatus,
     KeyUse,
-    SecretState,
     SortField,
-    StoredSecret,
 )
 from changeup_tui.core.names import name_key
 from changeup_tui.core.private_folder import mkdir_private
 from changeup_tui.core.store.file_checks import check_database_location, check_folder
 from changeup_tui.core.store.migrations import LATEST_VERSION, MIGRATIONS
+from changeup_tui.core.store.rows import (
+    RowReader,
+    Undecodable,
+    account_from_row,
+    audit_from_row,
+    grace_secret_from_row,
+    key_from_row,
+    key_record,
+    secret_from_row,
+    secret_state_from_row,
+)
 from changeup_tui.core.text import visible
 
 BUSY_TIMEOUT_MS = 5000
@@ -80,7 +86,7 @@ _KEY_COLUMNS = (
     "k.client_id, k.environment, k.name, k.created_at, k.created_by, k.status, "
     "k.last_used_at, k.expires_at, k.status_changed_at, k.hint, k.secret_confirmed"
 )
-"""The columns `_key_from_row` reads, by name, from a row of `api_keys k`."""
+"""The columns `key_from_row` reads, by name, from a row of `api_keys k`."""
 _SECRET_COLUMNS = "id, phc, hint, created_at, expires_at"
 STATE_CHUNK = 250
 """Keys read by one statement of get_key_states: well under SQLite's limit on parameters, and
@@ -101,15 +107,6 @@ _NOT_REVOKED = "k.status != 'revoked'"
 Params = dict[str, object]
 
 
-class Undecodable(str):
-    """Text of a column that is not valid UTF-8, decoded with U+FFFD for each bad byte: the
-    row is read (and shown as damaged) instead of SQLite's "Could not decode" failing the whole
-    query, and that error, which quotes the raw bytes, never reaches a terminal. `raw` keeps
-    the bytes, so such a value as a page's cursor still compares as stored."""
-
-    raw: bytes
-
-
 def _decode_text(raw: bytes) -> str:
     """The connection's text factory: UTF-8, or an Undecodable stand-in."""
     try:
@@ -118,145 +115,6 @@ def _decode_text(raw: bytes) -> str:
         text = Undecodable(raw.decode(errors="replace"))
         text.raw = raw
         return text
-
-
-_E = TypeVar("_E", bound=enum.Enum)
-_S = TypeVar("_S")
-
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-"""The stand-in of a time that could not be read (its column is in the row's `unreadable`)."""
-
-
-class _RowReader:
-    """Reads the columns of one row, noting each that cannot be read instead of failing: a hand
-    edited or damaged row is returned as damaged, with the fields that could be read."""
-
-    __slots__ = ("problems", "row", "unreadable")
-
-    def __init__(self, row: sqlite3.Row) -> None:
-        self.row = row
-        self.problems: list[str] = []
-        self.unreadable: set[str] = set()
-
-    def _bad(self, column: str, why: str) -> None:
-        self.unreadable.add(column)
-        self.problems.append(f"{column} {why}")
-
-    def text(self, column: str) -> str:
-        value = self.row[column]
-        if type(value) is str:
-            return value
-        if isinstance(value, Undecodable):
-            self._bad(column, "is not UTF-8 text")
-            return str(value)
-        if isinstance(value, bytes):
-            try:
-                return value.decode()
-            except UnicodeDecodeError:
-                self._bad(column, "is not UTF-8 text")
-                return value.decode(errors="replace")
-        self._bad(column, "is missing" if value is None else "is not text")
-        return "" if value is None else str(value)
-
-    def time(self, column: str) -> datetime | None:
-        """A time column that may be NULL."""
-        value = self.row[column]
-        if value is None:
-            return None
-        if type(value) is str:
-            try:
-                parsed = datetime.fromisoformat(value)
-            except ValueError:
-                parsed = None
-            if parsed is not None and parsed.tzinfo is not None:
-                return parsed
-        self._bad(column, "is not a time")
-        return EPOCH
-
-    def required_time(self, column: str) -> datetime:
-        """A NOT NULL time column."""
-        value = self.time(column)
-        if value is None:
-            self._bad(column, "is missing")
-            return EPOCH
-        return value
-
-    def choice(self, column: str, kind: type[_E], stand_in: _S) -> _E | _S:
-        value = self.row[column]
-        try:
-            return kind(value)
-        except ValueError:
-            self._bad(column, f"is not a known {column}")
-            return stand_in
-
-    @property
-    def damaged(self) -> str:
-        return "; ".join(self.problems)
-
-
-def _key_from_row(row: sqlite3.Row, secrets_count: int = 1) -> ApiKey:
-    read = _RowReader(row)
-    client_id = read.text("client_id")
-    return ApiKey(
-        client_id=client_id,
-        # A stand-in that keeps a damaged key in the more guarded environment unless its
-        # Client ID says otherwise.
-        environment=read.choice(
-            "environment", Environment,
-            Environment.TEST if client_id.startswith("cu_test_") else Environment.LIVE,
-        ),
-        name=read.text("name"),
-        created_at=read.required_time("created_at"),
-        created_by=read.text("created_by"),
-        status=read.choice("status", KeyStatus, KeyStatus.DISABLED),
-        last_used_at=read.time("last_used_at"),
-        expires_at=read.time("expires_at"),
-        status_changed_at=read.time("status_changed_at"),
-        hint=read.text("hint"),
-        secrets_count=secrets_count,
-        damaged=read.damaged,
-        unreadable=frozenset(read.unreadable),
-        secret_confirmed=bool(row["secret_confirmed"]),
-    )
-
-
-def _secret_from_row(row: sqlite3.Row) -> tuple[StoredSecret, str]:
-    """The secret, and why it cannot be read whole ('' when it can)."""
-    read = _RowReader(row)
-    secret = StoredSecret(
-        id=row["id"],
-        phc=read.text("phc"),
-        hint=read.text("hint"),
-        created_at=read.required_time("created_at"),
-        expires_at=read.time("expires_at"),
-    )
-    return secret, read.damaged
-
-
-def _key_name(row: sqlite3.Row) -> str | None:
-    """The key's name joined to an event (list_audit): None without a key, or when the name is
-    not text (the key's own row then shows as damaged; the event is not)."""
-    value = row["key_name"] if "key_name" in row.keys() else None
-    return value if isinstance(value, str) else None
-
-
-def _audit_from_row(row: sqlite3.Row) -> AuditEvent:
-    read = _RowReader(row)
-    environment = row["environment"]
-    client_id = row["client_id"]
-    return AuditEvent(
-        id=row["id"],
-        at=read.required_time("at"),
-        actor=read.text("actor"),
-        origin=read.text("origin"),
-        action=read.text("action"),
-        environment=read.choice("environment", Environment, None) if environment else None,
-        client_id=None if client_id is None else read.text("client_id"),
-        detail=read.text("detail"),
-        damaged=read.damaged,
-        unreadable=frozenset(read.unreadable),
-        key_name=_key_name(row),
-    )
 
 
 def _audit_params(event: AuditEvent) -> Params:
@@ -629,9 +487,7 @@ class SQLiteStore:
         if not rows:
             return None
         row = rows[0]
-        return Account(
-            display_name=row["display_name"], email=row["email"], organisation=row["organisation"]
-        )
+        return account_from_row(row)
 
     async def get_setting(self, key: str) -> str | None:
         rows = await self._read("SELECT value FROM settings WHERE key = :key", {"key": key})
@@ -648,18 +504,8 @@ class SQLiteStore:
             f"SELECT {_SECRET_COLUMNS} FROM key_secrets WHERE key_id = :key_id ORDER BY id DESC",
             {"key_id": rows[0]["key_id"]},
         )
-        key = _key_from_row(rows[0], secrets_count=len(secrets))
-        stored: list[StoredSecret] = []
-        damaged = [key.damaged] if key.damaged else []
-        for row in secrets:
-            secret, why = _secret_from_row(row)
-            if why:  # never verified against; the key is damaged
-                damaged.append(f"secret {secret.id}: {why}")
-            else:
-                stored.append(secret)
-        if len(damaged) > (1 if key.damaged else 0):
-            key = dataclasses.replace(key, damaged="; ".join(damaged))
-        return KeyRecord(key, tuple(stored))
+        return key_record(key_from_row(rows[0], secrets_count=len(secrets)),
+                          [secret_from_row(row) for row in secrets])
 
     async def grace_secrets(
         self, client_ids: Sequence[str], now: datetime
@@ -679,13 +525,9 @@ class SQLiteStore:
         )
         found: dict[str, list[KeySecret]] = {}
         for row in rows:
-            read = _RowReader(row)
-            secret = KeySecret(
-                hint=read.text("hint"), created_at=read.required_time("created_at"),
-                expires_at=read.time("expires_at"),
-            )
-            if not read.damaged:  # a damaged secret is reported by get_key (its key is damaged)
-                found.setdefault(read.text("client_id"), []).append(secret)
+            secret = grace_secret_from_row(row)
+            if secret is not None:  # a damaged secret is reported by get_key (its key is damaged)
+                found.setdefault(RowReader(row).text("client_id"), []).append(secret)
         return {client_id: tuple(secrets) for client_id, secrets in found.items()}
 
     async def name_taken(
@@ -730,7 +572,7 @@ class SQLiteStore:
         )
         more = len(rows) > query.limit
         rows = rows[: query.limit]
-        keys = tuple(_key_from_row(row) for row in rows)
+        keys = tuple(key_from_row(row) for row in rows)
         next_cursor = (rows[-1]["cursor_0"], rows[-1]["cursor_1"]) if more and rows else None
         return KeyPage(keys, next_cursor)
 
@@ -747,7 +589,7 @@ class SQLiteStore:
             params,
         )
         more = len(rows) > query.limit
-        keys = tuple(_key_from_row(row) for row in reversed(rows[: query.limit]))
+        keys = tuple(key_from_row(row) for row in reversed(rows[: query.limit]))
         previous = (rows[-1]["cursor_0"], rows[-1]["cursor_1"]) if more else None
         return KeyPage(keys, previous)
 
@@ -787,7 +629,7 @@ class SQLiteStore:
             f"{_where(clauses)} ORDER BY a.id DESC LIMIT :limit",
             params,
         )
-        return [_audit_from_row(row) for row in rows]
+        return [audit_from_row(row) for row in rows]
 
     # -- writes --------------------------------------------------------------------------------
     # The compare-and-set writes (add_secret, set_status, rename_key) change a key only when it
@@ -1005,13 +847,10 @@ class SQLiteStore:
                 grouped.setdefault(row["client_id"], []).append(row)
             for client_id, key_rows in grouped.items():
                 secrets = tuple(
-                    SecretState(id=r["secret_id"], hint=r["secret_hint"],
-                                expires_at=from_db(r["secret_expires_at"]))
-                    for r in key_rows
-                    if r["secret_id"] is not None
+                    secret_state_from_row(r, "secret_") for r in key_rows if r["secret_id"] is not None
                 )
                 states[client_id] = KeyState(
-                    _key_from_row(key_rows[0], secrets_count=len(secrets)), secrets
+                    key_from_row(key_rows[0], secrets_count=len(secrets)), secrets
                 )
         return states
 

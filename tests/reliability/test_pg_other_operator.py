@@ -1,6 +1,7 @@
-"""On PostgreSQL an open API Key page shows another operator's change within a second (LISTEN/
-NOTIFY), keeping the selected key selected; a change heard while a modal is open is shown when
-the page is back on top."""
+"""On PostgreSQL an open API Key page shows another operator's change within a second, keeping
+the selected key selected; a change made while a modal is open is shown when the page is back on
+top. One mechanism, the same as on SQLite: the page polls the store's data_version, which the
+PostgreSQL store moves on each change announced by LISTEN/NOTIFY."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ pytestmark = pytest.mark.slow
 
 
 def _rows(screen) -> list[str]:
-    table = screen._table
+    table = screen.table
     return [str(table.get_row_at(i)[table.get_column_index("name")]) for i in range(table.row_count)]
 
 
@@ -37,7 +38,7 @@ async def test_another_operators_changes_show_within_a_second(pg_url):
         async with app.run_test(size=SIZE) as pilot:
             screen = await started(pilot)
             await wait_for(pilot, lambda: len(_rows(screen)) == 2, what="the two keys")
-            screen._table.select(beta.key.client_id)
+            screen.table.select(beta.key.client_id)
             await pilot.pause()
             assert screen.selected_key.client_id == beta.key.client_id
 
