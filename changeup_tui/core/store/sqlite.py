@@ -87,7 +87,6 @@ _KEY_COLUMNS = (
     "k.last_used_at, k.expires_at, k.status_changed_at, k.hint, k.secret_confirmed"
 )
 """The columns `key_from_row` reads, by name, from a row of `api_keys k`."""
-_SECRET_COLUMNS = "id, phc, hint, created_at, expires_at"
 STATE_CHUNK = 250
 """Keys read by one statement of get_key_states: well under SQLite's limit on parameters, and
 short enough that turning the rows into models never holds the event loop for long."""
@@ -494,18 +493,19 @@ class SQLiteStore:
         return rows[0]["value"] if rows else None
 
     async def get_key(self, client_id: str) -> KeyRecord | None:
+        # One statement (a cold verification waits for it): the key and its secrets, newest first.
         rows = await self._read(
-            f"SELECT k.id AS key_id, {_KEY_COLUMNS} FROM api_keys k WHERE k.client_id = :client_id",
+            f"SELECT {_KEY_COLUMNS}, s.id AS secret_id, s.phc AS secret_phc, "
+            "s.hint AS secret_hint, s.created_at AS secret_created_at, "
+            "s.expires_at AS secret_expires_at "
+            "FROM api_keys k LEFT JOIN key_secrets s ON s.key_id = k.id "
+            "WHERE k.client_id = :client_id ORDER BY s.id DESC",
             {"client_id": client_id},
         )
         if not rows:
             return None
-        secrets = await self._read(
-            f"SELECT {_SECRET_COLUMNS} FROM key_secrets WHERE key_id = :key_id ORDER BY id DESC",
-            {"key_id": rows[0]["key_id"]},
-        )
-        return key_record(key_from_row(rows[0], secrets_count=len(secrets)),
-                          [secret_from_row(row) for row in secrets])
+        secrets = [secret_from_row(r, "secret_") for r in rows if r["secret_id"] is not None]
+        return key_record(key_from_row(rows[0], secrets_count=len(secrets)), secrets)
 
     async def grace_secrets(
         self, client_ids: Sequence[str], now: datetime
