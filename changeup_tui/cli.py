@@ -52,12 +52,12 @@ from changeup_tui.core.vocabulary import (
     DEFAULT_GRACE,
     EXPIRY_PRESETS,
     GRACE_PERIODS,
+    PROG,
     AuditAction,
     expiry_at,
     grace_period,
 )
 
-PROG = "changeup-tui"
 _EXPIRY_SPANS = ", ".join(p.code for p in EXPIRY_PRESETS if p.span is not None)
 
 

@@ -1,11 +1,15 @@
-"""Words the command line and the TUI share, written once: the expiry presets of a new key, the
-grace periods of a roll with their labels, and the audit actions the service records."""
+"""Words the command line and the TUI share, written once: the program's name, the expiry presets
+of a new key, the grace periods of a roll with their labels, and the audit actions the service
+records."""
 
 from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+
+PROG = "changeup-tui"
+"""The program's name, as its messages begin and its help spells it."""
 
 
 @dataclass(frozen=True, slots=True)

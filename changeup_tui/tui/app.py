@@ -23,13 +23,13 @@ from changeup_tui.core.models import Actor, ApiKey, Environment
 from changeup_tui.core.service import KeyService
 from changeup_tui.core.store.factory import make_store
 from changeup_tui.core.text import visible
+from changeup_tui.core.vocabulary import PROG
 from changeup_tui.tui import navigation
 from changeup_tui.tui.clipboard import Copier
 from changeup_tui.tui.clipboard_clear import ClipboardClearer
 from changeup_tui.tui.paths import style
 from changeup_tui.tui.screens.api_keys import ApiKeysScreen
 
-PROG = "changeup-tui"
 NOT_OVER_MODALS = frozenset({"toggle_environment", "profile_menu", "help"})
 
 
@@ -42,8 +42,7 @@ def _palette_commands() -> type[Provider]:
 class ChangeupApp(App[int]):
     TITLE = "ChangeUp"
     CSS_PATH = style("header.tcss")
-    """The header, on every screen; each screen and modal names its own (loaded on its first
-    push)."""
+    """The header, on every screen; each screen and modal loads its own on its first push."""
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("p", "profile_menu", "Profile Menu"),
         Binding("e", "toggle_environment", "Live/Test"),
@@ -171,17 +170,8 @@ class ChangeupApp(App[int]):
             self.push_screen(HelpScreen())
 
     async def action_quit(self) -> None:
-        """ctrl+q and the palette's Quit: while a Secret Key that was not copied is on screen,
-        the reveal modal asks first (as Escape does); the app quits only on yes."""
-        self.run_worker(self._quit_when_no_secret_is_lost(), exclusive=True, group="quit")
-
-    async def _quit_when_no_secret_is_lost(self) -> None:
-        from changeup_tui.tui.modals.reveal_modal import RevealModal
-
-        for screen in reversed(self.screen_stack):
-            if isinstance(screen, RevealModal) and not await screen.may_close():
-                return
-        self.exit()
+        """ctrl+q and the palette's Quit: see navigation.quit_unless_a_secret_is_lost."""
+        self.run_worker(navigation.quit_unless_a_secret_is_lost(self), exclusive=True, group="quit")
 
     async def action_copy_client_id(self) -> None:
         page = self._keys_page()

@@ -59,3 +59,14 @@ async def profile_menu(app: ChangeupApp) -> None:
     choice = await app.push_screen_wait(ProfileMenu(account))
     if choice:
         await app.run_action(choice)
+
+
+async def quit_unless_a_secret_is_lost(app: ChangeupApp) -> None:
+    """While a Secret Key that was not copied is on screen, the reveal modal asks first (as
+    Escape does); the app quits only on yes."""
+    from changeup_tui.tui.modals.reveal_modal import RevealModal
+
+    for screen in reversed(app.screen_stack):
+        if isinstance(screen, RevealModal) and not await screen.may_close():
+            return
+    app.exit()

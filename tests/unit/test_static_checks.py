@@ -57,3 +57,10 @@ def test_import_contracts_catch_a_violation(tmp_path):
     assert "0 kept, 2 broken" in result.stdout
     assert "changeup_tui.core.models -> textual" in result.stdout
     assert "changeup_tui.cli -> sqlite3" in result.stdout
+
+
+def test_the_app_module_stays_thin():
+    """Issue 14: the App holds the environment, the service, bindings and palette commands;
+    screens and navigation do the rest. It grew past its bound once unnoticed (209 lines)."""
+    lines = (ROOT / "changeup_tui" / "tui" / "app.py").read_text(encoding="utf-8").splitlines()
+    assert len(lines) < 200, f"changeup_tui/tui/app.py has {len(lines)} lines"
