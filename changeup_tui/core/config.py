@@ -9,7 +9,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
 from changeup_tui.core.errors import ChangeupError
 
@@ -81,13 +81,14 @@ def redact_url(url: str) -> str:
 
 
 def parse_postgres_url(text: str, *, source: str) -> PostgresTarget:
-    """Check a `postgresql://` URL. `source` says where it came from: "--db" (argv: a password
-    is refused) or the environment variable (a password is allowed, never shown)."""
+    """Check a `postgresql://` URL. `source` says where it came from: an option ("--db",
+    "--to": argv, where a password is refused) or the environment variable (a password is
+    allowed, never shown)."""
     url = text.strip()
-    if url_has_password(url) and source == "--db":
+    if url_has_password(url) and source.startswith("--"):
         raise DatabaseUrlError(
-            "--db must not carry a password (other users see the command line): use PGPASSWORD, "
-            f"~/.pgpass, or put the URL in {DB_ENV_VAR}"
+            f"{source} must not carry a password (other users see the command line): use "
+            f"PGPASSWORD, ~/.pgpass, or put the URL in {DB_ENV_VAR}"
         )
     try:
         parts = urlsplit(url)
@@ -128,18 +129,6 @@ def resolve_db(cli_value: str | None, environ: Mapping[str, str] | None = None) 
             return parse_postgres_url(value, source=DB_ENV_VAR)
         return Path(value).expanduser()
     return default_db_path()
-
-
-resolve_db_path = resolve_db  # the name it had before URLs
-
-
-def socket_url(folder: str | Path, dbname: str, *, user: str | None = None, port: int | None = None) -> str:
-    """A URL for a server on a Unix socket in `folder` (a convenience for tests and scripts)."""
-    who = f"{quote(user, safe='')}@" if user else ""
-    query = {"host": str(folder)}
-    if port is not None:
-        query["port"] = str(port)
-    return f"postgresql://{who}/{quote(dbname, safe='')}?{urlencode(query, safe='/')}"
 
 
 def parse_clear_seconds(text: str, source: str = "--clear-clipboard") -> int:

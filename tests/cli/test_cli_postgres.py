@@ -99,7 +99,9 @@ def test_a_password_on_the_command_line_is_refused(pg_url, where):
         assert "PGPASSWORD" in line and "CHANGEUP_TUI_DB" in line and "pgpass" in line
         assert password not in result.stderr and password not in result.stdout
     copy = run("db", "copy", "--to", url, db=pg_url)
-    assert password not in copy.assert_one_line_error(2)
+    line = copy.assert_one_line_error(2)
+    assert "--to must not carry a password" in line and "PGPASSWORD" in line
+    assert password not in copy.stderr and password not in copy.stdout
 
 
 def test_a_password_from_the_environment_is_used_and_never_printed(pg_url):
