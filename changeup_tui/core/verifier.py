@@ -170,13 +170,12 @@ class Verifier:
         self.cache.changed(client_id)
 
     async def _follow_changes(self, listen: Any, listening: asyncio.Event) -> None:
-        first = True
         while True:
             try:
                 async with listen(self._changed) as lost:
-                    if not first:  # what changed while nobody listened was not heard
-                        self.cache.all_changed()
-                    first = False
+                    # What changed while nobody listened was not heard: before the first LISTEN
+                    # too, when open() stopped waiting for it and requests filled the cache.
+                    self.cache.all_changed()
                     listening.set()
                     await lost.wait()
             except StoreError:  # the server is away: the staleness bound holds meanwhile
