@@ -32,7 +32,7 @@ from changeup_tui.core.credentials import (
     parse_client_id,
     parse_secret,
 )
-from changeup_tui.core.errors import ChangeupError, InvalidCredential
+from changeup_tui.core.errors import ChangeupError, InvalidCredential, StoreError
 from changeup_tui.core.models import (
     NEVER_CONFIRMED,
     ApiKey,
@@ -484,7 +484,12 @@ class _Keys:
         # Stored "secret never confirmed" until the new secret is printed: when it cannot be,
         # the list and `keys show` say so, as after a TUI's hang-up.
         created = await service.roll(args.client_id, grace, confirmed=False)
-        old = (await service.grace_secrets([created.key.client_id])).get(created.key.client_id, ())
+        try:  # only for the note on the old secret: the new one is printed whatever happens here
+            old = (await service.grace_secrets([created.key.client_id])).get(
+                created.key.client_id, ()
+            )
+        except StoreError:
+            old = ()
         printed = CreatedKey(dataclasses.replace(created.key, secret_confirmed=True), created.secret)
         try:
             code = _print_secret(args, printed, now, old)  # as it stands once printed
