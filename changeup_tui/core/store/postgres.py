@@ -68,6 +68,7 @@ from changeup_tui.core.store.rows import (
     secret_from_row,
     secret_state_from_row,
 )
+from changeup_tui.core.store.search import CLIENT_ID_CHARS, like_pattern
 
 if TYPE_CHECKING:
     from asyncpg.pool import PoolConnectionProxy
@@ -91,7 +92,6 @@ _KEY_COLUMNS = (
     "k.id, k.client_id, k.environment, k.name, k.created_at, k.created_by, k.status, "
     "k.last_used_at, k.expires_at, k.status_changed_at, k.hint, k.secret_confirmed"
 )
-_CLIENT_ID_CHARS = re.compile(r"[0-9A-Za-z_]+")
 _NEVER = "'-infinity'::timestamptz"
 
 # Keyset pagination: per sort, the ORDER BY, the cursor expression and its comparison.
@@ -118,10 +118,6 @@ _UNAVAILABLE = (
     asyncio.TimeoutError,
 )
 
-
-def _like_pattern(text: str) -> str:
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
 
 
 def translate(
@@ -427,10 +423,10 @@ class PostgresStore:
         if not query.include_revoked:
             clauses.append("k.status <> 'revoked'")
         if query.search:
-            name_like = f"k.name_key LIKE {p(_like_pattern(name_key(query.search)))} ESCAPE '\\'"
-            if _CLIENT_ID_CHARS.fullmatch(query.search):
+            name_like = f"k.name_key LIKE {p(like_pattern(name_key(query.search)))} ESCAPE '\\'"
+            if CLIENT_ID_CHARS.fullmatch(query.search):
                 clauses.append(
-                    f"({name_like} OR k.client_id LIKE {p(_like_pattern(query.search))} ESCAPE '\\')"
+                    f"({name_like} OR k.client_id LIKE {p(like_pattern(query.search))} ESCAPE '\\')"
                 )
             else:  # a character no Client ID holds: only the name can match
                 clauses.append(name_like)
@@ -528,8 +524,8 @@ class PostgresStore:
         if query.key_search:
             # A part of the name (as the key list's filter compares names) or of the Client ID.
             clauses.append(
-                f"(k.name_key LIKE {p(_like_pattern(name_key(query.key_search)))} ESCAPE '\\' "
-                f"OR a.client_id LIKE {p(_like_pattern(query.key_search))} ESCAPE '\\')"
+                f"(k.name_key LIKE {p(like_pattern(name_key(query.key_search)))} ESCAPE '\\' "
+                f"OR a.client_id LIKE {p(like_pattern(query.key_search))} ESCAPE '\\')"
             )
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
         rows = await self._fetch(

@@ -11,7 +11,6 @@ import asyncio
 import contextlib
 import json
 import os
-import re
 import sqlite3
 import stat
 from collections.abc import AsyncIterator, Sequence
@@ -62,6 +61,7 @@ from changeup_tui.core.store.rows import (
     secret_from_row,
     secret_state_from_row,
 )
+from changeup_tui.core.store.search import CLIENT_ID_CHARS, like_pattern
 from changeup_tui.core.text import visible
 
 BUSY_TIMEOUT_MS = 5000
@@ -143,12 +143,7 @@ def _status_in(allowed: frozenset[KeyStatus], params: Params) -> str:
 
 # Every character a Client ID can hold (cu_<env>_ci_ + base62). A search with any other character
 # cannot match a Client ID, so its LIKE is skipped: the same rows, one comparison per row fewer.
-_CLIENT_ID_CHARS = re.compile(r"[0-9A-Za-z_]+")
 
-
-def _like_pattern(text: str) -> str:
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
 
 
 @dataclass(frozen=True, slots=True)
@@ -551,10 +546,10 @@ class SQLiteStore:
             clauses.append(_NOT_REVOKED)
         if query.search:
             clauses.append("k.name_key LIKE :name_like ESCAPE '\\'")
-            params["name_like"] = _like_pattern(name_key(query.search))
-            if _CLIENT_ID_CHARS.fullmatch(query.search):
+            params["name_like"] = like_pattern(name_key(query.search))
+            if CLIENT_ID_CHARS.fullmatch(query.search):
                 clauses[-1] = f"({clauses[-1]} OR k.client_id LIKE :client_id_like ESCAPE '\\')"
-                params["client_id_like"] = _like_pattern(query.search)
+                params["client_id_like"] = like_pattern(query.search)
             # else: a character no Client ID holds: only the name can match (half the work)
         return clauses
 
@@ -620,8 +615,8 @@ class SQLiteStore:
                 "(k.name_key LIKE :name_like ESCAPE '\\' "
                 "OR a.client_id LIKE :client_id_like ESCAPE '\\')"
             )
-            params["name_like"] = _like_pattern(name_key(query.key_search))
-            params["client_id_like"] = _like_pattern(query.key_search)
+            params["name_like"] = like_pattern(name_key(query.key_search))
+            params["client_id_like"] = like_pattern(query.key_search)
         columns = ", ".join(f"a.{column}" for column in _AUDIT_COLUMNS.split(", "))
         rows = await self._read(
             f"SELECT {columns}, k.name AS key_name FROM audit_events a "
