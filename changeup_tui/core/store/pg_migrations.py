@@ -35,7 +35,7 @@ MIGRATIONS: tuple[str, ...] = (
         status_changed_by text
     );
     -- A name is unique per environment among keys that are not revoked, case-insensitively
-    -- (name_key is the case-folded NFC name).
+    -- (name_key is the name's confusable skeleton, core.names.name_key).
     CREATE UNIQUE INDEX api_keys_live_name ON api_keys (environment, name_key)
         WHERE status <> 'revoked';
     -- One index per sort order of the key list: keyset pagination walks it. Each also holds the
