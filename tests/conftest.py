@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from changeup_tui.core import hashing
 from changeup_tui.core.models import Actor
 from changeup_tui.core.service import KeyService
 from changeup_tui.core.store.sqlite import SQLiteStore
@@ -96,3 +97,14 @@ def pg_url(pg_server):
     """A new empty database on the test server, dropped after the test: its URL."""
     with pg_server.database() as url:
         yield url
+
+
+@pytest.fixture(autouse=True)
+def _pinned_argon2_after_each_test():
+    """A test may swap in cheap argon2 parameters (fast_argon2, monkeypatch), never leave them
+    for the tests after it: that once made the pinned-parameter tests fail, depending on order."""
+    yield
+    hasher = hashing._hasher
+    assert hasher is None or hasher.memory_cost == hashing.MEMORY_COST_KIB, (
+        "this test left argon2 parameters other than the pinned ones in place"
+    )

@@ -30,7 +30,6 @@ FAST = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1, hash_len=32,
 
 
 async def _create_many(url: str, worker: int, count: int) -> dict:
-    hashing._hasher = FAST
     store = PostgresStore(url, max_size=2)
     await store.open()
     try:
@@ -51,6 +50,7 @@ async def _create_many(url: str, worker: int, count: int) -> dict:
 def create_many(args: tuple[str, int, int]) -> dict:
     """A process of its own: its own pool, its own service."""
     url, worker, count = args
+    hashing._hasher = FAST  # this process only (it is spawned): never the test run's own
     try:
         return asyncio.run(_create_many(url, worker, count))
     except BaseException:
