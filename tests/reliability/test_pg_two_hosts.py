@@ -19,6 +19,8 @@ from changeup_tui.core.models import Actor
 from changeup_tui.core.service import KeyService
 from changeup_tui.core.store.postgres import PostgresStore
 from changeup_tui.testing import SeededKeyGenerator
+from tests.helpers.clipboard import FakeClipboard
+from tests.helpers.pilot import wait_for
 from tests.helpers.processes import child_env
 from tests.store_backends import Backend
 
@@ -44,24 +46,6 @@ while time.monotonic() < deadline:
 """
 
 
-class _Clipboard:
-    def __init__(self) -> None:
-        self.text = ""
-
-    def copy(self, text: str) -> None:
-        self.text = text
-
-    def paste(self) -> str:
-        return self.text
-
-
-async def _until(pilot, predicate, limit: float = 30.0) -> None:
-    deadline = time.monotonic() + limit
-    while not predicate():
-        assert time.monotonic() < deadline, "the app did not get there in time"
-        await pilot.pause(0.02)
-
-
 async def test_tui_and_cli_on_two_hosts_at_once(pg_url):
     from changeup_tui.tui.app import build_app
     from changeup_tui.tui.clipboard import Copier
@@ -76,7 +60,7 @@ async def test_tui_and_cli_on_two_hosts_at_once(pg_url):
         sys.executable, "-c", CLI_LOOP, pg_url, str(DURATION_S),
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=child_env(),
     )
-    clipboard = _Clipboard()
+    clipboard = FakeClipboard()
     app = build_app(
         Settings(PostgresTarget(pg_url)), keygen=SeededKeyGenerator(4243, valid_checksum=True),
         actor=Actor("tui", "host-a"),
@@ -86,22 +70,22 @@ async def test_tui_and_cli_on_two_hosts_at_once(pg_url):
     tui_keys: dict[str, str] = {}
     deadline = time.monotonic() + DURATION_S
     async with app.run_test(size=(120, 35)) as pilot:
-        await _until(pilot, lambda: isinstance(app.screen, ApiKeysScreen))
+        await wait_for(pilot, lambda: isinstance(app.screen, ApiKeysScreen), limit=30)
         i = 0
         while time.monotonic() < deadline:
             await pilot.press("n")
-            await _until(pilot, lambda: isinstance(app.screen, NameModal)
-                         and isinstance(app.focused, Input))
+            await wait_for(pilot, lambda: isinstance(app.screen, NameModal)
+                           and isinstance(app.focused, Input), limit=30)
             await pilot.press(*f"tui-{i}")
             await pilot.press("enter")
-            await _until(pilot, lambda: isinstance(app.screen, RevealModal))
+            await wait_for(pilot, lambda: isinstance(app.screen, RevealModal), limit=30)
             modal = app.screen
             client_id = str(modal.query_one("#reveal-client-id", Static).content)
             secret = str(modal.query_one("#reveal-secret", Static).content)
             await pilot.press("s")
-            await _until(pilot, lambda shown=secret: clipboard.text == shown)
+            await wait_for(pilot, lambda shown=secret: clipboard.text == shown, limit=30)
             await pilot.press("escape")
-            await _until(pilot, lambda: isinstance(app.screen, ApiKeysScreen))
+            await wait_for(pilot, lambda: isinstance(app.screen, ApiKeysScreen), limit=30)
             tui_keys[client_id] = secret
             i += 1
         await app.workers.wait_for_complete()
