@@ -43,6 +43,22 @@ class Backend:
     def is_postgres(self) -> bool:
         return self.kind == "postgres"
 
+    def actor(self, user: str) -> str:
+        """The actor the store records for an event whose service acts as OS user `user`: that
+        user on SQLite; on PostgreSQL the role the server authenticated (pg_migrations step 4)."""
+        return self.session_role() if self.is_postgres else user
+
+    def origin(self, user: str, origin: str = "local") -> str:
+        """The origin recorded for `user` acting from `origin`: on PostgreSQL the OS user goes
+        before it ("root@203.0.113.5") unless it is the role's own name."""
+        if not self.is_postgres or user == self.session_role():
+            return origin
+        return f"{user}@{origin}"
+
+    def session_role(self) -> str:
+        """The role this backend's URL logs in as (PostgreSQL)."""
+        return str(self.raw("SELECT session_user")[0][0])
+
     def make_store(self, *, create: bool = True) -> Store:
         return make_store(self.target, create=create)
 

@@ -109,7 +109,7 @@ async def test_key_revoked_between_read_and_write_is_left_alone(
         await attempt(svc, made.key.client_id)
     assert str(info.value) == message
     after_revoke = _rows(db)
-    assert _actions(db) == [("tester", "key.created"), ("other", "key.revoked")]
+    assert _actions(db) == [(db.actor("tester"), "key.created"), (db.actor("other"), "key.revoked")]
     key = await svc.get(made.key.client_id)
     assert key.status is KeyStatus.REVOKED and key.name == "Billing"
     assert key.secrets_count == 1  # a roll added no secret and cut no grace
@@ -126,7 +126,7 @@ async def test_key_disabled_meanwhile_cannot_be_disabled_again(svc, racing, othe
     racing.meddle = disable
     with pytest.raises(InvalidTransition, match="the key is disabled: it cannot be disabled"):
         await svc.disable(made.key.client_id)
-    assert _actions(db) == [("tester", "key.created"), ("other", "key.disabled")]
+    assert _actions(db) == [(db.actor("tester"), "key.created"), (db.actor("other"), "key.disabled")]
 
 
 async def test_key_enabled_meanwhile_is_still_rolled(svc, racing, other, db):

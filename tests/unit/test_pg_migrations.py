@@ -97,7 +97,7 @@ async def test_schema_1_keys_are_migrated_as_confirmed(pg_url):
         assert db.raw("SELECT version FROM schema_version ORDER BY version") == [
             (v,) for v in range(1, LATEST_VERSION + 1)
         ]
-        assert LATEST_VERSION == 3
+        assert LATEST_VERSION >= 3  # step 3 ran (4 and later: see their own tests)
 
         heard: asyncio.Queue[str] = asyncio.Queue()
         conn = await asyncpg.connect(pg_url)

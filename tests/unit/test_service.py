@@ -98,7 +98,9 @@ async def test_create_returns_key_and_secret_and_one_audit_event(service, db, cl
     stored = await service.get(key.client_id)
     assert stored.client_id == key.client_id and stored.name == "Billing"
     assert stored.created_at == FIXED_NOW
-    assert _audit_rows(db) == [("tester", "local", "key.created", "test", key.client_id)]
+    assert _audit_rows(db) == [
+        (db.actor("tester"), db.origin("tester"), "key.created", "test", key.client_id)
+    ]
     events = await service.audit()
     assert len(events) == 1 and events[0].at == FIXED_NOW
 
@@ -109,7 +111,10 @@ async def test_audit_records_the_ssh_origin(store, clock, keygen, db):
     assert current_actor({}).origin == "local"
     service = KeyService(store, clock=clock, keygen=keygen, actor=actor)
     made = await service.create("Remote", Environment.LIVE)
-    assert _audit_rows(db) == [(actor.user, "203.0.113.5", "key.created", "live", made.key.client_id)]
+    assert _audit_rows(db) == [(
+        db.actor(actor.user), db.origin(actor.user, "203.0.113.5"), "key.created", "live",
+        made.key.client_id,
+    )]
 
 
 async def test_failed_insert_returns_no_secret(service, monkeypatch):

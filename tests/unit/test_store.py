@@ -128,8 +128,8 @@ async def test_audit_events_refuse_update_and_delete(store, db):
     for sql in refused:
         with pytest.raises(Exception, match="append-only"):  # sqlite3 / asyncpg error, by the trigger
             db.raw(sql)
-    assert db.raw("SELECT actor, action FROM audit_events") == [("tester", "account.updated")]
-    assert [e.actor for e in await store.list_audit(AuditQuery())] == ["tester"]
+    assert db.raw("SELECT actor, action FROM audit_events") == [(db.actor("tester"), "account.updated")]
+    assert [e.actor for e in await store.list_audit(AuditQuery())] == [db.actor("tester")]
 
 
 # -- transactions ---------------------------------------------------------------------------------

@@ -136,6 +136,49 @@ MIGRATIONS: tuple[str, ...] = (
         AFTER UPDATE OF status, name, name_key, hint, expires_at, secret_confirmed ON api_keys
         FOR EACH ROW EXECUTE FUNCTION api_keys_notify();
     """,
+    # 4: who acted, as the server knows it. The actor of an audit event, and the `created_by` /
+    # `status_changed_by` of a key, become the role the server authenticated (session_user: not
+    # the client's to choose, and not changed by SET ROLE); the operating-system user the client
+    # names is kept in the event's origin, before its host ("root@203.0.113.7 (TUI)"), unless it
+    # is the role's own name. Written as given only by `db copy` (copied rows keep their actors):
+    # a transaction that set changeup.copying, by a member of the tables' owner (who could
+    # drop these triggers anyway).
+    """
+    CREATE FUNCTION changeup_copying(relation oid) RETURNS boolean LANGUAGE sql STABLE AS $$
+        SELECT coalesce(current_setting('changeup.copying', true), '') = 'on'
+            AND pg_has_role(session_user, (SELECT relowner FROM pg_class WHERE oid = relation),
+                            'MEMBER')
+    $$;
+    CREATE FUNCTION audit_events_actor() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        IF changeup_copying(TG_RELID) THEN
+            RETURN NEW;
+        END IF;
+        IF NEW.actor IS DISTINCT FROM session_user::text THEN
+            NEW.origin := coalesce(NEW.actor, '?') || '@' || NEW.origin;
+        END IF;
+        NEW.actor := session_user;
+        RETURN NEW;
+    END
+    $$;
+    CREATE TRIGGER audit_events_actor BEFORE INSERT ON audit_events
+        FOR EACH ROW EXECUTE FUNCTION audit_events_actor();
+    CREATE FUNCTION api_keys_actor() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        IF changeup_copying(TG_RELID) THEN
+            RETURN NEW;
+        END IF;
+        IF TG_OP = 'INSERT' THEN
+            NEW.created_by := session_user;
+        ELSIF NEW.status IS DISTINCT FROM OLD.status THEN
+            NEW.status_changed_by := session_user;
+        END IF;
+        RETURN NEW;
+    END
+    $$;
+    CREATE TRIGGER api_keys_actor BEFORE INSERT OR UPDATE OF status ON api_keys
+        FOR EACH ROW EXECUTE FUNCTION api_keys_actor();
+    """,
 )
 
 LATEST_VERSION = len(MIGRATIONS)

@@ -268,7 +268,8 @@ class PostgresStore:
             )
         if version == 0 and not self._create:
             raise StoreError(
-                f"no changeup-tui keys in this database yet (create one first): {self._where}"
+                f"no changeup-tui keys in this database yet (no schema: run `changeup-tui db init` "
+                f"as the database's owner role): {self._where}"
             )
 
     async def _migrate(self) -> None:
@@ -280,16 +281,28 @@ class PostgresStore:
                 self._check_version(version, tables)
                 if version == LATEST_VERSION:
                     return
-                async with conn.transaction():
-                    await conn.execute("SELECT pg_advisory_xact_lock($1)", MIGRATION_LOCK)
-                    version, tables = await self._version(conn)  # another process may have done it
-                    self._check_version(version, tables)
-                    await conn.execute(
-                        "CREATE TABLE IF NOT EXISTS schema_version (version integer NOT NULL)"
-                    )
-                    for number in range(version, LATEST_VERSION):
-                        await conn.execute(MIGRATIONS[number])
-                        await conn.execute("INSERT INTO schema_version (version) VALUES ($1)", number + 1)
+                try:
+                    async with conn.transaction():
+                        await conn.execute("SELECT pg_advisory_xact_lock($1)", MIGRATION_LOCK)
+                        version, tables = await self._version(conn)  # another process may have done it
+                        self._check_version(version, tables)
+                        await conn.execute(
+                            "CREATE TABLE IF NOT EXISTS schema_version (version integer NOT NULL)"
+                        )
+                        for number in range(version, LATEST_VERSION):
+                            await conn.execute(MIGRATIONS[number])
+                            await conn.execute(
+                                "INSERT INTO schema_version (version) VALUES ($1)", number + 1
+                            )
+                except pgerr.InsufficientPrivilegeError:
+                    # An operator's or a verifier's role met a schema that is missing or older
+                    # than this changeup-tui ("must be owner of table ..."): only the owner may
+                    # create or change it.
+                    raise StoreError(
+                        f"the database's schema is missing or older than this changeup-tui "
+                        f"(version {version}, needs {LATEST_VERSION}): run `changeup-tui db init` "
+                        f"as the database's owner role: {self._where}"
+                    ) from None
         except _DB_ERRORS as exc:
             raise translate(exc, self._where) from None
 
@@ -748,6 +761,14 @@ class PostgresStore:
         """Write a dump into this database in one transaction, refused (nothing written) when it
         already holds a key. The table lock keeps a key from being created meanwhile."""
         async with self._write() as conn:
+            # The copied keys and events keep their actors (pg_migrations step 4): only the
+            # tables' owner may write them as given, in this transaction alone.
+            await conn.execute("SET LOCAL changeup.copying = 'on'")
+            if not await conn.fetchval("SELECT changeup_copying('audit_events'::regclass)"):
+                raise StoreError(
+                    f"db copy runs as the database's owner role (the copied events keep their "
+                    f"actors): nothing was copied: {self._where}"
+                )
             await conn.execute("LOCK TABLE api_keys IN SHARE ROW EXCLUSIVE MODE")
             if await conn.fetchval("SELECT EXISTS (SELECT 1 FROM api_keys)"):
                 raise StoreError(
@@ -775,6 +796,7 @@ class PostgresStore:
                 "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                 dump.settings,
             )
+            await conn.execute("SET LOCAL changeup.copying = 'off'")  # the copy's own event: its role
             await self._audit(conn, event)
 
     # -- changes made anywhere -----------------------------------------------------------------
