@@ -99,6 +99,25 @@ def pg_url(pg_server):
         yield url
 
 
+@pytest.fixture
+def team(pg_server, pg_url):
+    """The README's team setup on a fresh database: its roles, the schema made by the owner,
+    its grants (tests/pg_team.py). The URL of each role, by its README name."""
+    from tests.pg_team import team_database
+
+    with team_database(pg_server, pg_url) as urls:
+        yield urls
+
+
+@pytest.fixture
+def team_before_init(pg_server, pg_url):
+    """The README's roles on a fresh database whose owner has not run `db init` yet."""
+    from tests.pg_team import team_database
+
+    with team_database(pg_server, pg_url, init=False) as urls:
+        yield urls
+
+
 @pytest.fixture(autouse=True)
 def _pinned_argon2_after_each_test():
     """A test may swap in cheap argon2 parameters (fast_argon2, monkeypatch), never leave them

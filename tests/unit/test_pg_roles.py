@@ -4,11 +4,6 @@ change the audit; nobody can (a trigger), not even the owner."""
 
 from __future__ import annotations
 
-import re
-import uuid
-from pathlib import Path
-from urllib.parse import urlsplit
-
 import asyncpg
 import pytest
 
@@ -17,58 +12,10 @@ from changeup_tui.core.models import Actor, AuditQuery, Environment
 from changeup_tui.core.service import KeyService
 from changeup_tui.core.store.postgres import PostgresStore
 from changeup_tui.core.verifier import Verifier
-from tests.pg_cluster import run_sync, with_database
+from changeup_tui.testing import SeededKeyGenerator
 from tests.store_backends import Backend
 
 pytestmark = pytest.mark.usefixtures("fast_argon2")
-
-README = Path(__file__).resolve().parents[2] / "README.md"
-ROLES = ("changeup_owner", "changeup_operators", "changeup_verifiers", "alice", "bob", "billing_service")
-
-
-def readme_sql(marker: str) -> str:
-    """The ```sql block of the README that starts with `-- team-setup: <marker>`."""
-    for block in re.findall(r"```sql\n(.*?)```", README.read_text(), flags=re.S):
-        if block.startswith(f"-- team-setup: {marker}"):
-            return block
-    raise AssertionError(f"no team-setup {marker} block in the README")
-
-
-@pytest.fixture
-def team(pg_server, pg_url):
-    """The README's roles and grants on a fresh database (role names made unique, so tests on a
-    shared server never meet); the URL of each role. Roles dropped afterwards."""
-    dbname = urlsplit(pg_url).path.lstrip("/")
-    suffix = uuid.uuid4().hex[:8]
-    names = {role: f"{role}_{suffix}" for role in ROLES}
-
-    def rename(sql: str) -> str:
-        sql = re.sub(r"\bDATABASE changeup\b", f'DATABASE "{dbname}"', sql)
-        return re.sub(r"\b(" + "|".join(ROLES) + r")\b", lambda m: names[m.group(1)], sql)
-
-    admin = Backend("postgres", pg_url)
-    roles = rename(readme_sql("roles"))
-    create_db = re.search(r"^CREATE DATABASE .*$", roles, flags=re.M)
-    assert create_db and f"OWNER {names['changeup_owner']}" in create_db.group(0)
-    admin.raw(roles.replace(create_db.group(0), ""))
-    # the fixture's database stands for the one the README creates: the same owner
-    admin.raw(f'ALTER DATABASE "{dbname}" OWNER TO {names["changeup_owner"]}')
-    urls = {role: with_database(pg_url, dbname, user=names[role]) for role in ROLES}
-
-    async def init() -> None:  # step 2, `db init`: the schema, created by its owner
-        store = PostgresStore(urls["changeup_owner"])
-        await store.open()
-        await store.close()
-
-    run_sync(init())
-    Backend("postgres", urls["changeup_owner"]).raw(rename(readme_sql("grants")))
-    yield urls
-    admin.raw(f'ALTER DATABASE "{dbname}" OWNER TO CURRENT_USER')
-    every = ", ".join(names.values())
-    admin.raw(f"REASSIGN OWNED BY {every} TO CURRENT_USER; DROP OWNED BY {every}")
-    pg_server.drop_database(pg_url)  # before its roles can go
-    for name in names.values():
-        run_sync(pg_server.admin(f"DROP ROLE {name}"))
 
 
 async def _service(url: str, clock, keygen, user: str) -> KeyService:
@@ -149,3 +96,71 @@ async def test_operators_work_and_nobody_changes_the_audit(team, clock, keygen):
         with pytest.raises(asyncpg.RestrictViolationError, match="append-only"):
             as_owner.raw(sql)
     assert as_owner.raw("SELECT count(*) FROM audit_events WHERE actor = 'x'") == [(0,)]
+
+
+# -- a schema the role cannot create or upgrade: one line that says what to run ------------------
+
+
+def _schema_up_to(url: str, version: int) -> None:
+    """The schema as an older changeup-tui left it: steps 1..version, by the role in `url`."""
+    from changeup_tui.core.store.pg_migrations import MIGRATIONS
+
+    db = Backend("postgres", url)
+    db.raw("CREATE TABLE schema_version (version integer NOT NULL)")
+    for number in range(version):
+        db.raw(MIGRATIONS[number])
+        db.raw("INSERT INTO schema_version (version) VALUES ($1)", number + 1)
+
+
+def _grants(urls: dict[str, str]) -> None:
+    from tests.pg_team import readme_sql, role_name
+
+    sql = readme_sql("grants").replace("DATABASE changeup", f'DATABASE "{_dbname(urls)}"')
+    for role in ("changeup_operators", "changeup_verifiers"):
+        suffix = role_name(urls["alice"]).rpartition("_")[2]
+        sql = sql.replace(role, f"{role}_{suffix}")
+    Backend("postgres", urls["changeup_owner"]).raw(sql)
+
+
+def _dbname(urls: dict[str, str]) -> str:
+    from urllib.parse import urlsplit
+
+    return urlsplit(urls["changeup_owner"]).path.lstrip("/")
+
+
+@pytest.mark.parametrize("schema", ["never initialised", "older"])
+async def test_a_role_that_cannot_set_up_the_schema_is_told_to_run_db_init(team_before_init, schema):
+    """The verifying role (the verifier, the CLI's `verify`) and an operator, on a database whose
+    owner has not run `db init` (or not since an upgrade of changeup-tui): one line that says
+    to run `changeup-tui db init` as the owner role, never "must be owner of table ..."."""
+    from changeup_tui.core.store.pg_migrations import LATEST_VERSION
+    from tests.cli.cli_subprocess import create, verify
+    from tests.helpers.processes import run_cli
+
+    urls = team_before_init
+    if schema == "older":
+        _schema_up_to(urls["changeup_owner"], LATEST_VERSION - 1)
+        _grants(urls)
+    for url in (urls["billing_service"], urls["alice"]):
+        with pytest.raises(StoreError) as info:
+            async with Verifier(url, environment="test"):
+                pass
+        message = str(info.value)
+        assert "run `changeup-tui db init` as the database's owner role" in message, message
+        assert "must be owner" not in message and "\n" not in message
+    keygen = SeededKeyGenerator(7, valid_checksum=True)
+    client_id, secret = keygen.client_id(Environment.TEST), keygen.secret(Environment.TEST)
+    for url, argv in [
+        (urls["billing_service"], ["verify", "--client-id", client_id]),
+        (urls["alice"], ["keys", "create", "--name", "x", "--env", "test"]),
+        (urls["alice"], ["keys", "list"]),
+    ]:
+        line = run_cli(*argv, db=url, stdin=secret.reveal() + "\n").assert_one_line_error(2)
+        assert "changeup-tui db init` as the database's owner role" in line, (argv, line)
+
+    # the owner runs it (the README's step 2, then its step 3): everyone works
+    assert run_cli("db", "init", db=urls["changeup_owner"]).code == 0
+    if schema != "older":
+        _grants(urls)
+    made = create(urls["alice"], "Billing", "test")
+    assert verify(urls["billing_service"], made["client_id"], made["secret"]).code == 0
