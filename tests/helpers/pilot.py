@@ -7,6 +7,7 @@ notifications on show (`notifications`)."""
 from __future__ import annotations
 
 import asyncio
+import inspect
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -29,13 +30,22 @@ async def wait_for(
     pilot: Pilot[Any], predicate: Callable[[], object], limit: float = 10.0, what: str = ""
 ) -> None:
     """Let the app run until `predicate()` is true, then let the message queues drain; fail
-    after `limit` seconds, naming `what` (or the predicate's docstring)."""
+    after `limit` seconds, naming `what` (or the predicate's docstring). `predicate` may
+    return an awaitable (an `async def` or a lambda calling one): it is awaited each time, for
+    a condition that needs a read (a store's data_version, a verifier's answer)."""
     deadline = time.monotonic() + limit
-    while not predicate():
+    while not await _holds(predicate):
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what or predicate.__doc__ or predicate}")
         await pilot.pause(POLL_S)
     await pilot.pause()
+
+
+async def _holds(predicate: Callable[[], object]) -> bool:
+    value = predicate()
+    if inspect.isawaitable(value):
+        value = await value
+    return bool(value)
 
 
 async def as_soon_as(predicate: Callable[[], object], limit: float = 10.0) -> None:

@@ -25,6 +25,10 @@ def _rows(screen) -> list[str]:
     return [str(table.get_row_at(i)[table.get_column_index("name")]) for i in range(table.row_count)]
 
 
+async def _moved(app, before: int) -> bool:
+    return await app.service.data_version() != before
+
+
 async def test_another_operators_changes_show_within_a_second(pg_url):
     from changeup_tui.tui.modals.name_modal import NameModal
 
@@ -58,8 +62,11 @@ async def test_another_operators_changes_show_within_a_second(pg_url):
             # a change heard while a modal is open is shown once the page is back on top
             await pilot.press("n")
             await wait_for(pilot, lambda: isinstance(app.screen, NameModal), what="name modal")
+            before = await app.service.data_version()
             await other.rename(gamma.key.client_id, "Gamma renamed")
-            await pilot.pause(0.6)
+            # the app heard it (its store's data_version moved) while the modal is still open
+            await wait_for(pilot, lambda: _moved(app, before), limit=1.5, what="the rename heard")
+            assert isinstance(app.screen, NameModal)
             await pilot.press("escape")
             await wait_for(pilot, lambda: "Gamma renamed" in _rows(screen), limit=1.5,
                            what="the rename")
