@@ -5,7 +5,6 @@ write is not announced; nothing is announced for a transaction that rolled back.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 
 import pytest
 
@@ -23,46 +22,39 @@ async def test_changes_made_elsewhere_arrive_within_a_second(pg_url, clock, keyg
     await writer.open()
     await reader.open()
     service = KeyService(writer, clock=clock, keygen=keygen, actor=Actor("alice", "host-a"))
-    feed = reader.changes()
     heard: list[str] = []
-    listening = asyncio.create_task(asyncio.sleep(0))
     try:
         made = await service.create("Billing", Environment.TEST)  # before listening: not heard
-        listening = asyncio.create_task(_collect(feed, heard))
-        await asyncio.sleep(0.2)  # LISTEN is in place
-
-        loop = asyncio.get_running_loop()
-        for action in (
-            lambda: service.create("Payments", Environment.LIVE),
-            lambda: service.rename(made.key.client_id, "Billing v2"),
-            lambda: service.roll(made.key.client_id),
-            lambda: service.disable(made.key.client_id),
-            lambda: service.enable(made.key.client_id),
-            lambda: service.revoke(made.key.client_id),
-        ):
-            before = len(heard)
-            started = loop.time()
-            result = await action()
-            client_id = result.key.client_id if hasattr(result, "key") else result.client_id
-            while len(heard) == before:
+        async with reader.listen(heard.append):  # inside: LISTEN is in place
+            loop = asyncio.get_running_loop()
+            for action in (
+                lambda: service.create("Payments", Environment.LIVE),
+                lambda: service.rename(made.key.client_id, "Billing v2"),
+                lambda: service.roll(made.key.client_id),
+                lambda: service.disable(made.key.client_id),
+                lambda: service.enable(made.key.client_id),
+                lambda: service.revoke(made.key.client_id),
+            ):
+                before = len(heard)
+                started = loop.time()
+                result = await action()
+                client_id = result.key.client_id if hasattr(result, "key") else result.client_id
+                await _wait_for(heard, before + 1)
                 assert loop.time() - started < 1.0, "not heard within a second"
-                await asyncio.sleep(0.01)
-            assert heard[-1] == client_id
+                assert heard[-1] == client_id
 
-        # not announced: a verify's "last used", and a create that the server refused
-        before = len(heard)
-        other = await service.create("Other", Environment.TEST)
-        await _wait_for(heard, before + 1)
-        await writer.record_use([KeyUse(other.key.client_id, clock.now, clock.now)])
-        with pytest.raises(DuplicateName):
-            await service.create("other", Environment.TEST)
-        await asyncio.sleep(0.5)
-        assert heard[before:] == [other.key.client_id]
+            # not announced: a verify's "last used", and a create that the server refused. The
+            # server delivers announcements in commit order: once a later key's is heard, any
+            # from those two would have arrived before it.
+            before = len(heard)
+            other = await service.create("Other", Environment.TEST)
+            await writer.record_use([KeyUse(other.key.client_id, clock.now, clock.now)])
+            with pytest.raises(DuplicateName):
+                await service.create("other", Environment.TEST)
+            later = await service.create("Later", Environment.TEST)
+            await _wait_for(heard, before + 2)
+            assert heard[before:] == [other.key.client_id, later.key.client_id]
     finally:
-        listening.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await listening  # the feed closes its connection on the way out
-        await feed.aclose()
         await writer.close()
         await reader.close()
 
