@@ -99,6 +99,17 @@ def pg_url(pg_server):
         yield url
 
 
+@pytest.fixture(params=["sqlite", "postgres"])
+def each_db(request, db_path):
+    """The same test on each store (tests/store_backends.py): an SQLite file at `db_path`, then
+    a new database on the test PostgreSQL server."""
+    from tests.store_backends import Backend
+
+    if request.param == "postgres":
+        return Backend("postgres", request.getfixturevalue("pg_url"))
+    return Backend("sqlite", db_path)
+
+
 @pytest.fixture
 def team(pg_server, pg_url):
     """The README's team setup on a fresh database: its roles, the schema made by the owner,

@@ -1,93 +1,20 @@
-"""PostgreSQL under load and faults: 8 processes x 100 creates on one server database lose
-nothing; the server stopped and started again under an open store and a running verifier gives a
-clear error while it is down and works again after, with nothing lost."""
+"""PostgreSQL under faults: the server stopped and started again under an open store and a running
+verifier gives a clear error while it is down and works again after, with nothing lost. (8
+processes x 100 creates on the server: test_concurrency.py, on both stores.)"""
 
 from __future__ import annotations
 
 import asyncio
-import multiprocessing
-import time
-import traceback
 
 import pytest
-from argon2 import PasswordHasher, Type
 
-from changeup_tui.core import hashing
 from changeup_tui.core.errors import ServerUnavailable
 from changeup_tui.core.models import Actor, Environment, KeyStatus
 from changeup_tui.core.service import KeyService
 from changeup_tui.core.store.postgres import PostgresStore
 from changeup_tui.core.verifier import Verifier
 from changeup_tui.testing import SeededKeyGenerator
-from tests.pg_cluster import run_sync, start_cluster
-from tests.store_backends import Backend
-
-PROCESSES = 8
-CREATES = 100
-# Cheap argon2 parameters in the workers: the test is about the server's transactions; the writes
-# collide more often than with the pinned parameters' 0.1 s between them.
-FAST = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1, hash_len=32, salt_len=16, type=Type.ID)
-
-
-async def _create_many(url: str, worker: int, count: int) -> dict:
-    store = PostgresStore(url, max_size=2)
-    await store.open()
-    try:
-        service = KeyService(
-            store, keygen=SeededKeyGenerator(20_000 + worker, valid_checksum=True),
-            actor=Actor(f"worker-{worker}", "local"),
-        )
-        created = []
-        for n in range(count):
-            environment = Environment.LIVE if n % 2 else Environment.TEST
-            result = await service.create(f"worker {worker} key {n}", environment)
-            created.append((result.key.client_id, result.secret.reveal()))
-        return {"worker": worker, "created": created, "error": None}
-    finally:
-        await store.close()
-
-
-def create_many(args: tuple[str, int, int]) -> dict:
-    """A process of its own: its own pool, its own service."""
-    url, worker, count = args
-    hashing._hasher = FAST  # this process only (it is spawned): never the test run's own
-    try:
-        return asyncio.run(_create_many(url, worker, count))
-    except BaseException:
-        return {"worker": worker, "created": [], "error": traceback.format_exc()}
-
-
-@pytest.mark.slow
-def test_eight_processes_create_800_keys_on_the_server(pg_url, monkeypatch):
-    run_sync(_create_many(pg_url, worker=99, count=0))  # the schema, once
-    context = multiprocessing.get_context("spawn")
-    started = time.monotonic()
-    with context.Pool(PROCESSES) as pool:
-        results = pool.map(create_many, [(pg_url, w, CREATES) for w in range(PROCESSES)])
-    print(f"\n{PROCESSES} processes x {CREATES} creates on PostgreSQL: {time.monotonic() - started:.1f} s")
-
-    errors = [r["error"] for r in results if r["error"]]
-    assert errors == [], "\n".join(errors)
-    shown = {cid: secret for r in results for cid, secret in r["created"]}
-    assert len(shown) == PROCESSES * CREATES
-    db = Backend("postgres", pg_url)
-    assert db.raw("SELECT count(*) FROM api_keys") == [(800,)]
-    assert db.raw("SELECT count(*) FROM key_secrets") == [(800,)]
-    assert db.raw("SELECT count(*) FROM audit_events WHERE action = 'key.created'") == [(800,)]
-    assert db.raw("SELECT count(*) FROM audit_events") == [(800,)]
-    assert db.raw("SELECT count(DISTINCT client_id) FROM audit_events") == [(800,)]
-    stored = {row[0] for row in db.raw("SELECT client_id FROM api_keys")}
-    assert stored == set(shown)
-
-    async def verify_sample() -> list[bool]:
-        sample = list(shown.items())[::40]
-        async with Verifier(pg_url, environment="test") as test, \
-                Verifier(pg_url, environment="live") as live:
-            return [(await (live if secret.startswith("cu_live_") else test).verify(cid, secret)).ok
-                    for cid, secret in sample]
-
-    monkeypatch.setattr(hashing, "_hasher", FAST)
-    assert all(run_sync(verify_sample()))
+from tests.pg_cluster import start_cluster
 
 
 @pytest.mark.slow
