@@ -7,7 +7,11 @@ rules the database enforces: names unique per environment among keys that are no
 hold no UPDATE or DELETE on it), status changes as compare-and-set. Errors are recognised by
 asyncpg's exception classes (SQLSTATE), never by message text, and come out as StoreErrors: a
 server that cannot be reached or went away is a ServerUnavailable, and the next call tries again
-on a fresh connection."""
+on a fresh connection.
+
+Who acted is the database's to say: triggers record the role the server authenticated as the
+actor of each audit event and as a key's `created_by` (pg_migrations step 4), whatever the client
+sends; `import_rows` (db copy) alone, run by the tables' owner, keeps the copied rows' actors."""
 
 from __future__ import annotations
 
