@@ -23,7 +23,11 @@ def in_ssh_session(environ: Mapping[str, str] | None = None) -> bool:
 
 def current_actor(environ: Mapping[str, str] | None = None, *, interface: str = "") -> Actor:
     """The OS user, and the SSH client's address or "local", followed by the `interface` that
-    acts ("TUI", "CLI") when given: "203.0.113.7 (TUI)", "local (CLI)"."""
+    acts ("TUI", "CLI") when given: "203.0.113.7 (TUI)", "local (CLI)".
+
+    What the client claims: on SQLite it is recorded as is. On PostgreSQL the server records the
+    role it authenticated as the actor, and this OS user before the origin ("root@203.0.113.7
+    (TUI)") unless it is the role's name (pg_migrations step 4)."""
     environ = os.environ if environ is None else environ
     try:
         user = getpass.getuser()
