@@ -15,6 +15,24 @@ from changeup_tui.core.store.postgres import PostgresStore
 from changeup_tui.core.verifier import Verifier
 from changeup_tui.testing import SeededKeyGenerator
 from tests.pg_cluster import start_cluster
+from tests.store_backends import Backend
+
+
+async def _listeners(url: str) -> int:
+    """The sessions on the database whose last statement was a LISTEN (asyncpg's add_listener)."""
+    [(count,)] = await asyncio.to_thread(Backend("postgres", url).raw, LISTENERS)
+    return int(count)
+
+
+async def _wait_until_listeners(url: str, count: int, limit: float = 10.0) -> None:
+    deadline = asyncio.get_running_loop().time() + limit
+    while await _listeners(url) < count:
+        assert asyncio.get_running_loop().time() < deadline, "the LISTEN never came"
+        await asyncio.sleep(0.02)
+
+
+LISTENERS = ("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+             "AND query LIKE 'LISTEN%'")
 
 
 @pytest.mark.slow
@@ -34,9 +52,10 @@ async def test_server_stopped_and_started_under_a_store_and_a_verifier():
         await verifier.open()
         try:
             assert (await verifier.verify(made.key.client_id, made.secret)).ok
+            listening_before = await _listeners(url)  # the verifier's
             feed = store.changes()
             first_change = asyncio.ensure_future(anext(feed))
-            await asyncio.sleep(0.3)  # listening
+            await _wait_until_listeners(url, listening_before + 1)  # the feed's LISTEN is in place
             other = await service.create("Heard", Environment.TEST)
             assert await asyncio.wait_for(first_change, 2) == other.key.client_id
             await service.revoke(other.key.client_id)
