@@ -490,13 +490,15 @@ class _Keys:
             )
         except StoreError:
             old = ()
-        printed = CreatedKey(dataclasses.replace(created.key, secret_confirmed=True), created.secret)
+        printed = dataclasses.replace(
+            created, key=dataclasses.replace(created.key, secret_confirmed=True)
+        )
         try:
             code = _print_secret(args, printed, now, old)  # as it stands once printed
         except OSError as exc:  # the key is in use: not revoked, but the operator must roll again
             _drop_stdout()
             raise SecretNotDelivered(_roll_unreceived(created, old, exc)) from None
-        await service.confirm_secret(created.key)
+        await service.confirm_secret(created.key.client_id, created.secret_id)
         return code
 
     @staticmethod

@@ -211,6 +211,8 @@ class CreatedKey:
 
     key: ApiKey
     secret: Secret
+    secret_id: int
+    """Which stored secret `secret` is (hints can repeat): what `confirm_secret` confirms."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -173,11 +173,11 @@ class KeyService:
             secret_confirmed=confirmed,
         )
         detail = f"expires {expires_at.date().isoformat()}" if expires_at else ""
-        await self.store.insert_key(
+        secret_id = await self.store.insert_key(
             key, name_key(clean), phc,
             self._event(AuditAction.KEY_CREATED, environment, key.client_id, detail, now),
         )
-        return CreatedKey(key, secret)
+        return CreatedKey(key, secret, secret_id)
 
     async def get(self, client_id: str) -> ApiKey:
         record = await self.store.get_key(client_id)
@@ -264,18 +264,21 @@ class KeyService:
         secret = self.keygen.secret(key.environment)
         phc = await hashing.hash_secret(secret)
         now = self.clock()
-        if not await self.store.add_secret(
+        secret_id = await self.store.add_secret(
             client_id, phc, secret.hint, now, now + grace, ALLOWED_FROM[action],
             self._event(action, key.environment, client_id, f"grace {grace_label(grace)}", now),
             secret_confirmed=confirmed,
-        ):
+        )
+        if secret_id is None:
             raise await self._refused(client_id, action)
-        return CreatedKey(await self.get(client_id), secret)
+        return CreatedKey(await self.get(client_id), secret, secret_id)
 
-    async def confirm_secret(self, key: ApiKey) -> bool:
-        """The showing of the secret just made for `key` (by `create` or `roll`) ended normally
-        (copied, or closed after the warning): the key is no longer "secret never confirmed"."""
-        return await self.store.confirm_secret(key.client_id, key.hint)
+    async def confirm_secret(self, client_id: str, secret_id: int) -> bool:
+        """The showing of the secret `secret_id` (`CreatedKey.secret_id`, from `create` or
+        `roll`) ended normally (copied, or closed after the warning): the key is no longer
+        "secret never confirmed". Only while that very secret is the key's newest: matched by
+        its id, not by its hint, which a later roll's secret may share."""
+        return await self.store.confirm_secret(client_id, secret_id)
 
     async def end_grace(self, client_id: str) -> ApiKey:
         """Stop at once every secret of the key but the newest: the end of a roll's grace period,

@@ -251,7 +251,7 @@ def test_secret_repr_in_a_frame_is_redacted():
     secret = SeededKeyGenerator(3, valid_checksum=True).secret(Environment.LIVE)
 
     def holds_a_secret(s: Secret):
-        also = CreatedKey(key=None, secret=s)  # type: ignore[arg-type]
+        also = CreatedKey(key=None, secret=s, secret_id=1)  # type: ignore[arg-type]
         shown = f"{s} {s!r} {also!r}"
         raise RuntimeError(f"failed with {shown}")
 

@@ -86,7 +86,7 @@ async def test_key_details_say_secret_never_confirmed_until_the_secret_is_confir
         screen = app.screen
         await wait_for(pilot, lambda: screen.detail is not None)
         assert "secret never confirmed: roll this key" in text(screen, "#detail-facts")
-        await service.confirm_secret(made.key)
+        await service.confirm_secret(made.key.client_id, made.secret_id)
         await pilot.press("ctrl+r")
         await wait_for(pilot, lambda: "never confirmed" not in text(screen, "#detail-facts"))
         assert "active" in text(screen, "#detail-facts")

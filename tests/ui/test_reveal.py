@@ -181,3 +181,36 @@ async def test_a_rolled_key_is_marked_while_its_secret_shows_and_not_once_copied
         await wait_for(pilot, lambda: status_of_rolled() == "active")
         assert not (await service.get(made.key.client_id)).never_confirmed
         assert cell(app, 0, "name") == "Made elsewhere"
+
+
+async def test_closing_the_modal_confirms_the_secret_it_showed_not_a_later_one_with_its_hint(
+    db_path, store, clock, fake_clipboard
+):
+    """The modal shows a new key's secret; meanwhile another process rolls the key and its new
+    secret (same hint) is never delivered, so the key stays "secret never confirmed". Copying
+    and closing the modal confirms the secret it showed, which is no longer the newest: the
+    mark stays."""
+    from changeup_tui.core.models import Actor
+    from changeup_tui.core.service import KeyService
+    from tests.helpers.apps import build_test_app
+    from tests.helpers.keys import ScriptedKeys, shared_hint_secrets
+
+    first, second = shared_hint_secrets()
+    app = build_test_app(db_path, clipboard=fake_clipboard, clock=clock, keygen=ScriptedKeys([first]))
+    elsewhere = KeyService(store, clock=clock, keygen=ScriptedKeys([second], seed=99),
+                           actor=Actor("other", "cli"))
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot)
+        shown = await open_reveal(pilot, "Shared hint")
+        assert shown == first.reveal()
+        reveal = app.screen
+        assert isinstance(reveal, RevealModal)
+        client_id = reveal.key.client_id
+        rolled = await elsewhere.roll(client_id, confirmed=False)
+        assert rolled.key.hint == reveal.key.hint and rolled.secret_id != reveal.secret_id
+        await pilot.press("s")
+        await wait_for(pilot, lambda: reveal.secret_copied)
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, ApiKeysScreen))
+        await app.workers.wait_for_complete()
+        assert (await elsewhere.get(client_id)).never_confirmed

@@ -62,8 +62,8 @@ def test_secret_repr_str_format_are_redacted(secret):
         "{0!r}".format(secret),  # noqa: UP030, UP032
         repr([secret]),
         repr({"k": secret}),
-        repr(CreatedKey(key=_key(), secret=secret)),
-        str(CreatedKey(key=_key(), secret=secret)),
+        repr(CreatedKey(key=_key(), secret=secret, secret_id=1)),
+        str(CreatedKey(key=_key(), secret=secret, secret_id=1)),
     ]
     for text in renderings:
         assert "********" in text
@@ -92,7 +92,7 @@ def test_secret_cannot_be_pickled_or_copied(secret):
         with pytest.raises(TypeError):
             pickle.dumps(secret, protocol=protocol)
     with pytest.raises(TypeError):
-        pickle.dumps(CreatedKey(key=_key(), secret=secret))
+        pickle.dumps(CreatedKey(key=_key(), secret=secret, secret_id=1))
     with pytest.raises(TypeError):
         copy.copy(secret)
 

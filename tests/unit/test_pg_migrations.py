@@ -89,6 +89,11 @@ async def test_schema_1_keys_are_migrated_as_confirmed(pg_url):
         "INSERT INTO api_keys (client_id, environment, name, name_key, hint, created_at, "
         "created_by) VALUES ('cu_test_ci_old', 'test', 'old', 'old', 'abcd', now(), 'tester')"
     )
+    db.raw(
+        "INSERT INTO key_secrets (key_id, phc, hint, created_at) "
+        "SELECT id, '$argon2id$old', 'abcd', now() FROM api_keys"
+    )
+    [(secret_id,)] = db.raw("SELECT id FROM key_secrets")
     store = PostgresStore(pg_url)
     await store.open()
     try:
@@ -107,9 +112,9 @@ async def test_schema_1_keys_are_migrated_as_confirmed(pg_url):
             )
             db.raw("UPDATE api_keys SET secret_confirmed = false")
             assert await asyncio.wait_for(heard.get(), 5) == "cu_test_ci_old"
-            assert await store.confirm_secret("cu_test_ci_old", "abcd") is True
+            assert await store.confirm_secret("cu_test_ci_old", secret_id) is True
             assert await asyncio.wait_for(heard.get(), 5) == "cu_test_ci_old"
-            assert await store.confirm_secret("cu_test_ci_old", "abcd") is False  # done already
+            assert await store.confirm_secret("cu_test_ci_old", secret_id) is False  # done already
         finally:
             await conn.close()
     finally:

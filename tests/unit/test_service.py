@@ -16,6 +16,7 @@ from changeup_tui.core.errors import InvalidName, KeyNotFound
 from changeup_tui.core.models import Account, Actor, Environment, KeyStatus, Secret
 from changeup_tui.core.service import KeyService
 from changeup_tui.testing import FIXED_NOW, FixedClock, SeededKeyGenerator
+from tests.helpers.keys import ScriptedKeys, shared_hint_secrets
 
 pytestmark = pytest.mark.usefixtures("fast_argon2")
 
@@ -384,14 +385,15 @@ async def test_a_secret_shown_by_the_tui_is_unconfirmed_until_its_showing_ends(s
     made = await service.create("shown in the tui", Environment.TEST, confirmed=False)
     key = await service.get(made.key.client_id)
     assert key.secret_confirmed is False and key.never_confirmed
-    assert await service.confirm_secret(made.key) is True
+    assert await service.confirm_secret(made.key.client_id, made.secret_id) is True
     assert (await service.get(made.key.client_id)).secret_confirmed is True
 
     rolled = await service.roll(made.key.client_id, confirmed=False)
     assert (await service.get(made.key.client_id)).never_confirmed
-    assert await service.confirm_secret(made.key) is False  # the old secret's showing: no
+    # the old secret's showing: no
+    assert await service.confirm_secret(made.key.client_id, made.secret_id) is False
     assert (await service.get(made.key.client_id)).never_confirmed
-    assert await service.confirm_secret(rolled.key) is True
+    assert await service.confirm_secret(rolled.key.client_id, rolled.secret_id) is True
     assert not (await service.get(made.key.client_id)).never_confirmed
 
     by_cli = await service.create("printed by the cli", Environment.TEST)
@@ -399,6 +401,30 @@ async def test_a_secret_shown_by_the_tui_is_unconfirmed_until_its_showing_ends(s
     unshown = await service.create("revoked anyway", Environment.TEST, confirmed=False)
     revoked = await service.revoke(unshown.key.client_id)
     assert revoked.secret_confirmed is False and not revoked.never_confirmed
+
+
+async def test_confirming_a_shown_secret_marks_that_secret_not_a_later_one_with_its_hint(store, clock):
+    """Two secrets of one key share their hint. The TUI shows the first; meanwhile the key is
+    rolled elsewhere (unconfirmed, say the CLI's printing failed). The first showing ending
+    must not confirm the second secret: confirm_secret goes by the secret's id."""
+    first, second = shared_hint_secrets()
+    assert first.hint == second.hint and first != second
+    keys = ScriptedKeys([first, second])
+    service = KeyService(store, clock=clock, keygen=keys, actor=Actor("tester", "local"))
+    shown = await service.create("shared hint", Environment.TEST, confirmed=False)
+    clock.advance(seconds=1)
+    rolled = await service.roll(shown.key.client_id, timedelta(hours=1), confirmed=False)
+    assert rolled.secret == second and rolled.key.hint == shown.key.hint
+    assert rolled.secret_id != shown.secret_id
+
+    assert await service.confirm_secret(shown.key.client_id, shown.secret_id) is False
+    assert (await service.get(shown.key.client_id)).never_confirmed
+    assert await service.confirm_secret(rolled.key.client_id, rolled.secret_id) is True
+    assert not (await service.get(shown.key.client_id)).never_confirmed
+    # Both secrets still verify (the first in its grace period): the ids told them apart, the
+    # hints could not.
+    for secret in (first, second):
+        assert (await service.verify(shown.key.client_id, secret.reveal())).ok
 
 
 async def test_audit_shows_each_key_name_and_finds_events_by_part_of_a_name_or_client_id(service):

@@ -206,6 +206,51 @@ async def test_concurrent_writes_in_one_process_are_serialised(store):
     assert sorted(e.action for e in events) == sorted(f"e{i}" for i in range(30))
 
 
+# -- the "secret never confirmed" mark -------------------------------------------------------------
+
+
+async def test_confirm_secret_goes_by_the_secret_id_not_its_hint(store):
+    """Two secrets of one key with the same hint: confirming the first (its showing ended after
+    the second was made) changes nothing; confirming the second, the newest, clears the mark.
+    Another key's secret id never confirms this key."""
+    gen = SeededKeyGenerator(11, valid_checksum=True)
+    key = ApiKey(
+        client_id=gen.client_id(Environment.TEST), environment=Environment.TEST, name="shared",
+        created_at=FIXED_NOW, created_by="tester", hint="same", secret_confirmed=False,
+    )
+    first = await store.insert_key(
+        key, name_key(key.name), "$argon2id$first", _event("key.created", key.environment, key.client_id)
+    )
+    other = await _insert(store, Environment.TEST, "other", gen, hint="same")
+    other_record = await store.get_key(other.client_id)
+    assert other_record is not None
+    other_secret = other_record.secrets[0].id
+    second = await store.add_secret(
+        key.client_id, "$argon2id$second", "same", FIXED_NOW, FIXED_NOW + timedelta(hours=1),
+        frozenset({KeyStatus.ACTIVE}), _event("key.rolled", key.environment, key.client_id),
+        secret_confirmed=False,
+    )
+    assert isinstance(first, int) and isinstance(second, int) and first != second
+
+    async def confirmed() -> bool:
+        record = await store.get_key(key.client_id)
+        assert record is not None
+        return record.key.secret_confirmed
+
+    assert await store.confirm_secret(key.client_id, first) is False
+    assert await confirmed() is False
+    assert await store.confirm_secret(key.client_id, other_secret) is False
+    assert await confirmed() is False
+    assert await store.confirm_secret(key.client_id, second) is True
+    assert await confirmed() is True
+    assert await store.confirm_secret(key.client_id, second) is False  # done already
+    refused = await store.add_secret(
+        "cu_test_ci_nosuchkey", "$argon2id$x", "same", FIXED_NOW, FIXED_NOW,
+        frozenset({KeyStatus.ACTIVE}), _event("key.rolled"),
+    )
+    assert refused is None
+
+
 # -- keyset pagination ----------------------------------------------------------------------------
 
 WORDS = ["alpha", "Beta", "gamma", "DELTA", "épsilon", "Zeta"]

@@ -109,9 +109,9 @@ class Store(Protocol):
     async def set_setting(self, key: str, value: str) -> None:
         """Per-database settings; the one write without an audit event."""
 
-    async def insert_key(self, key: ApiKey, name_key: str, phc: str, event: AuditEvent) -> None:
+    async def insert_key(self, key: ApiKey, name_key: str, phc: str, event: AuditEvent) -> int:
         """A new key with its first secret (`phc`, hint `key.hint`), `key.secret_confirmed` as
-        given. DuplicateName when taken."""
+        given; the id of that secret (what `confirm_secret` takes). DuplicateName when taken."""
 
     async def add_secret(
         self,
@@ -124,15 +124,17 @@ class Store(Protocol):
         event: AuditEvent,
         *,
         secret_confirmed: bool = True,
-    ) -> bool:
+    ) -> int | None:
         """Roll, compare-and-set on `allowed_from`: a new secret (newest hint shown), and every
         secret still valid at `old_expire_at` stops then (an earlier end is kept). The key's
-        `secret_confirmed` is set with it (False while the TUI shows the new secret)."""
+        `secret_confirmed` is set with it (False while the TUI shows the new secret). The new
+        secret's id, or None when the key was not in `allowed_from` (nothing written)."""
 
-    async def confirm_secret(self, client_id: str, hint: str) -> bool:
-        """The showing of the key's newest secret (`hint`) ended normally: mark it confirmed.
-        Only while that secret is still the newest (a later roll is not confirmed by it). No
-        audit event (nothing changed for a verifier). True when a mark was changed."""
+    async def confirm_secret(self, client_id: str, secret_id: int) -> bool:
+        """The showing of the key's secret `secret_id` (from `insert_key` or `add_secret`) ended
+        normally: mark the key confirmed. Only while that secret is still the key's newest (a
+        later roll is not confirmed by it, even when its hint is the same). No audit event
+        (nothing changed for a verifier). True when a mark was changed."""
 
     async def end_grace(self, client_id: str, at: datetime, event: AuditEvent) -> int: ...
 

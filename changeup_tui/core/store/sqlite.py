@@ -680,7 +680,7 @@ class SQLiteStore:
                 {"key": key, "value": value},
             )
 
-    async def insert_key(self, key: ApiKey, name_key: str, phc: str, event: AuditEvent) -> None:
+    async def insert_key(self, key: ApiKey, name_key: str, phc: str, event: AuditEvent) -> int:
         try:
             async with self._write(names_in=key.environment) as db:
                 cursor = await db.execute(
@@ -701,7 +701,7 @@ class SQLiteStore:
                         "secret_confirmed": int(key.secret_confirmed),
                     },
                 )
-                await db.execute(
+                secret = await db.execute(
                     _INSERT_SECRET,
                     {
                         "key_id": cursor.lastrowid,
@@ -710,6 +710,7 @@ class SQLiteStore:
                         "created_at": to_db(key.created_at),
                     },
                 )
+                secret_id = secret.lastrowid
                 await self._audit(db, event)
         except DuplicateName:
             # The other UNIQUE column: a Client ID drawn twice (143 random bits; only a seeded
@@ -717,6 +718,8 @@ class SQLiteStore:
             if await self.get_key(key.client_id) is not None:
                 raise StoreError(f"a key with Client ID {key.client_id} already exists") from None
             raise
+        assert secret_id is not None  # an INSERT that returned sets it
+        return secret_id
 
     async def add_secret(
         self,
@@ -729,14 +732,14 @@ class SQLiteStore:
         event: AuditEvent,
         *,
         secret_confirmed: bool = True,
-    ) -> bool:
+    ) -> int | None:
         async with self._write() as db:
             key_id = await self._update_key(
                 db, "hint = :hint, secret_confirmed = :confirmed",
                 {"hint": hint, "confirmed": int(secret_confirmed)}, client_id, allowed_from,
             )
             if key_id is None:
-                return False
+                return None
             # The secrets that still verify stop at the end of the grace period (or earlier,
             # if an earlier roll set that).
             await db.execute(
@@ -744,18 +747,22 @@ class SQLiteStore:
                 "AND (expires_at IS NULL OR expires_at > :until)",
                 {"until": to_db(old_expire_at), "key_id": key_id},
             )
-            await db.execute(
+            cursor = await db.execute(
                 _INSERT_SECRET, {"key_id": key_id, "phc": phc, "hint": hint, "created_at": to_db(at)}
             )
+            secret_id = cursor.lastrowid
             await self._audit(db, event)
-        return True
+        assert secret_id is not None  # an INSERT that returned sets it
+        return secret_id
 
-    async def confirm_secret(self, client_id: str, hint: str) -> bool:
+    async def confirm_secret(self, client_id: str, secret_id: int) -> bool:
         async with self._write() as db:
             cursor = await db.execute(
                 "UPDATE api_keys SET secret_confirmed = 1 "
-                "WHERE client_id = :client_id AND hint = :hint AND secret_confirmed = 0",
-                {"client_id": client_id, "hint": hint},
+                "WHERE client_id = :client_id AND secret_confirmed = 0 "
+                "AND (SELECT max(newest.id) FROM key_secrets newest "
+                "WHERE newest.key_id = api_keys.id) = :secret_id",
+                {"client_id": client_id, "secret_id": secret_id},
             )
             return cursor.rowcount > 0
 

@@ -50,6 +50,8 @@ class RevealModal(ModalScreen[None]):
         live = created.key.environment is Environment.LIVE
         super().__init__(classes="-live" if live else "")
         self.key = created.key
+        self.secret_id = created.secret_id
+        """Which stored secret this modal shows: the one its closing confirms."""
         self._secret: Secret | None = created.secret
         self.copier = copier
         self.secret_copied = False
@@ -144,7 +146,7 @@ class RevealModal(ModalScreen[None]):
         """The showing ended as it should: the key loses its "secret never confirmed" mark (the
         one a hang-up while this modal shows leaves behind)."""
         try:
-            await changeup_app(self).service.confirm_secret(self.key)
+            await changeup_app(self).service.confirm_secret(self.key.client_id, self.secret_id)
         except ChangeupError as exc:
             self.notify(f"{exc}. The key stays marked \"{NEVER_CONFIRMED}\".",
                         title="Not recorded", severity="warning", markup=False)
