@@ -584,7 +584,7 @@ class PostgresStore:
                 key, value,
             )
 
-    async def insert_key(self, key: ApiKey, name_key: str, phc: str, event: AuditEvent) -> None:
+    async def insert_key(self, key: ApiKey, name_key: str, phc: str, event: AuditEvent) -> int:
         async with self._write(key.environment) as conn:
             key_id = await conn.fetchval(
                 "INSERT INTO api_keys (client_id, environment, name, name_key, hint, created_at, "
@@ -594,11 +594,13 @@ class PostgresStore:
                 key.created_at, key.created_by, key.expires_at, key.status.value,
                 key.secret_confirmed,
             )
-            await conn.execute(
-                "INSERT INTO key_secrets (key_id, phc, hint, created_at) VALUES ($1, $2, $3, $4)",
+            secret_id = await conn.fetchval(
+                "INSERT INTO key_secrets (key_id, phc, hint, created_at) VALUES ($1, $2, $3, $4) "
+                "RETURNING id",
                 key_id, phc, key.hint, key.created_at,
             )
             await self._audit(conn, event)
+        return int(secret_id)
 
     async def _update_key(
         self,
@@ -629,7 +631,7 @@ class PostgresStore:
         event: AuditEvent,
         *,
         secret_confirmed: bool = True,
-    ) -> bool:
+    ) -> int | None:
         async with self._write(event.environment) as conn:
             p = _Params()
             key_id = await self._update_key(
@@ -637,7 +639,7 @@ class PostgresStore:
                 client_id, allowed_from,
             )
             if key_id is None:
-                return False
+                return None
             # The secrets that still verify stop at the end of the grace period (or earlier,
             # if an earlier roll set that).
             await conn.execute(
@@ -645,19 +647,22 @@ class PostgresStore:
                 "AND (expires_at IS NULL OR expires_at > $1)",
                 old_expire_at, key_id,
             )
-            await conn.execute(
-                "INSERT INTO key_secrets (key_id, phc, hint, created_at) VALUES ($1, $2, $3, $4)",
+            secret_id = await conn.fetchval(
+                "INSERT INTO key_secrets (key_id, phc, hint, created_at) VALUES ($1, $2, $3, $4) "
+                "RETURNING id",
                 key_id, phc, hint, at,
             )
             await self._audit(conn, event)
-        return True
+        return int(secret_id)
 
-    async def confirm_secret(self, client_id: str, hint: str) -> bool:
+    async def confirm_secret(self, client_id: str, secret_id: int) -> bool:
         async with self._write() as conn:
             key_id = await conn.fetchval(
                 "UPDATE api_keys SET secret_confirmed = true "
-                "WHERE client_id = $1 AND hint = $2 AND NOT secret_confirmed RETURNING id",
-                client_id, hint,
+                "WHERE client_id = $1 AND NOT secret_confirmed "
+                "AND (SELECT max(newest.id) FROM key_secrets newest "
+                "WHERE newest.key_id = api_keys.id) = $2 RETURNING id",
+                client_id, secret_id,
             )
         return key_id is not None
 
