@@ -99,8 +99,8 @@ async def test_columns_are_whole_at_every_width_and_follow_a_resize(db_path, clo
     longest detail the service writes): Time, Action, Detail, Key,
     Env, Actor and Origin (the SSH address and TUI), the Client ID left out for want of its 35
     cells, Env telling Live from Test instead. At 200 the Client ID is shown in full in Env's
-    place; at 80 the less important columns go first (Origin, then Actor), Time, Action, Key
-    and Env stay, whole."""
+    place; at 80 the less important columns go first (Origin, Detail), Time, Action, Key and
+    Env stay, whole."""
     from datetime import timedelta
 
     from changeup_tui.core.models import Actor

@@ -27,20 +27,19 @@ class AuditTable(PagedTable[AuditEvent, int]):
         ("Actor", "actor"),
         ("Origin", "origin"),
     )
-    """Time, Action and the key's name (whole when there is room: at least NAME_MIN) are always
-    shown, with the short Env column (Live or Test). Then, while they fit: Detail, Actor and
-    Origin, each whole (Detail may start narrower and widen to whole with the room left). Last
-    the Client ID in full, which needs 35 cells, in Env's place: without it, the name and Env
-    still tell which key it was."""
+    """All whole when they fit (the Client ID needs 35 cells). As the terminal narrows, see
+    column_layout: the short Env column (Live or Test) stands in for the Client ID (with the name
+    it still tells which key it was), the name narrows, then Origin, Actor and Detail go. Time,
+    Action, the name and Env stay."""
     LIMITS: ClassVar[dict[str, int]] = {"action": 24, "detail": 40, "key_name": 24, "actor": 20, "origin": 40}
     """The longest cell of each column of database text (longer is cut with an ellipsis)."""
     TIME_WIDTH = 19
     CLIENT_ID_WIDTH = 35
     ENV_WIDTH = 4
+    NAME_SOFT = 16
     NAME_MIN = 12
-    DETAIL_MIN = 10
     OPTIONAL = ("detail", "actor", "origin")
-    """The columns shown when they fit, most important first."""
+    """The columns shown when they fit whole, most important first (dropped the last first)."""
     SCROLLBAR = 2
     ERROR_TITLE = "Cannot read the log"
 
@@ -57,38 +56,40 @@ class AuditTable(PagedTable[AuditEvent, int]):
         self._widths = {key: len(label) for label, key in self.COLUMNS}
 
     def column_layout(self, width: int) -> list[tuple[str, int | None]]:
+        """Every column whole when they fit. Else, in this order, until they fit: the Client ID
+        gives way to Env; the name narrows to NAME_SOFT; Origin, Actor, then Detail are dropped;
+        the name narrows to NAME_MIN. Then a dropped column that fits whole comes back (the most
+        important first), and what is left widens the name back towards whole."""
         pad = 2 * self.cell_padding
         room = width - self.SCROLLBAR
         natural = self._widths
-        shown: dict[str, int] = {}
+        shown: dict[str, int] = {
+            "time": self.TIME_WIDTH, "action": natural["action"], "detail": natural["detail"],
+            "key_name": natural["key_name"], "key": self.CLIENT_ID_WIDTH,
+            "actor": natural["actor"], "origin": natural["origin"],
+        }
 
-        def take(key: str, cells: int) -> bool:
-            nonlocal room
-            if room < cells + pad:
-                return False
-            shown[key] = cells
-            room -= cells + pad
-            return True
+        def over() -> int:
+            return sum(cells + pad for cells in shown.values()) - room
 
-        def widen(key: str) -> None:
-            nonlocal room
-            if key in shown:
-                more = max(0, min(room, natural[key] - shown[key]))
-                shown[key] += more
-                room -= more
-
-        take("time", self.TIME_WIDTH)
-        take("action", natural["action"])
-        take("key_name", min(natural["key_name"], self.NAME_MIN))
-        take("environment", self.ENV_WIDTH)
-        widen("key_name")
+        if over() > 0:
+            del shown["key"]
+            shown["environment"] = self.ENV_WIDTH
+        if over() > 0:
+            shown["key_name"] = max(min(self.NAME_SOFT, natural["key_name"]),
+                                    shown["key_name"] - over())
+        dropped = []
+        for key in reversed(self.OPTIONAL):
+            if over() > 0:
+                del shown[key]
+                dropped.append(key)
+        if over() > 0:
+            shown["key_name"] = max(min(self.NAME_MIN, natural["key_name"]),
+                                    shown["key_name"] - over())
         for key in self.OPTIONAL:
-            take(key, min(natural[key], self.DETAIL_MIN) if key == "detail" else natural[key])
-        widen("detail")
-        if "environment" in shown and room + self.ENV_WIDTH >= self.CLIENT_ID_WIDTH:
-            del shown["environment"]
-            room += self.ENV_WIDTH + pad
-            take("key", self.CLIENT_ID_WIDTH)
+            if key in dropped and natural[key] + pad <= -over():
+                shown[key] = natural[key]
+        shown["key_name"] += max(0, min(-over(), natural["key_name"] - shown["key_name"]))
         return [(key, shown[key]) for _, key in self.COLUMNS if key in shown]
 
     def row_key(self, row: AuditEvent) -> str:
