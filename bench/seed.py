@@ -44,7 +44,7 @@ from changeup_tui.core.credentials import (
     secret_from_body,
 )
 from changeup_tui.core.models import Environment, Secret
-from changeup_tui.core.names import name_key
+from changeup_tui.core.names import name_key, sort_key
 from changeup_tui.core.store.sqlite import SQLiteStore
 
 COMMON_TERM = "shop"
@@ -140,8 +140,8 @@ def seed(path: Path | str, n: int, *, rng_seed: int | None = 1) -> SeedResult:
         keys, key_secrets, events, sample = build_rows(n, first, first_secret, rng_seed, _stamp)
         conn.executemany(
             "INSERT INTO api_keys (id, client_id, environment, name, name_key, hint, created_at, "
-            "created_by, last_used_at, expires_at, status, status_changed_at, status_changed_by) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "created_by, last_used_at, expires_at, status, status_changed_at, status_changed_by, "
+            "name_sort) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             keys,
         )
         conn.executemany(
@@ -168,7 +168,7 @@ def seed(path: Path | str, n: int, *, rng_seed: int | None = 1) -> SeedResult:
 
 KEY_COLUMNS = ("id", "client_id", "environment", "name", "name_key", "hint", "created_at",
                "created_by", "last_used_at", "expires_at", "status", "status_changed_at",
-               "status_changed_by")
+               "status_changed_by", "name_sort")
 SECRET_COLUMNS = ("id", "key_id", "phc", "hint", "created_at", "shared_hash")
 EVENT_COLUMNS = ("at", "actor", "origin", "action", "environment", "client_id", "detail")
 
@@ -276,7 +276,7 @@ def build_rows(n: int, first: int, first_secret: int, rng_seed: int | None, stam
             events.append((changed_at, changed_by, origin, f"key.{status}", env.value,
                            client_id, ""))
         keys.append((key_id, client_id, env.value, name, name_key(name), hint, created_at,
-                     by, last_used, expires, status, changed_at, changed_by))
+                     by, last_used, expires, status, changed_at, changed_by, sort_key(name)))
         key_secrets.append((first_secret + offset, key_id, phc, hint, created_at, 1))
         events.append((created_at, by, origin, "key.created", env.value, client_id, detail))
         if offset == n // 2:

@@ -91,6 +91,13 @@ def normalize_name(raw: str) -> str:
     return name
 
 
+def sort_key(name: str) -> str:
+    """The form the key list sorts names in (stored as `name_sort`): the case-folded name.
+    Not the skeleton of `name_key`, which reads `mail` as `rnail` and `0` as `O`: a list sorted
+    by it puts names where nobody looks for them."""
+    return unicodedata.normalize("NFC", name).casefold()
+
+
 def name_key(name: str) -> str:
     """The form two names are compared in (stored as `name_key`, unique among the keys of an
     environment that are not revoked, and searched): case-insensitive, canonical and

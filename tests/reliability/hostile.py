@@ -15,7 +15,7 @@ from pathlib import Path
 
 from changeup_tui.core.credentials import BASE62, client_id_from_body
 from changeup_tui.core.models import Environment
-from changeup_tui.core.names import name_key
+from changeup_tui.core.names import name_key, sort_key
 from changeup_tui.core.store.sqlite import SQLiteStore
 
 # (label, name). Labels are for test ids and messages; names are the payloads.
@@ -118,9 +118,10 @@ def insert_hostile(
         for index, name in enumerate(names):
             client_id = fake_client_id(environment, index)
             cursor = db.execute(
-                "INSERT INTO api_keys (client_id, environment, name, name_key, hint, created_at, "
-                "created_by, status) VALUES (?, ?, ?, ?, 'xxxx', ?, ?, 'active')",
-                (client_id, environment.value, name, name_key(name), created_at, name[:200]),
+                "INSERT INTO api_keys (client_id, environment, name, name_key, name_sort, hint, "
+                "created_at, created_by, status) VALUES (?, ?, ?, ?, ?, 'xxxx', ?, ?, 'active')",
+                (client_id, environment.value, name, name_key(name), sort_key(name), created_at,
+                 name[:200]),
             )
             db.execute(
                 "INSERT INTO key_secrets (key_id, phc, hint, created_at) VALUES (?, ?, 'xxxx', ?)",

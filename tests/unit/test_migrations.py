@@ -329,3 +329,45 @@ async def test_schema_1_keys_are_migrated_as_confirmed(db_path):
     assert _raw(db_path, "PRAGMA user_version") == [(LATEST_VERSION,)]
     with pytest.raises(sqlite3.IntegrityError):  # the column takes 0 or 1 only
         _raw(db_path, "UPDATE api_keys SET secret_confirmed = 2")
+
+
+# -- 4: name_sort, the name sort's key -----------------------------------------------------------
+
+
+async def test_schema_1_keys_get_a_case_folded_name_sort_that_the_name_sort_walks(db_path):
+    """Step 4 gives the keys already there their case-folded name (Python's casefold: `Straße`
+    is `strasse`, `Émile` is `émile`), and the name sort reads it through its index, with no
+    sorting step: the store's own query, planned by SQLite."""
+    from changeup_tui.core.models import Environment, KeyQuery, SortField
+
+    db_path.parent.mkdir(mode=0o700, parents=True)
+    names = ["Oscar", "mail", "Straße", "Émile", "nail"]
+    with contextlib.closing(sqlite3.connect(db_path)) as conn, conn:
+        conn.executescript(MIGRATIONS[0])
+        for number, name in enumerate(names):
+            conn.execute(
+                "INSERT INTO api_keys (client_id, environment, name, name_key, hint, created_at, "
+                "created_by) VALUES (?, 'test', ?, ?, 'abcd', '2026-01-01T00:00:00.000000Z', 't')",
+                (f"cu_test_ci_{number}", name, name.casefold()),
+            )
+        conn.execute("PRAGMA user_version = 1")
+    os.chmod(db_path, 0o600)
+    store = SQLiteStore(db_path)
+    await store.open()
+    statements: list[str] = []
+    try:
+        assert dict(_raw(db_path, "SELECT name, name_sort FROM api_keys")) == {
+            "Oscar": "oscar", "mail": "mail", "Straße": "strasse", "Émile": "émile",
+            "nail": "nail",
+        }
+        await store._conn().set_trace_callback(statements.append)
+        page = await store.list_keys(KeyQuery(Environment.TEST, sort=SortField.NAME, limit=10))
+        await store._conn().set_trace_callback(None)
+    finally:
+        await store.close()
+    assert [k.name for k in page.keys] == ["mail", "nail", "Oscar", "Straße", "Émile"]
+    [query] = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
+    plan = " ".join(row[3] for row in _raw(db_path, f"EXPLAIN QUERY PLAN {query}"))
+    assert "api_keys_env_name" in plan and "TEMP B-TREE" not in plan, plan
+    [(definition,)] = _raw(db_path, "SELECT sql FROM sqlite_master WHERE name = 'api_keys_env_name'")
+    assert "(environment, name_sort, id" in definition

@@ -26,7 +26,7 @@ from changeup_tui.core.models import (
     KeyUse,
     SortField,
 )
-from changeup_tui.core.names import name_key
+from changeup_tui.core.names import name_key, sort_key
 from changeup_tui.core.store.sqlite import SQLiteStore, to_db
 from changeup_tui.testing import FIXED_NOW, SeededKeyGenerator
 from tests.store_backends import REFUSE_AUDIT
@@ -280,7 +280,7 @@ def _expected(rows, sort: SortField, env: Environment | None) -> list[str]:
     if sort is SortField.CREATED:
         ordered = sorted(rows, key=lambda r: (to_db(r[1].created_at), r[0]), reverse=True)
     elif sort is SortField.NAME:
-        ordered = sorted(rows, key=lambda r: (name_key(r[1].name), r[0]))
+        ordered = sorted(rows, key=lambda r: (sort_key(r[1].name), r[0]))
     else:
         ordered = sorted(rows, key=lambda r: (r[2], r[0]), reverse=True)
     return [r[1].client_id for r in ordered]
@@ -330,6 +330,37 @@ async def test_pagination_hides_revoked_when_asked(store, many_keys):
     assert len(seen) == 240
     assert not {k.client_id for k in revoked} & set(seen)
     assert await store.count_keys(KeyQuery(include_revoked=False)) == 240
+
+
+async def test_name_sort_is_by_the_case_folded_name_not_the_skeleton(store):
+    """The skeleton (name_key: uniqueness) reads `mail` as `rnail` and `0` as `O`; the list sorts
+    by the case-folded name: Lima, mail, Mamba, nail, Oscar, in every page size, both ways."""
+    gen = SeededKeyGenerator(31, valid_checksum=True)
+    for name in ("Oscar", "nail", "Mamba", "mail", "Lima"):
+        await _insert(store, Environment.TEST, name, gen)
+    assert name_key("mail") > name_key("Oscar")  # the skeleton's order would put mail last
+    expected = ["Lima", "mail", "Mamba", "nail", "Oscar"]
+    for limit in (1, 2, 5):
+        query = KeyQuery(environment=Environment.TEST, sort=SortField.NAME, limit=limit)
+        seen, _ = await _all_pages(store, query)
+        names = {k.client_id: k.name for k in (await store.list_keys(
+            KeyQuery(environment=Environment.TEST, limit=10))).keys}
+        assert [names[cid] for cid in seen] == expected, limit
+        backwards, _ = await _all_pages_backwards(store, query)
+        assert [names[cid] for cid in backwards] == expected, limit
+
+
+async def test_a_rename_moves_the_key_in_the_name_sort(store):
+    gen = SeededKeyGenerator(32, valid_checksum=True)
+    for name in ("alpha", "charlie"):
+        await _insert(store, Environment.TEST, name, gen)
+    zulu = await _insert(store, Environment.TEST, "zulu", gen)
+    assert await store.rename_key(
+        zulu.client_id, "Bravo", name_key("Bravo"), frozenset({KeyStatus.ACTIVE}),
+        _event("key.renamed", Environment.TEST, zulu.client_id),
+    )
+    page = await store.list_keys(KeyQuery(environment=Environment.TEST, sort=SortField.NAME))
+    assert [k.name for k in page.keys] == ["alpha", "Bravo", "charlie"]
 
 
 # -- search ---------------------------------------------------------------------------------------
@@ -438,3 +469,4 @@ async def test_last_page_follows_the_filter(store, many_keys):
     )
     assert [k.client_id for k in page.keys] == wanted[-5:]
     assert page.next_cursor is not None
+

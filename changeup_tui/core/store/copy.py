@@ -21,7 +21,7 @@ from changeup_tui.core.store.base import Store
 KEY_COLUMNS = (
     "id", "client_id", "environment", "name", "name_key", "hint", "created_at", "created_by",
     "last_used_at", "expires_at", "status", "status_changed_at", "status_changed_by",
-    "secret_confirmed",
+    "secret_confirmed", "name_sort",
 )
 SECRET_COLUMNS = ("id", "key_id", "phc", "hint", "created_at", "expires_at", "shared_hash")
 AUDIT_COLUMNS = ("at", "actor", "origin", "action", "environment", "client_id", "detail")

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
-from changeup_tui.core.names import name_key
+from changeup_tui.core.names import name_key, sort_key
 
 if TYPE_CHECKING:
     import aiosqlite
@@ -67,6 +67,30 @@ async def add_secret_confirmed(db: aiosqlite.Connection) -> None:
             "ALTER TABLE api_keys ADD COLUMN secret_confirmed INTEGER NOT NULL DEFAULT 1 "
             "CHECK (secret_confirmed IN (0, 1))"
         )
+
+
+async def add_name_sort(db: aiosqlite.Connection) -> None:
+    """4: `name_sort`, the case-folded name (names.sort_key) the list sorts by, computed here for
+    every key; the name sort's index walks it instead of name_key (the confusable skeleton, which
+    sorted `mail` as `rnail`). Safe, like step 3, on a database whose version number was set
+    back by hand while the column is already there."""
+    cursor = await db.execute(
+        "SELECT 1 FROM pragma_table_info('api_keys') WHERE name = 'name_sort'"
+    )
+    present = await cursor.fetchone() is not None
+    await cursor.close()
+    if not present:
+        await db.execute("ALTER TABLE api_keys ADD COLUMN name_sort TEXT NOT NULL DEFAULT ''")
+    rows = await db.execute_fetchall("SELECT id, name FROM api_keys")
+    await db.executemany(
+        "UPDATE api_keys SET name_sort = ? WHERE id = ?",
+        [(sort_key(name), key_id) for key_id, name in rows],
+    )
+    await db.execute("DROP INDEX IF EXISTS api_keys_env_name")
+    await db.execute(
+        "CREATE INDEX api_keys_env_name "
+        "ON api_keys (environment, name_sort, id, status, name_key, client_id)"
+    )
 
 
 MIGRATIONS: tuple[str | PythonStep, ...] = (
@@ -177,6 +201,8 @@ MIGRATIONS: tuple[str | PythonStep, ...] = (
     recompute_name_keys,
     # 3: api_keys.secret_confirmed (see add_secret_confirmed).
     add_secret_confirmed,
+    # 4: api_keys.name_sort, the name sort's key (see add_name_sort).
+    add_name_sort,
 )
 
 LATEST_VERSION = len(MIGRATIONS)

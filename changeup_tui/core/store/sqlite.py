@@ -46,7 +46,7 @@ from changeup_tui.core.models import (
     KeyUse,
     SortField,
 )
-from changeup_tui.core.names import name_key
+from changeup_tui.core.names import name_key, sort_key
 from changeup_tui.core.private_folder import mkdir_private
 from changeup_tui.core.store.file_checks import check_database_location, check_folder
 from changeup_tui.core.store.migrations import LATEST_VERSION, MIGRATIONS
@@ -180,7 +180,7 @@ _SORTS: dict[SortField, _Sort] = {
         "k.created_at DESC, k.id DESC", "k.created_at ASC, k.id ASC", ("k.created_at", "k.id"), "<"
     ),
     SortField.NAME: _Sort(
-        "k.name_key ASC, k.id ASC", "k.name_key DESC, k.id DESC", ("k.name_key", "k.id"), ">"
+        "k.name_sort ASC, k.id ASC", "k.name_sort DESC, k.id DESC", ("k.name_sort", "k.id"), ">"
     ),
     SortField.LAST_USED: _Sort(
         "coalesce(k.last_used_at, '') DESC, k.id DESC",
@@ -684,15 +684,16 @@ class SQLiteStore:
         try:
             async with self._write(names_in=key.environment) as db:
                 cursor = await db.execute(
-                    "INSERT INTO api_keys (client_id, environment, name, name_key, hint, "
-                    "created_at, created_by, expires_at, status, secret_confirmed) VALUES (:client_id, "
-                    ":environment, :name, :name_key, :hint, :created_at, :created_by, "
-                    ":expires_at, :status, :secret_confirmed)",
+                    "INSERT INTO api_keys (client_id, environment, name, name_key, name_sort, "
+                    "hint, created_at, created_by, expires_at, status, secret_confirmed) VALUES "
+                    "(:client_id, :environment, :name, :name_key, :name_sort, :hint, :created_at, "
+                    ":created_by, :expires_at, :status, :secret_confirmed)",
                     {
                         "client_id": key.client_id,
                         "environment": key.environment.value,
                         "name": key.name,
                         "name_key": name_key,
+                        "name_sort": sort_key(key.name),
                         "hint": key.hint,
                         "created_at": to_db(key.created_at),
                         "created_by": key.created_by,
@@ -818,7 +819,8 @@ class SQLiteStore:
     ) -> bool:
         async with self._write(names_in=event.environment) as db:
             key_id = await self._update_key(
-                db, "name = :name, name_key = :name_key", {"name": name, "name_key": name_key},
+                db, "name = :name, name_key = :name_key, name_sort = :name_sort",
+                {"name": name, "name_key": name_key, "name_sort": sort_key(name)},
                 client_id, allowed_from,
             )
             if key_id is None:
