@@ -119,3 +119,43 @@ async def test_schema_1_keys_are_migrated_as_confirmed(pg_url):
             await conn.close()
     finally:
         await store.close()
+
+
+async def test_schema_3_keys_get_a_case_folded_name_sort_and_the_index_walks_it(pg_url):
+    """Step 4 adds api_keys.name_sort: the keys already there get their case-folded name, the
+    name sort follows it (not the skeleton, which sorts `mail` as `rnail`), the name sort's index
+    is on it, and no default is left behind (a writer that forgets it fails, not sorts first)."""
+    from changeup_tui.core.models import Environment, KeyQuery, SortField
+
+    db = Backend("postgres", pg_url)
+    for step in MIGRATIONS[:3]:
+        db.raw(step)
+    db.raw("CREATE TABLE schema_version (version integer NOT NULL)")
+    for version in (1, 2, 3):
+        db.raw("INSERT INTO schema_version (version) VALUES ($1)", version)
+    for number, (name, key) in enumerate(
+        (("Oscar", "oscar"), ("mail", "rnail"), ("Lima", "lirna"), ("nail", "nail"))
+    ):
+        db.raw(
+            "INSERT INTO api_keys (client_id, environment, name, name_key, hint, created_at, "
+            f"created_by) VALUES ('cu_test_ci_{number}', 'test', $1, $2, 'abcd', now(), 'tester')",
+            name, key,
+        )
+    store = PostgresStore(pg_url)
+    await store.open()
+    try:
+        assert db.raw("SELECT name, name_sort FROM api_keys ORDER BY name_sort") == [
+            ("Lima", "lima"), ("mail", "mail"), ("nail", "nail"), ("Oscar", "oscar"),
+        ]
+        page = await store.list_keys(KeyQuery(Environment.TEST, sort=SortField.NAME, limit=10))
+        assert [k.name for k in page.keys] == ["Lima", "mail", "nail", "Oscar"]
+        [(definition,)] = db.raw(
+            "SELECT indexdef FROM pg_indexes WHERE indexname = 'api_keys_env_name'"
+        )
+        assert "(environment, name_sort, id)" in definition
+        assert db.raw(
+            "SELECT column_default IS NULL FROM information_schema.columns "
+            "WHERE table_name = 'api_keys' AND column_name = 'name_sort'"
+        ) == [(True,)]
+    finally:
+        await store.close()

@@ -54,7 +54,7 @@ from changeup_tui.core.models import (
     KeyUse,
     SortField,
 )
-from changeup_tui.core.names import name_key
+from changeup_tui.core.names import name_key, sort_key
 from changeup_tui.core.store.copy import (
     ACCOUNT_COLUMNS,
     AUDIT_COLUMNS,
@@ -101,7 +101,7 @@ _NEVER = "'-infinity'::timestamptz"
 # Keyset pagination: per sort, the ORDER BY, the cursor expression and its comparison.
 _SORTS: dict[SortField, tuple[str, str, str]] = {
     SortField.CREATED: ("k.created_at DESC, k.id DESC", "(k.created_at, k.id)", "<"),
-    SortField.NAME: ("k.name_key ASC, k.id ASC", "(k.name_key, k.id)", ">"),
+    SortField.NAME: ("k.name_sort ASC, k.id ASC", "(k.name_sort, k.id)", ">"),
     SortField.LAST_USED: (
         f"coalesce(k.last_used_at, {_NEVER}) DESC, k.id DESC",
         f"(coalesce(k.last_used_at, {_NEVER}), k.id)",
@@ -110,7 +110,7 @@ _SORTS: dict[SortField, tuple[str, str, str]] = {
 }
 _CURSOR_COLUMNS = {
     SortField.CREATED: "k.created_at AS cursor_a, k.id AS cursor_b",
-    SortField.NAME: "k.name_key AS cursor_a, k.id AS cursor_b",
+    SortField.NAME: "k.name_sort AS cursor_a, k.id AS cursor_b",
     SortField.LAST_USED: f"coalesce(k.last_used_at, {_NEVER}) AS cursor_a, k.id AS cursor_b",
 }
 
@@ -588,11 +588,11 @@ class PostgresStore:
         async with self._write(key.environment) as conn:
             key_id = await conn.fetchval(
                 "INSERT INTO api_keys (client_id, environment, name, name_key, hint, created_at, "
-                "created_by, expires_at, status, secret_confirmed) "
-                "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+                "created_by, expires_at, status, secret_confirmed, name_sort) "
+                "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
                 key.client_id, key.environment.value, key.name, name_key, key.hint,
                 key.created_at, key.created_by, key.expires_at, key.status.value,
-                key.secret_confirmed,
+                key.secret_confirmed, sort_key(key.name),
             )
             secret_id = await conn.fetchval(
                 "INSERT INTO key_secrets (key_id, phc, hint, created_at) VALUES ($1, $2, $3, $4) "
@@ -714,7 +714,9 @@ class PostgresStore:
     ) -> bool:
         async with self._write(event.environment) as conn:
             p = _Params()
-            assignments = f"name = {p(name)}, name_key = {p(name_key)}"
+            assignments = (
+                f"name = {p(name)}, name_key = {p(name_key)}, name_sort = {p(sort_key(name))}"
+            )
             if await self._update_key(conn, assignments, p, client_id, allowed_from) is None:
                 return False
             await self._audit(conn, event)
