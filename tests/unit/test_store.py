@@ -470,3 +470,37 @@ async def test_last_page_follows_the_filter(store, many_keys):
     assert [k.client_id for k in page.keys] == wanted[-5:]
     assert page.next_cursor is not None
 
+
+# -- db copy's export -----------------------------------------------------------------------------
+
+
+async def test_export_rows_reads_every_row_in_the_copy_column_orders(store):
+    """`export_rows` (what `db copy` reads, on either store): keys, secrets, audit events (oldest
+    first), the account and the settings, times as aware datetimes and flags as booleans."""
+    from changeup_tui.core.store.copy import AUDIT_COLUMNS, KEY_COLUMNS, SECRET_COLUMNS
+
+    gen = SeededKeyGenerator(33, valid_checksum=True)
+    key = await _insert(store, Environment.TEST, "Straße", gen)
+    assert await store.add_secret(
+        key.client_id, "$argon2id$second", "wxyz", FIXED_NOW, FIXED_NOW + timedelta(hours=1),
+        frozenset({KeyStatus.ACTIVE}), _event("key.rolled", Environment.TEST, key.client_id),
+        secret_confirmed=False,
+    )
+    await store.save_account(Account("Dana", "dana@example.com", "Example"), _event("account.updated"))
+    await store.set_setting("environment", "live")
+
+    dump = await store.export_rows()
+    [row] = [dict(zip(KEY_COLUMNS, values, strict=True)) for values in dump.keys]
+    assert row["client_id"] == key.client_id and row["name"] == "Straße"
+    assert row["name_sort"] == "strasse" and row["name_key"] == name_key("Straße")
+    assert row["created_at"] == FIXED_NOW and row["created_at"].tzinfo is not None
+    assert row["secret_confirmed"] is False and row["hint"] == "wxyz"
+    secrets = [dict(zip(SECRET_COLUMNS, values, strict=True)) for values in dump.secrets]
+    assert [(s["key_id"], s["phc"], s["expires_at"]) for s in secrets] == [
+        (row["id"], "$argon2id$not-a-real-hash", FIXED_NOW + timedelta(hours=1)),
+        (row["id"], "$argon2id$second", None),
+    ]
+    actions = [dict(zip(AUDIT_COLUMNS, values, strict=True))["action"] for values in dump.audit]
+    assert actions == ["key.created", "key.rolled", "account.updated"]
+    assert dump.account is not None and dump.account[:3] == ("Dana", "dana@example.com", "Example")
+    assert ("environment", "live") in dump.settings

@@ -52,63 +52,13 @@ class CopyReport:
     audit_events: int
 
 
-async def export_sqlite(store: Any) -> DatabaseDump:
-    """Read an open SQLiteStore in one read transaction (a consistent snapshot)."""
-    import sqlite3
-
-    from changeup_tui.core.store.sqlite import from_db, translate
-
-    def rows(raw: list[Any], columns: tuple[str, ...]) -> list[tuple[Any, ...]]:
-        times = [i for i, c in enumerate(columns) if c in TIME_COLUMNS]
-        flags = [i for i, c in enumerate(columns) if c in BOOL_COLUMNS]
-        out = []
-        for row in raw:
-            values = list(row)
-            for i in times:
-                values[i] = from_db(values[i])
-            for i in flags:
-                values[i] = bool(values[i])
-            out.append(tuple(values))
-        return out
-
-    conn = store._conn()
-    async with store._lock:
-        try:
-            await conn.execute("BEGIN")
-            try:
-                keys = await conn.execute_fetchall(
-                    f"SELECT {', '.join(KEY_COLUMNS)} FROM api_keys ORDER BY id"
-                )
-                secrets = await conn.execute_fetchall(
-                    f"SELECT {', '.join(SECRET_COLUMNS)} FROM key_secrets ORDER BY id"
-                )
-                audit = await conn.execute_fetchall(
-                    f"SELECT {', '.join(AUDIT_COLUMNS)} FROM audit_events ORDER BY id"
-                )
-                account = await conn.execute_fetchall(
-                    f"SELECT {', '.join(ACCOUNT_COLUMNS)} FROM account"
-                )
-                settings = await conn.execute_fetchall("SELECT key, value FROM settings ORDER BY key")
-            finally:
-                await conn.execute("ROLLBACK")
-        except sqlite3.Error as exc:
-            raise translate(exc, store.path) from None
-    accounts = rows(list(account), ACCOUNT_COLUMNS)
-    return DatabaseDump(
-        keys=rows(list(keys), KEY_COLUMNS),
-        secrets=rows(list(secrets), SECRET_COLUMNS),
-        audit=rows(list(audit), AUDIT_COLUMNS),
-        account=accounts[0] if accounts else None,
-        settings=[(k, v) for k, v in settings],
-    )
-
-
 async def export(store: Store) -> DatabaseDump:
+    """Every row worth moving, from either store (its `export_rows`, one consistent snapshot)."""
     from changeup_tui.core.store.sqlite import SQLiteStore
 
     if isinstance(store, SQLiteStore):
-        return await export_sqlite(store)
-    from changeup_tui.core.store.postgres import PostgresStore
+        return await store.export_rows()
+    from changeup_tui.core.store.postgres import PostgresStore  # asyncpg only when needed
 
     if isinstance(store, PostgresStore):
         return await store.export_rows()

@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import aiosqlite
@@ -48,6 +49,15 @@ from changeup_tui.core.models import (
 )
 from changeup_tui.core.names import name_key, sort_key
 from changeup_tui.core.private_folder import mkdir_private
+from changeup_tui.core.store.copy import (
+    ACCOUNT_COLUMNS,
+    AUDIT_COLUMNS,
+    BOOL_COLUMNS,
+    KEY_COLUMNS,
+    SECRET_COLUMNS,
+    TIME_COLUMNS,
+    DatabaseDump,
+)
 from changeup_tui.core.store.file_checks import check_database_location, check_folder
 from changeup_tui.core.store.migrations import LATEST_VERSION, MIGRATIONS
 from changeup_tui.core.store.rows import (
@@ -827,6 +837,55 @@ class SQLiteStore:
                 return False
             await self._audit(db, event)
         return True
+
+    # -- db copy -------------------------------------------------------------------------------
+
+    async def export_rows(self) -> DatabaseDump:
+        """Every row worth moving (`db copy`), read in one read transaction: a consistent
+        snapshot. Times as aware datetimes, flags as booleans, in copy.py's column orders."""
+
+        def rows(raw: Sequence[sqlite3.Row], columns: tuple[str, ...]) -> list[tuple[Any, ...]]:
+            return [
+                tuple(
+                    from_db(row[c]) if c in TIME_COLUMNS
+                    else bool(row[c]) if c in BOOL_COLUMNS
+                    else row[c]
+                    for c in columns
+                )
+                for row in raw
+            ]
+
+        def select(columns: tuple[str, ...], table: str, order: str = "") -> str:
+            return f"SELECT {', '.join(columns)} FROM {table}{order}"
+
+        db = self._conn()
+        async with self._lock:
+            try:
+                await db.execute("BEGIN")
+                try:
+                    keys = await db.execute_fetchall(select(KEY_COLUMNS, "api_keys", " ORDER BY id"))
+                    secrets = await db.execute_fetchall(
+                        select(SECRET_COLUMNS, "key_secrets", " ORDER BY id")
+                    )
+                    audit = await db.execute_fetchall(
+                        select(AUDIT_COLUMNS, "audit_events", " ORDER BY id")
+                    )
+                    account = await db.execute_fetchall(select(ACCOUNT_COLUMNS, "account"))
+                    settings = await db.execute_fetchall(
+                        "SELECT key, value FROM settings ORDER BY key"
+                    )
+                finally:
+                    await db.execute("ROLLBACK")
+            except sqlite3.Error as exc:
+                raise translate(exc, self.path) from None
+        accounts = rows(list(account), ACCOUNT_COLUMNS)
+        return DatabaseDump(
+            keys=rows(list(keys), KEY_COLUMNS),
+            secrets=rows(list(secrets), SECRET_COLUMNS),
+            audit=rows(list(audit), AUDIT_COLUMNS),
+            account=accounts[0] if accounts else None,
+            settings=[(row["key"], row["value"]) for row in settings],
+        )
 
     async def get_key_state(self, client_id: str) -> KeyState | None:
         return (await self.get_key_states([client_id])).get(client_id)
