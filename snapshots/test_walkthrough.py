@@ -201,8 +201,9 @@ def test_08_empty_state(snap_compare, make_app):
 
 def test_09_activity_log(snap_compare, make_app):
     """Profile Menu › Activity Log: the audit events newest first, times in local time (UTC
-    here): Time, Action (key.created, account.updated), Detail, Key (the key's name), Client ID,
-    Actor (dana), Origin (203.0.113.7; the table scrolls sideways to it at 120 columns)."""
+    here): Time, Action (key.created, account.updated), Detail, Key (the key's name), Env (Live in
+    bold, Test), Actor (dana), Origin (203.0.113.7), every column whole at 120 columns; the
+    Client ID, which needs 35 more cells, shows at 200."""
 
     async def run_before(pilot):
         await keys_loaded(pilot)
