@@ -331,7 +331,7 @@ async def test_schema_1_keys_are_migrated_as_confirmed(db_path):
         _raw(db_path, "UPDATE api_keys SET secret_confirmed = 2")
 
 
-# -- 4: name_sort, the name sort's key -----------------------------------------------------------
+# -- 5: name_sort, the name sort's key -----------------------------------------------------------
 
 
 async def test_schema_1_keys_get_a_case_folded_name_sort_that_the_name_sort_walks(db_path):

@@ -70,7 +70,7 @@ async def add_secret_confirmed(db: aiosqlite.Connection) -> None:
 
 
 async def add_name_sort(db: aiosqlite.Connection) -> None:
-    """4: `name_sort`, the case-folded name (names.sort_key) the list sorts by, computed here for
+    """5: `name_sort`, the case-folded name (names.sort_key) the list sorts by, computed here for
     every key; the name sort's index walks it instead of name_key (the confusable skeleton, which
     sorted `mail` as `rnail`). Safe, like step 3, on a database whose version number was set
     back by hand while the column is already there."""
@@ -201,7 +201,10 @@ MIGRATIONS: tuple[str | PythonStep, ...] = (
     recompute_name_keys,
     # 3: api_keys.secret_confirmed (see add_secret_confirmed).
     add_secret_confirmed,
-    # 4: api_keys.name_sort, the name sort's key (see add_name_sort).
+    # 4: nothing. PostgreSQL's step 4 makes the server's role the actor of every change; a
+    # SQLite file has no roles. The step is here so that both stores number their schema alike.
+    "",
+    # 5: api_keys.name_sort, the name sort's key (see add_name_sort).
     add_name_sort,
 )
 
