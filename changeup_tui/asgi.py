@@ -42,14 +42,22 @@ _CLIENT_ID = b"x-client-id"
 _API_KEY = b"x-api-key"
 
 
-def _header(values: list[bytes]) -> str | None:
-    """One header's value as text; None (malformed) when absent, repeated or not ASCII."""
-    if len(values) != 1:
+_NO_HEADER = (b"", b"")
+
+
+def _text(value: bytes | None) -> str | None:
+    """A header's value as text; None (malformed) when absent or not ASCII."""
+    if value is None:
         return None
     try:
-        return values[0].decode("ascii")
-    except UnicodeDecodeError:
+        return value.decode("ascii")
+    except (UnicodeDecodeError, AttributeError):  # AttributeError: not bytes at all
         return None
+
+
+def _peer(scope: Scope) -> str | None:
+    client = scope.get("client")
+    return client[0] if client else None
 
 
 _HEADERS: dict[Refusal, tuple[tuple[bytes, bytes], ...]] = {}
@@ -112,43 +120,61 @@ class ApiKeyMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
-        if kind == "lifespan":
-            await self.app(scope, self._lifespan_receive(receive), send)
+        if kind != "http" and kind != "websocket":
+            if kind == "lifespan":
+                await self.app(scope, self._lifespan_receive(receive), send)
+            else:
+                await self.app(scope, receive, send)
             return
-        if kind not in ("http", "websocket") or scope.get("path", "") in self.open_paths:
+        if scope.get("path", "") in self.open_paths:
             await self.app(scope, receive, send)
             return
         if not self._opened:
             await self._open()
-        client_ids: list[bytes] = []
-        api_keys: list[bytes] = []
+        client_id_raw: bytes | None = None
+        api_key_raw: bytes | None = None
+        repeated = False
         kept: list[tuple[bytes, bytes]] = []
+        header = _NO_HEADER
         for header in scope.get("headers", ()):
             name = header[0]
             # ASGI servers give header names in lower case; the comparison tolerates others.
             if name == _API_KEY or (len(name) == 9 and name.lower() == _API_KEY):
-                api_keys.append(header[1])
+                repeated = repeated or api_key_raw is not None
+                api_key_raw = header[1]
                 continue  # the app never sees the secret
             if name == _CLIENT_ID or (len(name) == 11 and name.lower() == _CLIENT_ID):
-                client_ids.append(header[1])
+                repeated = repeated or client_id_raw is not None
+                client_id_raw = header[1]
             kept.append(header)
+        header = _NO_HEADER  # the loop's last header may have been the secret's
         scope["headers"] = kept  # in place: whoever holds this scope no longer sees the secret
-        client_id = _header(client_ids)
-        api_key = wrap_secret(_header(api_keys))  # redacted repr from here on
-        api_keys.clear()
-        client = scope.get("client")
-        peer = client[0] if client else None
-        result = self.verifier.cached_answer(client_id, api_key)  # a key in use: no await
+        result: VerifyResult | None = None
+        if not repeated and type(client_id_raw) is bytes and type(api_key_raw) is bytes:
+            # a key in use: a digest of the headers' bytes and a look-up, nothing awaited
+            result = self.verifier.cached_answer_bytes(client_id_raw, api_key_raw)
         if result is None:
+            # malformed when absent, repeated or not ASCII; the secret's text is only ever
+            # held by a Secret (redacted repr) from here on
+            api_key = None if repeated else wrap_secret(_text(api_key_raw))
+            api_key_raw = None
             try:
-                result = await self.verifier.verify(client_id, api_key, peer=peer)
+                result = await self.verifier.verify(
+                    None if repeated else _text(client_id_raw), api_key, peer=_peer(scope))
             except StoreError:
                 result = VerifyResult(False, "store_error")
+            api_key = None
+        api_key_raw = None  # no frame of a traceback through here holds the secret
         if result.ok:
-            scope.setdefault("state", {})["api_key"] = self._verified(result)
+            verified = self._verified(result)
+            state = scope.get("state")
+            if state is None:
+                scope["state"] = {"api_key": verified}
+            else:
+                state["api_key"] = verified
             await self.app(scope, receive, send)
             return
-        self.log.refused(result.reason, client_id, peer)
+        self.log.refused(result.reason, None if repeated else _text(client_id_raw), _peer(scope))
         await self._refuse(kind, result.reason, send)
 
     def _verified(self, result: VerifyResult) -> VerifiedKey:

@@ -121,6 +121,11 @@ class Verifier:
         self.environment = _environment(environment)
         self.max_staleness = max_staleness
         self._clock = clock
+        # The same clock as a float (POSIX seconds), for the hits' one comparison: the default
+        # clock's own source, else the given clock's reading converted.
+        self._wall: Callable[[], float] = (
+            time.time if clock is utc_now else (lambda: clock().timestamp())
+        )
         self._monotonic = monotonic
         self._store = make_store(db_path, create=False)  # a wrong path is an error, not a new database
         self.pool = HashPool(workers, queue, niceness=argon2_niceness)
@@ -270,7 +275,26 @@ class Verifier:
         entry = self.cache.get(client_id)
         if entry is None or self._monotonic() - entry.read_at >= self.max_staleness:
             return None
-        secret_id = entry.by_digest.get(self.cache.digest(client_id, api_key))
+        return self._hit(client_id, entry, self.cache.digest(client_id, api_key))
+
+    def cached_answer_bytes(self, client_id: bytes, api_key: bytes) -> VerifyResult | None:
+        """`cached_answer` for a pair as an HTTP server hands it over (the two headers' values,
+        bytes): no text and no Secret are made for a key in use. Bytes that are not ASCII, or
+        any pair whose digest is not one the cache accepted, give None (then `verify`, which
+        says why)."""
+        if self.max_staleness == 0:
+            return None
+        try:
+            cid = client_id.decode("ascii")
+        except UnicodeDecodeError:
+            return None
+        entry = self.cache.get(cid)
+        if entry is None or self._monotonic() - entry.read_at >= self.max_staleness:
+            return None
+        return self._hit(cid, entry, self.cache.digest_bytes(client_id, api_key))
+
+    def _hit(self, client_id: str, entry: CachedKey, digest: bytes) -> VerifyResult | None:
+        secret_id = entry.by_digest.get(digest)
         if secret_id is None:
             return None
         self._hot.add(client_id)
@@ -280,7 +304,11 @@ class Verifier:
 
     def _answer(self, entry: CachedKey, secret_id: int) -> VerifyResult:
         """A cached key's answer from its state as last read; expiry and the end of a roll's
-        grace against the clock, on every hit."""
+        grace against the clock, on every hit: one reading of the clock against the earliest of
+        them (`CachedKey.ok_until`) once the full comparison has been made for that state."""
+        until = entry.ok_until.get(secret_id)
+        if until is not None and self._wall() < until:
+            return entry.ok  # type: ignore[return-value]  # set by every refresh
         if entry.refusal is not None:
             return VerifyResult(False, entry.refusal, entry.key)
         now = self._clock()
@@ -292,6 +320,8 @@ class Verifier:
             return VerifyResult(False, "wrong_secret", entry.key)
         if entry.use_due is None or entry.use_due <= now:
             self._note_use(entry, now)
+        ends = [t.timestamp() for t in (expires, stored.expires_at, entry.use_due) if t is not None]
+        entry.ok_until[secret_id] = min(ends) if ends else float("inf")
         return entry.ok  # type: ignore[return-value]  # set by every refresh
 
     async def _read_state(self, client_id: str) -> tuple[KeyState | None, float, int]:

@@ -39,10 +39,16 @@ class CachedKey:
     """The answer for an accepted secret, made once per read."""
     use_due: datetime | None = None
     """When a hit should next queue a "last used" write (None: now)."""
+    ok_until: dict[int, float] = field(default_factory=dict)
+    """Secret id -> the clock's time (POSIX seconds) before which a hit with that secret is
+    `ok` with nothing to note: the earliest of the key's expiry, the secret's end of grace and
+    the next "last used" note. Made by the verifier from the state as read; emptied by every
+    read, so it is never later than what the state says."""
 
     def refresh(self, state: KeyState, read_at: float) -> None:
         key = state.key
         self.key = key
+        self.ok_until = {}
         self.secrets = {s.id: s for s in state.secrets}
         self.by_digest = {d: i for d, i in self.by_digest.items() if i in self.secrets}
         self.read_at = read_at
@@ -72,7 +78,9 @@ class KeyCache:
             raise ValueError("max_keys must be 0 or more")
         self.max_keys = max_keys
         self._entries: OrderedDict[str, CachedKey] = OrderedDict()
-        self._digest_key = secrets.token_bytes(32)  # per process, never stored or shown
+        # Keyed once (per process, never stored or shown); each digest copies the keyed state,
+        # which saves hashing the key's block on every request.
+        self._keyed = blake2b(key=secrets.token_bytes(32), digest_size=32)
         self._epoch = 0
         self._changed: OrderedDict[str, int] = OrderedDict()
         """Client ID -> the epoch of its last announced change, the oldest first; bounded."""
@@ -85,8 +93,19 @@ class KeyCache:
 
     def digest(self, client_id: str, secret: Secret) -> bytes:
         # The Client ID is in the message too: one digest never stands for another key.
-        message = f"{client_id}\0{secret.reveal()}".encode("utf-8", "surrogatepass")
-        return blake2b(message, key=self._digest_key, digest_size=32).digest()
+        state = self._keyed.copy()
+        state.update(f"{client_id}\0{secret.reveal()}".encode("utf-8", "surrogatepass"))
+        return state.digest()
+
+    def digest_bytes(self, client_id: bytes, secret: bytes) -> bytes:
+        """`digest` of a pair given as bytes (HTTP header values): the same digest as the text's
+        when both are ASCII, as every pair that ever verified is. Any other bytes give a digest
+        that no accepted pair has."""
+        state = self._keyed.copy()
+        state.update(client_id)
+        state.update(b"\0")
+        state.update(secret)
+        return state.digest()
 
     def get(self, client_id: str) -> CachedKey | None:
         entry = self._entries.get(client_id)
