@@ -107,10 +107,55 @@ def test_a_verified_request_reaches_the_app_with_the_key_and_without_the_secret(
     assert len(seen) == 3
 
 
+def test_no_frame_through_the_middleware_holds_the_secret(keys):
+    """An app that raises: the traceback through the middleware, with every frame's locals, holds
+    neither the presented secret's text nor its bytes; for a cache miss and for a key in use."""
+    import asyncio
+    import traceback
+
+    db, made = keys
+    billing = made["Billing"]
+    secret = billing.secret.reveal()
+
+    async def failing_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        assert scope["state"]["api_key"].client_id == billing.key.client_id
+        raise RuntimeError("the app failed")
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b""}
+
+    async def send(message: dict[str, Any]) -> None:
+        pass
+
+    async def run() -> list[str]:
+        middleware = ApiKeyMiddleware(failing_app, db=db, environment="live")
+        texts = []
+        try:
+            for _ in range(2):  # a miss (argon2), then a hit (from the headers' bytes)
+                scope = {"type": "http", "path": "/", "client": ("127.0.0.1", 1),
+                         "headers": [(b"host", b"x"),
+                                     (b"x-client-id", billing.key.client_id.encode()),
+                                     (b"x-api-key", secret.encode())]}
+                with pytest.raises(RuntimeError) as caught:
+                    await middleware(scope, receive, send)
+                below = caught.value.__traceback__.tb_next  # run's own frame holds the secret
+                texts.append("".join(traceback.TracebackException(
+                    RuntimeError, caught.value, below, capture_locals=True).format()))
+        finally:
+            await middleware.close()
+        return texts
+
+    texts = asyncio.run(run())
+    assert len(texts) == 2
+    for text in texts:
+        assert "asgi.py" in text and "kind = 'http'" in text  # the locals were captured
+        assert secret not in text and secret[11:40] not in text
+
+
 def test_every_refusal_is_the_same_401(served):
     client, made, seen, db = served
     check_every_refusal(client, db, made)
-    assert len(seen) == 1  # only the good request after the table reached the app
+    assert len(seen) == 2  # only the good request after each pass of the table reached the app
 
 
 def test_open_paths_need_no_key(served):

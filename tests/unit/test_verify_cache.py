@@ -197,9 +197,76 @@ async def test_expiry_is_checked_against_the_clock_on_every_hit(service, verifie
                                 expires_at=clock.now + timedelta(hours=1))
     assert (await verifier.verify(made.key.client_id, made.secret)).ok
     spy = StoreSpy(verifier)
-    clock.advance(hours=1)  # the monotonic clock did not move: no re-read
+    assert (await verifier.verify(made.key.client_id, made.secret)).ok  # a hit: ok_until set
+    clock.advance(minutes=59, seconds=59)
+    assert (await verifier.verify(made.key.client_id, made.secret)).ok
+    clock.advance(seconds=1)  # the monotonic clock did not move: no re-read
     assert (await verifier.verify(made.key.client_id, made.secret)).reason == "expired"
     assert spy.calls == []
+
+
+async def test_expiry_on_a_hit_with_the_default_clock(db_path, store, keygen):
+    """The default clock's hits compare time.time() with the earliest deadline: a key that
+    expires while it is in use is refused from its expiry on, with no state read (max_staleness
+    60 s) and no write meanwhile."""
+    from datetime import UTC, datetime
+
+    from changeup_tui.core.models import Actor
+    from changeup_tui.core.service import KeyService
+
+    real = KeyService(store, keygen=keygen, actor=Actor("tester", "local"))  # the real clock
+    expires = datetime.now(UTC) + timedelta(seconds=1.5)
+    made = await real.create("Short", Environment.TEST, expires_at=expires)
+    async with Verifier(db_path, environment="test", max_staleness=60,
+                        background_refresh=False) as verifier:
+        cid = made.key.client_id
+        assert (await verifier.verify(cid, made.secret)).ok  # a miss
+        spy = StoreSpy(verifier)
+        hits = 0
+        while datetime.now(UTC) < expires - timedelta(seconds=0.2):
+            assert (await verifier.verify(cid, made.secret)).ok
+            hits += 1
+            await asyncio.sleep(0.01)
+        assert hits > 10 and verifier.cache.get(cid).ok_until  # answered by the fast path
+        await asyncio.sleep((expires - datetime.now(UTC)).total_seconds() + 0.01)
+        assert (await verifier.verify(cid, made.secret)).reason == "expired"
+        assert verifier.cached_answer_bytes(cid.encode(), made.secret.reveal().encode()).reason == (
+            "expired"
+        )
+        assert spy.calls == []
+
+
+async def test_cached_answer_bytes_is_cached_answer_for_header_bytes(service, verifier, ticks):
+    """The middleware's hit path: the pair as bytes has the text's digest, and answers exactly
+    when the text would be answered from the cache; any other bytes give None (verify says
+    why)."""
+    made = await service.create("Billing", Environment.TEST)
+    cid, text = made.key.client_id, made.secret.reveal()
+    raw_cid, raw_secret = cid.encode(), text.encode()
+    cache = verifier.cache
+    assert cache.digest_bytes(raw_cid, raw_secret) == cache.digest(cid, Secret(text))
+    assert cache.digest_bytes(raw_cid, raw_secret) != cache.digest_bytes(raw_cid, raw_secret[:-1])
+    assert verifier.cached_answer_bytes(raw_cid, raw_secret) is None  # not in the cache yet
+    assert (await verifier.verify(cid, made.secret)).ok
+    answer = verifier.cached_answer_bytes(raw_cid, raw_secret)
+    assert answer is not None and answer.ok and answer.key.name == "Billing"
+    other = SeededKeyGenerator(3, valid_checksum=True).secret(Environment.TEST).reveal().encode()
+    for client_id, secret in [
+        (raw_cid, other),  # another (well-formed) secret
+        (raw_cid, raw_secret + b" "), (raw_cid, raw_secret[:-1]), (raw_cid, b""),
+        (raw_cid, raw_secret[:-1] + b"\xe9"),  # not ASCII
+        (raw_cid[:-1] + b"\xff", raw_secret), (raw_cid + b"\x00", raw_secret), (b"", raw_secret),
+        (raw_cid.upper(), raw_secret),
+    ]:
+        assert verifier.cached_answer_bytes(client_id, secret) is None, (client_id, secret)
+    await service.revoke(cid)
+    ticks.now += verifier.max_staleness  # stale: read again, not answered from memory
+    assert verifier.cached_answer_bytes(raw_cid, raw_secret) is None
+    assert (await verifier.verify(cid, made.secret)).reason == "revoked"
+    revoked = verifier.cached_answer_bytes(raw_cid, raw_secret)  # fresh again: revoked
+    assert revoked is not None and revoked.reason == "revoked"
+    verifier.max_staleness = 0
+    assert verifier.cached_answer_bytes(raw_cid, raw_secret) is None
 
 
 async def test_a_rolled_secret_verifies_until_grace_ends_and_never_after(
