@@ -1,12 +1,15 @@
-"""Verification through HTTP: `python bench/verify_http.py [--quick]`.
+"""Verification through HTTP: `python bench/verify_http.py [--quick] [--http h11|httptools]`.
 
-uvicorn (one process, its own) serves a minimal ASGI app (200 and a two-byte JSON body) on
-loopback, without and with `changeup_tui.asgi.ApiKeyMiddleware` (environment Live, defaults:
-cache of 10,000 keys, max_staleness 1 s, argon2 pool of one thread per core but one), with N
-keys in use (1,000; 100 with --quick), each request presenting one of them in turn.
+uvicorn (one process, its own; its HTTP parser httptools when installed, as uvicorn chooses and
+production deployments run it, else h11, or as `--http` says) serves a minimal ASGI app (200
+and a two-byte JSON body) on loopback, without and with `changeup_tui.asgi.ApiKeyMiddleware`
+(environment Live, defaults: cache of 10,000 keys, max_staleness 1 s, argon2 pool of one thread
+per core but one), with N keys in use (1,000; 100 with --quick), each request presenting one of
+them in turn.
 
 1. Throughput: requests a second, without and with the middleware, the keys already verified
-   once (in the cache), both servers up and runs interleaved (A B, B A, ...). Load generator:
+   once (in the cache) and both servers warmed up by one second of load, both up and runs
+   interleaved (A B, B A, ...; five pairs of 3 s). Load generator:
    `wrk` (Debian package) with a Lua script rotating the keys, else this script's own asyncio
    client. Budget: with >= 0.8x without. The verdict is on requests per CPU-second of the server
    process (what it serves at saturation on a core of its own), which other jobs on a shared
@@ -91,7 +94,17 @@ async def minimal_app(scope: dict, receive: Callable, send: Callable) -> None:
     await send({"type": "http.response.body", "body": b"{}"})
 
 
-def serve(db: str, port: int, middleware: bool, options: dict[str, float]) -> None:
+def default_http() -> str:
+    """uvicorn's own choice: httptools when installed (its `standard` extra, what production
+    deployments run), else h11 (pure Python)."""
+    try:
+        import httptools  # noqa: F401
+    except ImportError:
+        return "h11"
+    return "httptools"
+
+
+def serve(db: str, port: int, middleware: bool, options: dict[str, float], http: str) -> None:
     import logging
 
     import uvicorn
@@ -107,7 +120,7 @@ def serve(db: str, port: int, middleware: bool, options: dict[str, float]) -> No
 
         app = ApiKeyMiddleware(minimal_app, db=db, environment="live", **options)
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="error", access_log=False,
-                lifespan="on")
+                lifespan="on", http=http)
 
 
 # -- a small HTTP/1.1 client (keep-alive, one request at a time per connection) ------------------
@@ -321,10 +334,11 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(db: Path, middleware: bool,
-                 peer_misses: float | None = None) -> tuple[subprocess.Popen, int]:
+def start_server(db: Path, middleware: bool, peer_misses: float | None = None,
+                 http: str = "auto") -> tuple[subprocess.Popen, int]:
     port = free_port()
-    args = [sys.executable, str(HERE), "--serve", "--db", str(db), "--port", str(port)]
+    args = [sys.executable, str(HERE), "--serve", "--db", str(db), "--port", str(port),
+            "--http", http]
     if middleware:
         args.append("--middleware")
     if peer_misses is not None:
@@ -502,6 +516,9 @@ def main() -> int:
     p.add_argument("--rate", type=float, help=argparse.SUPPRESS)
     p.add_argument("--seconds", type=float, help=argparse.SUPPRESS)
     p.add_argument("--forged", help=argparse.SUPPRESS)
+    p.add_argument("--http", choices=["h11", "httptools"], default=None,
+                   help="uvicorn's HTTP parser (default: httptools when installed, as uvicorn "
+                   "chooses, else h11)")
     p.add_argument("--client", choices=["auto", "wrk", "asyncio"], default="auto",
                    help="load generator for the throughput figure and the flood")
     p.add_argument("--peer-misses", type=float,
@@ -513,7 +530,8 @@ def main() -> int:
     args = p.parse_args()
     if args.serve:
         serve(args.db, args.port, args.middleware,
-              {} if args.peer_misses is None else {"peer_misses": args.peer_misses})
+              {} if args.peer_misses is None else {"peer_misses": args.peer_misses},
+              args.http or default_http())
         return 0
     if args.flood:
         flood(args.port, args.rate, args.seconds, args.forged)
@@ -522,13 +540,15 @@ def main() -> int:
     quick = args.quick
     n_keys = 100 if quick else 1000
     seconds = 2 if quick else 3
-    pairs = 2 if quick else 3
+    pairs = 2 if quick else 5
     steady_seconds = 2.0 if quick else 4.0
     rounds = 2 if quick else 3
     use_wrk = args.client == "wrk" or (args.client == "auto" and shutil.which("wrk") is not None)
+    http = args.http or default_http()
     report = _common.Report("verify_http", quick)
-    report.header(f"uvicorn + minimal ASGI app, with and without ApiKeyMiddleware, {n_keys} keys "
-                  f"in use, load by {'wrk' if use_wrk else 'the asyncio client'}")
+    report.header(f"uvicorn ({http}) + minimal ASGI app, with and without ApiKeyMiddleware, "
+                  f"{n_keys} keys in use, load by {'wrk' if use_wrk else 'the asyncio client'}; "
+                  f"load average {os.getloadavg()[0]:.1f}")
     with _common.workdir("verify-http") as folder:
         db = folder / "changeup.db"
         t0 = time.monotonic()
@@ -545,8 +565,8 @@ def main() -> int:
 
         workers = default_workers()  # the server's argon2 pool (the Verifier's default)
         # 1. throughput: both servers up, runs interleaved (A B, B A, ...)
-        plain, plain_port = start_server(db, middleware=False)
-        proc, port = start_server(db, middleware=True, peer_misses=args.peer_misses)
+        plain, plain_port = start_server(db, middleware=False, http=http)
+        proc, port = start_server(db, middleware=True, peer_misses=args.peer_misses, http=http)
         try:
             t0 = time.monotonic()  # every key verified once: into the cache
             # as many connections as the pool takes at once: a new key is never `busy` here
@@ -555,6 +575,13 @@ def main() -> int:
             assert statuses.get(200) == len(steady), statuses
             report.line(f"cache filled: {len(steady)} cold checks in "
                         f"{time.monotonic() - t0:.1f} s")
+            # warm-up, not measured: the keys' states filled in during the cold checks are read
+            # again once (they are older than max_staleness by now) and the sweep starts
+            for target in (plain_port, port):
+                if use_wrk:
+                    wrk_run(target, 1, keys_file, script)
+                else:
+                    asyncio.run(closed_loop(target, 1, steady, 32))
             samples: dict[bool, list[float]] = {False: [], True: []}
             per_cpu: dict[bool, list[float]] = {False: [], True: []}
             for i in range(pairs):
@@ -645,6 +672,8 @@ def main() -> int:
                 f"{peak / 2**20:.1f} MiB; pool bound {memory_bound / 2**20:.0f} MiB")
     report.line(f"revoked by the command line: refused {refused_after * 1000:.0f} ms after its "
                 f"commit; steady load meanwhile {dict(st_revoke)}")
+    report.line("load average at the end: "
+                + ", ".join(f"{v:.1f}" for v in os.getloadavg()) + " (1, 5, 15 min)")
     report.budget("without/with middleware, per CPU-second", cpu_rates[False] / cpu_rates[True],
                   THROUGHPUT_BUDGET, "1.25x (with >= 0.8x without)")
     report.budget("p99 flood/alone (medians of rounds)",

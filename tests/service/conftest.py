@@ -59,12 +59,13 @@ def keys(tmp_path) -> tuple[Path, dict[str, CreatedKey]]:
 
 
 @contextmanager
-def uvicorn_server(app: Callable[..., Any]) -> Iterator[str]:
-    """Serve app with uvicorn on 127.0.0.1 (a free port); yields the base URL."""
+def uvicorn_server(app: Callable[..., Any], http: str = "auto") -> Iterator[str]:
+    """Serve app with uvicorn on 127.0.0.1 (a free port), with the HTTP parser `http` (h11,
+    httptools; auto: httptools when installed); yields the base URL."""
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    config = uvicorn.Config(app, log_level="warning", lifespan="on")
+    config = uvicorn.Config(app, log_level="warning", lifespan="on", http=http)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()

@@ -73,16 +73,19 @@ def bare_app(seen: Seen) -> Any:
 
 
 APPS = {"starlette": starlette_app, "bare": bare_app}
+SERVED = [("starlette", "httptools"), ("bare", "httptools"), ("bare", "h11")]
+"""(app, uvicorn's HTTP parser): httptools as deployments run it (uvicorn's `standard` extra),
+and h11, the pure-Python parser uvicorn falls back to without it."""
 
 
-@pytest.fixture(params=list(APPS))
+@pytest.fixture(params=SERVED, ids=["-".join(p) for p in SERVED])
 def served(request, keys):
     db, made = keys
     seen: Seen = []
-    options = getattr(request, "param_options", {})
-    app = ApiKeyMiddleware(APPS[request.param](seen), db=db, environment="live",
-                           open_paths=["/health"], **options)
-    with uvicorn_server(app) as url, httpx.Client(base_url=url, timeout=10) as client:
+    app_name, http = request.param
+    app = ApiKeyMiddleware(APPS[app_name](seen), db=db, environment="live",
+                           open_paths=["/health"])
+    with uvicorn_server(app, http=http) as url, httpx.Client(base_url=url, timeout=10) as client:
         yield client, made, seen, db
 
 
