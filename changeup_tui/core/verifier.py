@@ -35,7 +35,6 @@ from changeup_tui.core.errors import StoreError
 from changeup_tui.core.models import Actor, Environment, KeyState, KeyUse, Secret, VerifyResult
 from changeup_tui.core.service import KeyService
 from changeup_tui.core.store.factory import make_store
-from changeup_tui.core.store.sqlite import SQLiteStore
 from changeup_tui.core.verify_cache import (
     DEFAULT_MAX_KEYS,
     LAST_USED_RESOLUTION,
@@ -148,9 +147,9 @@ class Verifier:
         self._flusher: asyncio.Task[None] | None = None
         self._background_refresh = background_refresh and max_staleness > 0
         self._hot: set[str] = set()
-        # SQLite's data_version is read from the database itself, so an equal one proves that
-        # nothing was committed elsewhere meanwhile (see _changed_since_sweep).
-        self._sync_version = isinstance(self._store, SQLiteStore)
+        # An exact data_version (SQLite's, read from the database itself): an equal one proves
+        # that nothing was committed elsewhere meanwhile (see _changed_since_sweep).
+        self._sync_version = self._store.exact_data_version
         self._version: int | None = None
         self._version_at = 0.0
         self._sweeper: asyncio.Task[None] | None = None
@@ -160,10 +159,9 @@ class Verifier:
 
     async def open(self) -> Verifier:
         await self._store.open()
-        listen = getattr(self._store, "listen", None)
-        if listen is not None:  # PostgreSQL: LISTEN/NOTIFY on top of the staleness bound
+        if self._store.announces_changes:  # PostgreSQL: LISTEN/NOTIFY on top of the staleness bound
             listening = asyncio.Event()
-            self._listener = asyncio.create_task(self._follow_changes(listen, listening))
+            self._listener = asyncio.create_task(self._follow_changes(listening))
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(listening.wait(), LISTEN_START_SECONDS)
         return self
@@ -174,10 +172,10 @@ class Verifier:
         self.changes_heard += 1
         self.cache.changed(client_id)
 
-    async def _follow_changes(self, listen: Any, listening: asyncio.Event) -> None:
+    async def _follow_changes(self, listening: asyncio.Event) -> None:
         while True:
             try:
-                async with listen(self._changed) as lost:
+                async with self._store.listen(self._changed) as lost:
                     # What changed while nobody listened was not heard: before the first LISTEN
                     # too, when open() stopped waiting for it and requests filled the cache.
                     self.cache.all_changed()

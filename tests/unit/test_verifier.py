@@ -303,3 +303,22 @@ def test_each_sync_entry_point_keeps_the_secret_out_of_traceback_locals(
     joined = "\n".join(texts)
     assert joined.count("Traceback") >= 2 and "Secret('********')" in joined
     assert presented not in joined and presented[11:30] not in joined
+
+
+async def test_the_store_capabilities_the_verifier_uses_are_in_the_contract(db, tmp_path, created):
+    """data_version's exactness and change announcements are declared by each store (the
+    contract, core/store/base.py), not guessed by the verifier from the store's class: SQLite
+    has an exact data_version and no announcements (its listen refuses), PostgreSQL the
+    opposite; the verifier listens only where the store announces."""
+    from changeup_tui.core.store.postgres import PostgresStore
+    from changeup_tui.core.store.sqlite import SQLiteStore
+
+    assert SQLiteStore.exact_data_version and not SQLiteStore.announces_changes
+    assert PostgresStore.announces_changes and not PostgresStore.exact_data_version
+    with pytest.raises(StoreError):
+        SQLiteStore(tmp_path / "any.db").listen(lambda client_id: None)
+    async with Verifier(db.target, environment="test") as verifier:
+        if db.kind == "sqlite":
+            assert verifier._listener is None and verifier._sync_version
+        else:
+            assert verifier._listener is not None and not verifier._sync_version

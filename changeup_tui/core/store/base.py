@@ -16,7 +16,9 @@ A store holds data and enforces only what one statement can: it knows nothing of
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from pathlib import Path
 from typing import Protocol
@@ -43,6 +45,14 @@ class Store(Protocol):
     """The database file, for messages; None for an in-memory or a server database."""
     read_only: bool
     """True when nothing can be written (a read-only file): the service skips optional writes."""
+    exact_data_version: bool
+    """True when `data_version` is read from the database itself, so that an equal value proves
+    that no other connection committed anything in between (SQLite): a reader may then keep
+    what it read since. False when it follows announcements that may lag (PostgreSQL)."""
+    announces_changes: bool
+    """True when `listen` tells of each key changed anywhere as it commits (PostgreSQL's
+    LISTEN/NOTIFY). False when the store has no such announcements (SQLite, whose `listen`
+    raises StoreError): readers keep to their staleness bound and `data_version`."""
 
     async def open(self) -> None:
         """Connect, check what is there and migrate it. Opening twice is harmless."""
@@ -101,6 +111,13 @@ class Store(Protocol):
         has committed a change since it was last read; this connection's own writes need not
         change it. Cheap enough to be polled a few times a second (no table is read): an open
         list compares it with the last value and reads its rows again only when it differs."""
+
+    def listen(
+        self, callback: Callable[[str], object]
+    ) -> AbstractAsyncContextManager[asyncio.Event]:
+        """While inside, `callback(client_id)` for each key created or changed anywhere, at its
+        commit; yields an Event set when the announcements are lost (leave, and listen again).
+        Only where `announces_changes`."""
 
     # -- writes: each one transaction with its audit event -------------------------------------
 

@@ -189,6 +189,9 @@ class PostgresStore:
     (asyncpg logs a traceback to stderr when that fails while the server is away); the next call
     connects again."""
 
+    exact_data_version = False  # follows the announcements, which may lag a commit
+    announces_changes = True  # LISTEN/NOTIFY: see listen()
+
     def __init__(
         self, target: PostgresTarget | str, *, create: bool = True, min_size: int = 0, max_size: int = 10
     ) -> None:

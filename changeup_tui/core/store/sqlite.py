@@ -13,7 +13,7 @@ import json
 import os
 import sqlite3
 import stat
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -253,6 +253,9 @@ def _chmod_private(path: Path) -> None:
 class SQLiteStore:
     """The system of record. `await store.open()` before use, `await store.close()` after."""
 
+    exact_data_version = True  # PRAGMA data_version, read from the database file itself
+    announces_changes = False  # no LISTEN/NOTIFY: see listen()
+
     def __init__(self, path: Path | str, *, create: bool = True) -> None:
         self.path: Path | None = None if str(path) == ":memory:" else Path(path)
         self._create = create
@@ -480,6 +483,13 @@ class SQLiteStore:
             raise translate(exc, self.path) from None
 
     # -- reads ---------------------------------------------------------------------------------
+
+    def listen(
+        self, callback: Callable[[str], object]
+    ) -> contextlib.AbstractAsyncContextManager[asyncio.Event]:
+        """SQLite announces no changes (`announces_changes` is False): readers poll
+        `data_version` instead."""
+        raise StoreError("SQLite does not announce changes: poll data_version instead")
 
     async def data_version(self) -> int:
         """SQLite's `PRAGMA data_version`: changes when another connection commits."""
