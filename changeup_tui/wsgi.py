@@ -57,13 +57,14 @@ class ApiKeyMiddleware:
         if (db is None) == (verifier is None):
             raise TypeError("give either db or verifier")
         self.app = app
+        # The arguments are checked before a verifier is made: a bad one leaves no thread behind.
+        self.open_paths = open_path_set(open_paths)
         if verifier is None:
             assert db is not None
             verifier = SyncVerifier(db, environment=environment, **verifier_options)
-        self.verifier = verifier
-        if self.verifier.environment is not Environment.parse(str(environment)):
+        elif verifier.environment is not Environment.parse(str(environment)):
             raise ValueError("the verifier serves another environment")
-        self.open_paths = open_path_set(open_paths)
+        self.verifier = verifier
         self.log = RefusalLog()
 
     def close(self) -> None:
