@@ -41,8 +41,10 @@ def _palette_commands() -> type[Provider]:
 
 class ChangeupApp(App[int]):
     TITLE = "ChangeUp"
-    CSS_PATH = style("header.tcss")
-    """The header, on every screen; each screen and modal loads its own on its first push."""
+    CSS_PATH = [style("header.tcss"), style("api_keys.tcss")]
+    """The header, on every screen, and the first screen's (Textual reads a default screen's
+    CSS_PATH only when it is pushed again); each other screen and modal loads its own on its
+    first push."""
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("p", "profile_menu", "Profile Menu"),
         Binding("e", "toggle_environment", "Live/Test"),
@@ -70,7 +72,9 @@ class ChangeupApp(App[int]):
 
     # -- lifecycle -----------------------------------------------------------------------------
 
-    async def on_mount(self) -> None:
+    async def on_load(self) -> None:
+        """The database is opened before the terminal is taken over: when it cannot be, the app
+        exits with one line and the screen was never switched."""
         try:
             await self.service.store.open()
             environment = await self.service.environment()
@@ -83,8 +87,11 @@ class ChangeupApp(App[int]):
         self.account_name = account.display_name
         if self.read_only:
             self.sub_title = "read-only"
-        # Only the API Key page: Account Settings, under it, is built when Escape goes up to it.
-        self.push_screen(ApiKeysScreen())
+
+    def get_default_screen(self) -> Screen:
+        """The API Key page is the first screen (Account Settings is built when Escape goes up
+        to it): its first page of keys is read in its on_mount, and its first frame shows them."""
+        return ApiKeysScreen()
 
     async def on_unmount(self) -> None:
         await self.clipboard_clearer.clear_now()  # quitting before the delay: clear now

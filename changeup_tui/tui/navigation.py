@@ -17,7 +17,8 @@ S = TypeVar("S", bound=Screen)
 
 
 async def account_settings(app: ChangeupApp) -> None:
-    """Back down the stack to Account Settings, or to it built over the first screen."""
+    """Back down the stack to Account Settings, or to it opened over the first screen (the API
+    Key page: the app's default screen, which stays at the bottom of the stack)."""
     from changeup_tui.tui.screens.account_settings import AccountSettingsScreen
 
     while len(app.screen_stack) > 1 and not isinstance(app.screen, AccountSettingsScreen):
@@ -27,10 +28,16 @@ async def account_settings(app: ChangeupApp) -> None:
 
 
 async def open_section(app: ChangeupApp, kind: type[S]) -> S:
-    """The section `kind`: the current screen if it is one, else opened over Account Settings."""
+    """The section `kind`: the current screen if it is one, else opened over Account Settings;
+    the API Key page, which is the first screen under Account Settings, by going back to it."""
     if not isinstance(app.screen, kind):
         await account_settings(app)
-        await app.push_screen(kind())
+        if isinstance(app.screen_stack[0], kind) and len(app.screen_stack) == 2:
+            # Not awaited: this runs in Account Settings' own handler (its Enter), and the pop
+            # waits for that screen to finish; the app awaits it after.
+            app.pop_screen()
+        else:
+            await app.push_screen(kind())
     screen = app.screen
     assert isinstance(screen, kind)
     return screen
