@@ -1,4 +1,4 @@
-"""The app: the environment reactive, the injected service, the store opened on mount and closed
+"""The app: the environment reactive, the injected service, the store opened on load and closed
 on unmount, styles, bindings and palette commands. Screens do the rest; SQL lives in the core."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from typing import ClassVar
 
 from textual import work
-from textual.app import App, SystemCommand
+from textual.app import App, CSSPathType, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.command import Provider
 from textual.reactive import reactive
@@ -41,10 +41,9 @@ def _palette_commands() -> type[Provider]:
 
 class ChangeupApp(App[int]):
     TITLE = "ChangeUp"
-    CSS_PATH = [style("header.tcss"), style("api_keys.tcss")]
-    """The header, on every screen, and the first screen's (Textual reads a default screen's
-    CSS_PATH only when it is pushed again); each other screen and modal loads its own on its
-    first push."""
+    CSS_PATH: ClassVar[CSSPathType | None] = [style("header.tcss"), style("api_keys.tcss")]
+    """The header's, and the first screen's (a default screen's CSS_PATH is not read by Textual);
+    each other screen and modal names its own, read on its first push."""
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("p", "profile_menu", "Profile Menu"),
         Binding("e", "toggle_environment", "Live/Test"),
@@ -73,8 +72,7 @@ class ChangeupApp(App[int]):
     # -- lifecycle -----------------------------------------------------------------------------
 
     async def on_load(self) -> None:
-        """The database is opened before the terminal is taken over: when it cannot be, the app
-        exits with one line and the screen was never switched."""
+        """The database opens before the terminal is taken over (exit 2 with one line if not)."""
         try:
             await self.service.store.open()
             environment = await self.service.environment()
@@ -89,8 +87,7 @@ class ChangeupApp(App[int]):
             self.sub_title = "read-only"
 
     def get_default_screen(self) -> Screen:
-        """The API Key page is the first screen (Account Settings is built when Escape goes up
-        to it): its first page of keys is read in its on_mount, and its first frame shows them."""
+        """The API Key page, whose first frame shows the keys (read in its on_mount)."""
         return ApiKeysScreen()
 
     async def on_unmount(self) -> None:
@@ -132,11 +129,8 @@ class ChangeupApp(App[int]):
                 continue
             yield command
 
-    def _keys_page(self) -> ApiKeysScreen | None:
-        return next((s for s in reversed(self.screen_stack) if isinstance(s, ApiKeysScreen)), None)
-
     def selected_key(self) -> ApiKey | None:
-        page = self._keys_page()
+        page = navigation.keys_page(self)
         return page.selected_key if page is not None else None
 
     # -- actions -------------------------------------------------------------------------------
@@ -166,8 +160,7 @@ class ChangeupApp(App[int]):
             (await navigation.open_section(self, ApiKeysScreen)).action_create_key()
 
     async def action_reload(self) -> None:
-        """ctrl+r on any page: a page that shows data reads it again (its own action_reload);
-        on the others there is nothing to read again."""
+        """ctrl+r: a page that shows data reads it again (its own action_reload)."""
         await self.screen.run_action("reload")
 
     def action_help(self) -> None:
@@ -181,8 +174,7 @@ class ChangeupApp(App[int]):
         self.run_worker(navigation.quit_unless_a_secret_is_lost(self), exclusive=True, group="quit")
 
     async def action_copy_client_id(self) -> None:
-        page = self._keys_page()
-        if page is not None:
+        if (page := navigation.keys_page(self)) is not None:
             page.action_copy_client_id()
 
 

@@ -12,6 +12,7 @@ from changeup_tui.core.errors import StoreError
 
 if TYPE_CHECKING:
     from changeup_tui.tui.app import ChangeupApp
+    from changeup_tui.tui.screens.api_keys import ApiKeysScreen
 
 S = TypeVar("S", bound=Screen)
 
@@ -41,6 +42,20 @@ async def open_section(app: ChangeupApp, kind: type[S]) -> S:
     screen = app.screen
     assert isinstance(screen, kind)
     return screen
+
+
+def keys_page(app: ChangeupApp) -> ApiKeysScreen | None:
+    """The API Key page that the screens above it were opened from (a key's details, its
+    Activity Log): None once Account Settings covers it."""
+    from changeup_tui.tui.screens.account_settings import AccountSettingsScreen
+    from changeup_tui.tui.screens.api_keys import ApiKeysScreen
+
+    for screen in reversed(app.screen_stack):
+        if isinstance(screen, AccountSettingsScreen):
+            return None
+        if isinstance(screen, ApiKeysScreen):
+            return screen
+    return None
 
 
 async def activity_log(app: ChangeupApp) -> None:

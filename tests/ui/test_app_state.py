@@ -14,7 +14,7 @@ from changeup_tui.tui.screens.api_keys import PAGE_SIZE
 from changeup_tui.tui.widgets.header import AppHeader
 from tests.helpers.pilot import SIZE, search_palette, started, wait_for
 
-from .ui_helpers import keys_table
+from .ui_helpers import keys_table, seed_keys
 
 
 async def test_environment_is_remembered_across_restarts(make_app):
@@ -118,3 +118,35 @@ async def test_palette_switches_environment_and_copies_the_client_id(make_app, f
         assert [row["action"] for row in rows] == ["account.created", "key.created"]
         assert rows[1] == {"action": "key.created", "key_name": "Palette",
                            "key": created.key.client_id, "actor": "tester", "origin": "local"}
+
+
+async def test_account_settings_covers_the_first_page_and_api_key_goes_back_to_it(make_app,
+                                                                                   db_path):
+    """The API Key page is the app's first screen: Escape opens Account Settings over it (the
+    page's selected key is then nobody's: the palette does not offer to copy it), and "API Key"
+    goes back to the same page, its filter and selection as they were."""
+    from changeup_tui.tui.screens.account_settings import AccountSettingsScreen
+    from changeup_tui.tui.screens.api_keys import ApiKeysScreen
+
+    await seed_keys(db_path, "Billing", "Payments")
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        page = await started(pilot)
+        assert app.screen_stack == [page]
+        await pilot.press("slash", *"pay")
+        await wait_for(pilot, lambda: page.total == 1)
+        await pilot.press("enter")  # to the table
+        await wait_for(pilot, lambda: app.selected_key() is not None)
+        selected = app.selected_key()
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, AccountSettingsScreen))
+        assert app.screen_stack[0] is page and len(app.screen_stack) == 2
+        assert app.selected_key() is None
+        assert not [t for t in await search_palette(pilot, "copy client id") if "Copy" in t]
+        await pilot.press("escape")  # closes the palette
+        await wait_for(pilot, lambda: isinstance(app.screen, AccountSettingsScreen))
+        await pilot.press("enter")  # "API Key", highlighted on arrival
+        await wait_for(pilot, lambda: isinstance(app.screen, ApiKeysScreen))
+        assert app.screen is page and app.screen_stack == [page]
+        assert page.search == "pay" and page.total == 1
+        assert app.selected_key() == selected
