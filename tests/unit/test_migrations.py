@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import hashlib
 import os
+import re
 import sqlite3
 import subprocess
 import sys
@@ -14,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from changeup_tui.core.errors import NotADatabase, SchemaTooNew, StoreError
+from changeup_tui.core.errors import DatabaseLocked, NotADatabase, SchemaTooNew, StoreError
 from changeup_tui.core.store import sqlite as sqlite_module
 from changeup_tui.core.store.migrations import LATEST_VERSION, MIGRATIONS
 from changeup_tui.core.store.sqlite import SQLiteStore
@@ -210,6 +211,73 @@ def test_processes_opening_a_new_database_at_once(tmp_path):
         assert _raw(db, "PRAGMA user_version") == [(LATEST_VERSION,)]
         assert sorted(_raw(db, "SELECT key FROM settings")) == [(f"p{i}",) for i in range(4)]
         assert _raw(db, "PRAGMA integrity_check") == [("ok",)]
+
+
+def _hold_write_lock(path: Path) -> sqlite3.Connection:
+    """Another connection holding the write lock of `path` (BEGIN IMMEDIATE), as a store opening
+    the same new file does while it puts it in WAL mode or migrates it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.touch()
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    return other
+
+
+async def test_a_new_database_opens_while_another_connection_holds_its_write_lock(db_path):
+    """The cause of the race above, made certain: on a file still in rollback mode, `PRAGMA
+    journal_mode = WAL` upgrades a read to a write, and SQLite answers SQLITE_BUSY at once for
+    that upgrade, without its busy handler. The open waits (bounded) until the lock is free."""
+    other = _hold_write_lock(db_path)
+    asyncio.get_running_loop().call_later(0.3, other.execute, "COMMIT")
+    store = SQLiteStore(db_path)
+    started = asyncio.get_running_loop().time()
+    try:
+        await store.open()
+        took = asyncio.get_running_loop().time() - started
+        await store.set_setting("a", "1")
+    finally:
+        await store.close()
+        other.close()
+    assert took >= 0.25, took  # it did wait for the other connection, and then went on
+    assert _raw(db_path, "PRAGMA journal_mode") == [("wal",)]
+    assert _raw(db_path, "PRAGMA user_version") == [(LATEST_VERSION,)]
+
+
+async def test_the_wait_for_a_locked_new_database_is_bounded_and_its_message_says_how_long(
+    db_path, monkeypatch
+):
+    monkeypatch.setattr(sqlite_module, "BUSY_TIMEOUT_MS", 400)
+    other = _hold_write_lock(db_path)
+    store = SQLiteStore(db_path)
+    started = asyncio.get_running_loop().time()
+    try:
+        with pytest.raises(DatabaseLocked) as info:
+            await store.open()
+        took = asyncio.get_running_loop().time() - started
+    finally:
+        await store.close()
+        other.close()
+    assert 0.3 <= took < 3, took
+    said = re.search(r"\(waited (\d+\.\d) s\)", str(info.value))
+    assert said is not None, str(info.value)
+    assert 0.3 <= float(said.group(1)) <= took + 0.05, (str(info.value), took)
+    assert _raw(db_path, "PRAGMA user_version") == [(0,)]  # nothing was written
+
+
+async def test_many_stores_opening_new_databases_at_once(tmp_path):
+    """Many parallel openers of new files (each file opened by four stores at once): every open
+    succeeds, every file ends migrated. Before the WAL retry about one file in 300 failed here
+    (SQLITE_BUSY from the WAL switch); the test above is the certain form of it."""
+    paths = [tmp_path / f"new{i}" / "changeup.db" for i in range(24)]
+    stores = [SQLiteStore(path) for path in paths for _ in range(4)]
+    try:
+        results = await asyncio.gather(*(s.open() for s in stores), return_exceptions=True)
+    finally:
+        for s in stores:
+            await s.close()
+    assert [r for r in results if r is not None] == []
+    for path in paths:
+        assert _raw(path, "PRAGMA user_version") == [(LATEST_VERSION,)]
 
 
 # -- 2: name_key becomes the confusable skeleton ------------------------------------------------

@@ -13,6 +13,7 @@ import json
 import os
 import sqlite3
 import stat
+import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -78,6 +79,10 @@ BUSY_TIMEOUT_MS = 5000
 BEST_EFFORT_BUSY_MS = 200
 """How long a verify waits for the lock to record "last used" or a rehash before giving up on
 it: a busy database must not slow every verify by the full timeout."""
+WAL_RETRY_FIRST_S = 0.002
+WAL_RETRY_MAX_S = 0.05
+"""The pauses between tries of `PRAGMA journal_mode = WAL` that SQLite refused as busy
+(see SQLiteStore._enter_wal): doubled from the first up to the most, within BUSY_TIMEOUT_MS."""
 
 
 def to_db(dt: datetime | None) -> str | None:
@@ -214,14 +219,16 @@ def _primary_code(exc: sqlite3.Error) -> int | None:
     return None if code is None else code & 0xFF
 
 
-def translate(exc: sqlite3.Error, path: Path | None) -> StoreError:
-    """Turn an sqlite3 error into a message a person can act on, by SQLite's result code."""
+def translate(exc: sqlite3.Error, path: Path | None, *, waited: float | None = None) -> StoreError:
+    """Turn an sqlite3 error into a message a person can act on, by SQLite's result code.
+    `waited`: the seconds the failed operation took, said in a "locked" message (SQLite
+    reports some locks at once, without waiting for the busy timeout)."""
     where = visible(str(path)) if path else "the database"
     code = _primary_code(exc)
     if code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+        how_long = "" if waited is None else f" (waited {waited:.1f} s)"
         return DatabaseLocked(
-            f"{where} is locked by another process (waited {BUSY_TIMEOUT_MS // 1000} s); "
-            "try again when it is done"
+            f"{where} is locked by another process{how_long}; try again when it is done"
         )
     if code in (sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_CORRUPT):
         return NotADatabase(f"{where} is not a changeup-tui database (or it is damaged)")
@@ -283,12 +290,13 @@ class SQLiteStore:
                 f"cannot open {path}: permission denied (check the permissions of its folder "
                 f"{path.parent})"
             ) from None
+        started = time.monotonic()
         try:
             self._db = await aiosqlite.connect(
                 uri, uri=True, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000
             )
         except sqlite3.Error as exc:
-            raise translate(exc, path) from None
+            raise translate(exc, path, waited=time.monotonic() - started) from None
         self._db.row_factory = sqlite3.Row  # every row is read by column name
         self._db.text_factory = _decode_text  # text that is not UTF-8: a damaged row, not an error
         try:
@@ -343,20 +351,60 @@ class SQLiteStore:
         Few round trips to aiosqlite's thread: at start-up the event loop is busy drawing the
         first frame, and each trip waits for it (bench/startup.py)."""
         db = self._conn()
+        started = time.monotonic()
         try:
             await db.executescript(
                 f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}; PRAGMA foreign_keys = ON; "
                 "PRAGMA synchronous = FULL;"
             )
             version = await self._check_identity()  # before the journal mode is set: refuse untouched
-            if not self.read_only and self.path is not None:
-                (row,) = await db.execute_fetchall("PRAGMA journal_mode = WAL")
-                mode = str(row["journal_mode"])
-                if mode.lower() != "wal":
-                    raise StoreError(f"cannot put {self.path} in WAL mode (got {mode})")
         except sqlite3.Error as exc:
-            raise translate(exc, self.path) from None
+            raise translate(exc, self.path, waited=time.monotonic() - started) from None
+        if not self.read_only and self.path is not None:
+            await self._enter_wal(db)
         return version
+
+    async def _enter_wal(self, db: aiosqlite.Connection) -> None:
+        """`PRAGMA journal_mode = WAL`, tried again while SQLite answers SQLITE_BUSY, for up to
+        BUSY_TIMEOUT_MS in all.
+
+        Why: on a file still in rollback mode (a new database, while other processes open it
+        too) the pragma reads page 1 and then upgrades that read to a write; SQLite never calls
+        the busy handler for an upgrade from a read (two connections could wait for each other),
+        so when another connection holds the write lock at that moment the pragma fails at once,
+        whatever the busy timeout. Here it is tried again after short pauses, until the other
+        connection is done (it has then usually put the file in WAL itself, and the pragma has
+        nothing left to do). A try may itself wait in the busy handler (for a read lock): the
+        busy timeout is cut to the time left, so the whole never takes much longer than
+        BUSY_TIMEOUT_MS. The first try costs what it did: one round trip."""
+        started = time.monotonic()
+        limit = BUSY_TIMEOUT_MS / 1000
+        pause = WAL_RETRY_FIRST_S
+        shortened = False
+        try:
+            while True:
+                try:
+                    (row,) = await db.execute_fetchall("PRAGMA journal_mode = WAL")
+                    break
+                except sqlite3.Error as exc:
+                    waited = time.monotonic() - started
+                    if _primary_code(exc) != sqlite3.SQLITE_BUSY or waited + pause >= limit:
+                        raise translate(exc, self.path, waited=waited) from None
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, WAL_RETRY_MAX_S)
+                left_ms = max(1, int((limit - (time.monotonic() - started)) * 1000))
+                shortened = True
+                try:
+                    await db.execute(f"PRAGMA busy_timeout = {left_ms}")
+                except sqlite3.Error as exc:
+                    raise translate(exc, self.path, waited=time.monotonic() - started) from None
+        finally:
+            if shortened:
+                with contextlib.suppress(sqlite3.Error, ValueError):
+                    await asyncio.shield(db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}"))
+        mode = str(row["journal_mode"])
+        if mode.lower() != "wal":
+            raise StoreError(f"cannot put {self.path} in WAL mode (got {mode})")
 
     async def _check_identity(self) -> int:
         """Refuse, before anything is written, a newer schema or another program's SQLite file
@@ -439,16 +487,21 @@ class SQLiteStore:
         async with self._lock:
             if busy_ms != BUSY_TIMEOUT_MS:
                 await db.execute(f"PRAGMA busy_timeout = {int(busy_ms)}")
+            started = time.monotonic()
+            begun = False
             try:
                 try:
                     await db.execute("BEGIN IMMEDIATE")
+                    begun = True
                     yield db
                 except BaseException as exc:
                     await asyncio.shield(self._rollback(db))
                     if isinstance(exc, sqlite3.IntegrityError):
                         raise _integrity(exc, names_in) from None
                     if isinstance(exc, sqlite3.Error):
-                        raise translate(exc, self.path) from None
+                        # the lock is waited for by BEGIN; the body's time is not a wait
+                        waited = None if begun else time.monotonic() - started
+                        raise translate(exc, self.path, waited=waited) from None
                     raise
                 await self._commit(db)
             finally:
@@ -456,6 +509,7 @@ class SQLiteStore:
                     await asyncio.shield(db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}"))
 
     async def _commit(self, db: aiosqlite.Connection) -> None:
+        started = time.monotonic()
         commit = asyncio.ensure_future(db.execute("COMMIT"))
         try:
             await asyncio.shield(commit)
@@ -469,7 +523,7 @@ class SQLiteStore:
             raise
         except sqlite3.Error as exc:
             await asyncio.shield(self._rollback(db))
-            raise translate(exc, self.path) from None
+            raise translate(exc, self.path, waited=time.monotonic() - started) from None
 
     @staticmethod
     async def _rollback(db: aiosqlite.Connection) -> None:
@@ -477,10 +531,11 @@ class SQLiteStore:
             await db.execute("ROLLBACK")
 
     async def _read(self, sql: str, params: Params | None = None) -> list[sqlite3.Row]:
+        started = time.monotonic()
         try:
             return list(await self._conn().execute_fetchall(sql, params or {}))  # one round trip
         except sqlite3.Error as exc:
-            raise translate(exc, self.path) from None
+            raise translate(exc, self.path, waited=time.monotonic() - started) from None
 
     # -- reads ---------------------------------------------------------------------------------
 
@@ -870,6 +925,7 @@ class SQLiteStore:
 
         db = self._conn()
         async with self._lock:
+            started = time.monotonic()
             try:
                 await db.execute("BEGIN")
                 try:
@@ -887,7 +943,7 @@ class SQLiteStore:
                 finally:
                     await db.execute("ROLLBACK")
             except sqlite3.Error as exc:
-                raise translate(exc, self.path) from None
+                raise translate(exc, self.path, waited=time.monotonic() - started) from None
         accounts = rows(list(account), ACCOUNT_COLUMNS)
         return DatabaseDump(
             keys=rows(list(keys), KEY_COLUMNS),
