@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import re
 import sqlite3
 import stat
 from datetime import timedelta
@@ -14,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from changeup_tui.core.errors import StoreError
+from changeup_tui.core.errors import DatabaseLocked, StoreError
 from changeup_tui.core.models import (
     Account,
     ApiKey,
@@ -504,3 +505,80 @@ async def test_export_rows_reads_every_row_in_the_copy_column_orders(store):
     assert actions == ["key.created", "key.rolled", "account.updated"]
     assert dump.account is not None and dump.account[:3] == ("Dana", "dana@example.com", "Example")
     assert ("environment", "live") in dump.settings
+
+
+# -- last used, recorded in batches ---------------------------------------------------------------
+
+
+async def test_record_use_of_many_keys_in_one_batch(store):
+    """One call for 300 keys in use (a verifier's batch), each key by its own rule: never used or
+    used before `not_since` gets `at`; used since keeps its time; an unknown Client ID changes
+    nothing; a rehash lands only where the stored hash is still the one it replaces."""
+    gen = SeededKeyGenerator(300, valid_checksum=True)
+    keys = [await _insert(store, Environment.TEST, f"batch {i}", gen) for i in range(300)]
+    long_ago, lately = FIXED_NOW - timedelta(hours=2), FIXED_NOW - timedelta(seconds=10)
+    await store.record_use(
+        [KeyUse(k.client_id, long_ago, long_ago) for k in keys[100:200]]
+        + [KeyUse(k.client_id, lately, lately) for k in keys[200:]]
+    )
+    secrets = {k.client_id: (await store.get_key(k.client_id)).secrets[0] for k in keys[:11]}
+    not_since = FIXED_NOW - timedelta(minutes=1)
+    uses = [KeyUse(k.client_id, FIXED_NOW, not_since) for k in keys]
+    uses += [KeyUse("cu_test_ci_nosuchkey", FIXED_NOW, not_since)]
+    uses += [
+        KeyUse(k.client_id, FIXED_NOW, not_since, secrets[k.client_id].id,
+               secrets[k.client_id].phc, f"$argon2id$rehashed-{i}")
+        for i, k in enumerate(keys[:10])
+    ]
+    uses += [KeyUse(keys[10].client_id, FIXED_NOW, not_since, secrets[keys[10].client_id].id,
+                    "$argon2id$not-the-stored-one", "$argon2id$lost")]
+    await store.record_use(uses)
+
+    states = await store.get_key_states([k.client_id for k in keys])
+    used = [states[k.client_id].key.last_used_at for k in keys]
+    assert used[:200] == [FIXED_NOW] * 200  # never used, or used before not_since
+    assert used[200:] == [lately] * 100  # used since not_since: kept
+    phcs = [(await store.get_key(k.client_id)).secrets[0].phc for k in keys[:11]]
+    assert phcs[:10] == [f"$argon2id$rehashed-{i}" for i in range(10)]
+    assert phcs[10] == secrets[keys[10].client_id].phc  # its hash was not the one replaced
+    assert await store.get_key("cu_test_ci_nosuchkey") is None
+
+
+@pytest.mark.sqlite_only
+async def test_a_batch_of_uses_that_fails_records_none_of_them(store):
+    """All of a batch or nothing: a use that cannot be written (a naive time) leaves every other
+    key of the batch as it was."""
+    gen = SeededKeyGenerator(20, valid_checksum=True)
+    keys = [await _insert(store, Environment.TEST, f"all or none {i}", gen) for i in range(20)]
+    uses = [KeyUse(k.client_id, FIXED_NOW, FIXED_NOW) for k in keys]
+    uses[15] = KeyUse(keys[15].client_id, FIXED_NOW.replace(tzinfo=None), FIXED_NOW)
+    with pytest.raises(ValueError):
+        await store.record_use(uses)
+    states = await store.get_key_states([k.client_id for k in keys])
+    assert [states[k.client_id].key.last_used_at for k in keys] == [None] * 20
+    await store.record_use(uses[:15])  # the store is usable after it
+    states = await store.get_key_states([k.client_id for k in keys])
+    assert [states[k.client_id].key.last_used_at for k in keys] == [FIXED_NOW] * 15 + [None] * 5
+
+
+@pytest.mark.sqlite_only
+async def test_record_use_gives_up_after_its_short_wait_and_says_how_long(store, db_path):
+    """"Last used" is best effort: with the write lock held elsewhere it waits
+    BEST_EFFORT_BUSY_MS, not the full busy timeout, and its message says the wait it made."""
+    gen = SeededKeyGenerator(3, valid_checksum=True)
+    key = await _insert(store, Environment.TEST, "busy", gen)
+    other = sqlite3.connect(db_path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        started = asyncio.get_running_loop().time()
+        with pytest.raises(DatabaseLocked) as info:
+            await store.record_use([KeyUse(key.client_id, FIXED_NOW, FIXED_NOW)])
+        took = asyncio.get_running_loop().time() - started
+    finally:
+        other.close()
+    assert 0.15 <= took < 2, took
+    said = re.search(r"\(waited (\d+\.\d) s\)", str(info.value))
+    assert said is not None, str(info.value)
+    assert 0.15 <= float(said.group(1)) <= took + 0.05, (str(info.value), took)
+    await store.record_use([KeyUse(key.client_id, FIXED_NOW, FIXED_NOW)])  # free again: written
+    assert (await store.get_key(key.client_id)).key.last_used_at == FIXED_NOW

@@ -986,20 +986,29 @@ class SQLiteStore:
     async def record_use(self, uses: Sequence[KeyUse]) -> None:
         if not uses:
             return
+        # Parameters made before the transaction: the write lock is held only for the two
+        # batches, each one hand-off to aiosqlite's thread whatever the number of keys.
+        used = [
+            {"at": to_db(use.at), "client_id": use.client_id, "not_since": to_db(use.not_since)}
+            for use in uses
+        ]
+        rehashed = [
+            {"new": use.new_phc, "id": use.secret_id, "old": use.old_phc}
+            for use in uses
+            if use.new_phc is not None and use.secret_id is not None
+        ]
         async with self._write(busy_ms=BEST_EFFORT_BUSY_MS) as db:
-            for use in uses:
-                await db.execute(
-                    "UPDATE api_keys SET last_used_at = :at WHERE client_id = :client_id "
-                    "AND (last_used_at IS NULL OR last_used_at < :not_since)",
-                    {"at": to_db(use.at), "client_id": use.client_id,
-                     "not_since": to_db(use.not_since)},
+            await db.executemany(
+                "UPDATE api_keys SET last_used_at = :at WHERE client_id = :client_id "
+                "AND (last_used_at IS NULL OR last_used_at < :not_since)",
+                used,
+            )
+            if rehashed:
+                await db.executemany(
+                    "UPDATE key_secrets SET phc = :new, shared_hash = 0 "
+                    "WHERE id = :id AND phc = :old",
+                    rehashed,
                 )
-                if use.new_phc is not None and use.secret_id is not None:
-                    await db.execute(
-                        "UPDATE key_secrets SET phc = :new, shared_hash = 0 "
-                        "WHERE id = :id AND phc = :old",
-                        {"new": use.new_phc, "id": use.secret_id, "old": use.old_phc},
-                    )
 
 def _integrity(
     exc: sqlite3.IntegrityError, names_in: Environment | None
