@@ -82,13 +82,14 @@ CLOSE_TIMEOUT_S = 5.0
 BEST_EFFORT_LOCK_MS = 200
 """How long a verify waits for a row lock to record "last used" or a rehash before giving up."""
 CHANGES_CHANNEL = "changeup_keys"
-SERVER_SETTINGS = {
-    "application_name": "changeup-tui",
-    # asyncpg prepares every statement; after five runs the server may switch to a generic plan,
-    # chosen without the search pattern: for '%k%' it walked the whole trigram index (400 ms
-    # instead of 50 at 100,000 keys, bench/filter.py). A plan per pattern costs well under 1 ms.
-    "plan_cache_mode": "force_custom_plan",
-}
+SERVER_SETTINGS = {"application_name": "changeup-tui"}
+# asyncpg prepares every statement; after five runs the server may switch to a generic plan,
+# chosen without the parameters: for a search '%k%' it walked the whole trigram index (400 ms
+# instead of 50 at 100,000 keys, bench/filter.py). The list, count and audit reads plan afresh
+# each time (SET LOCAL in their own read-only transaction: two more round trips, well under 1 ms);
+# every other statement keeps its cached plan, so a verify's look-ups are not planned again each
+# time (about 100 µs each on the server when this was set for every connection).
+_CUSTOM_PLAN = "BEGIN READ ONLY; SET LOCAL plan_cache_mode = force_custom_plan"
 # pg_advisory_xact_lock takes a bigint: a fixed one derived from a name, for the migrations.
 MIGRATION_LOCK = int.from_bytes(hashlib.sha256(b"changeup-tui migrations").digest()[:8], "big", signed=True)
 
@@ -97,6 +98,12 @@ _KEY_COLUMNS = (
     "k.last_used_at, k.expires_at, k.status_changed_at, k.hint, k.secret_confirmed"
 )
 _NEVER = "'-infinity'::timestamptz"
+_STATE_SQL = (
+    f"SELECT {_KEY_COLUMNS}, s.id AS secret_id, s.hint AS secret_hint, "
+    "s.expires_at AS secret_expires_at FROM api_keys k "
+    "LEFT JOIN key_secrets s ON s.key_id = k.id "
+    "WHERE {where} ORDER BY k.client_id, s.id DESC"
+)
 
 # Keyset pagination: per sort, the ORDER BY, the cursor expression and its comparison.
 _SORTS: dict[SortField, tuple[str, str, str]] = {
@@ -349,6 +356,24 @@ class PostgresStore:
         except _DB_ERRORS as exc:
             raise translate(exc, self._where) from None
 
+    async def _fetch_planned(self, sql: str, *args: Any) -> list[asyncpg.Record]:
+        """As _fetch, planned for these parameters (see _CUSTOM_PLAN): for the statements whose
+        best plan depends on them (a search pattern, a page's cursor and size)."""
+        try:
+            async with self._need_pool().acquire() as conn:
+                try:
+                    await conn.execute(_CUSTOM_PLAN)  # one round trip (simple query protocol)
+                    rows = await conn.fetch(sql, *args)
+                except BaseException:
+                    if not conn.is_closed():
+                        with contextlib.suppress(*_DB_ERRORS):
+                            await asyncio.shield(conn.execute("ROLLBACK"))
+                    raise
+                await conn.execute("ROLLBACK")  # read only: nothing to keep
+                return rows
+        except _DB_ERRORS as exc:
+            raise translate(exc, self._where) from None
+
     # -- reads ---------------------------------------------------------------------------------
 
     async def data_version(self) -> int:
@@ -398,7 +423,11 @@ class PostgresStore:
         return key_record(key_from_row(rows[0], secrets_count=len(secrets)), secrets)
 
     async def get_key_state(self, client_id: str) -> KeyState | None:
-        return (await self.get_key_states([client_id])).get(client_id)
+        # A statement of its own (= $1, not = ANY of a one-element array): the server caches a
+        # generic plan for it after its first runs, where for = ANY($1) it plans every time
+        # (tests/unit/test_pg_plans.py). A cache miss of the verifiers reads it after argon2.
+        rows = await self._fetch(_STATE_SQL.format(where="k.client_id = $1"), client_id)
+        return self._states(rows).get(client_id)
 
     async def get_key_states(self, client_ids: Sequence[str]) -> dict[str, KeyState]:
         # One statement for all: the unique index on client_id finds each key (= ANY of an
@@ -406,12 +435,12 @@ class PostgresStore:
         if not client_ids:
             return {}
         rows = await self._fetch(
-            f"SELECT {_KEY_COLUMNS}, s.id AS secret_id, s.hint AS secret_hint, "
-            "s.expires_at AS secret_expires_at FROM api_keys k "
-            "LEFT JOIN key_secrets s ON s.key_id = k.id "
-            "WHERE k.client_id = ANY($1::text[]) ORDER BY k.client_id, s.id DESC",
-            list(client_ids),
+            _STATE_SQL.format(where="k.client_id = ANY($1::text[])"), list(client_ids)
         )
+        return self._states(rows)
+
+    @staticmethod
+    def _states(rows: list[asyncpg.Record]) -> dict[str, KeyState]:
         grouped: dict[str, list[asyncpg.Record]] = {}
         for row in rows:
             grouped.setdefault(row["client_id"], []).append(row)
@@ -462,7 +491,7 @@ class PostgresStore:
             first, second = query.after
             clauses.append(f"{cursor_expr} {op} ({p(first)}, {p(second)})")
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
-        rows = await self._fetch(
+        rows = await self._fetch_planned(
             f"SELECT {_KEY_COLUMNS}, page.cursor_a, page.cursor_b FROM "
             f"(SELECT k.id, {_CURSOR_COLUMNS[query.sort]} FROM api_keys k {where} "
             f"ORDER BY {order} LIMIT {p(query.limit + 1)}) page "
@@ -491,7 +520,7 @@ class PostgresStore:
         backwards = re.sub(r"\b(ASC|DESC)\b",
                            lambda m: "DESC" if m[0] == "ASC" else "ASC", order)
         direction = " DESC" if op == "<" else ""
-        rows = await self._fetch(
+        rows = await self._fetch_planned(
             f"SELECT {_KEY_COLUMNS}, page.cursor_a, page.cursor_b FROM "
             f"(SELECT k.id, {_CURSOR_COLUMNS[query.sort]} FROM api_keys k {where} "
             f"ORDER BY {backwards} LIMIT {p(query.limit + 1)}) page "
@@ -529,7 +558,7 @@ class PostgresStore:
         p = _Params()
         clauses = self._where_clauses(query, p)
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
-        rows = await self._fetch(f"SELECT count(*) AS n FROM api_keys k {where}", *p.values)
+        rows = await self._fetch_planned(f"SELECT count(*) AS n FROM api_keys k {where}", *p.values)
         return int(rows[0]["n"])
 
     async def list_audit(self, query: AuditQuery) -> list[AuditEvent]:
@@ -548,7 +577,7 @@ class PostgresStore:
                 f"OR a.client_id LIKE {p(like_pattern(query.key_search))} ESCAPE '\\')"
             )
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
-        rows = await self._fetch(
+        rows = await self._fetch_planned(
             "SELECT a.id, a.at, a.actor, a.origin, a.action, a.environment, a.client_id, "
             "a.detail, k.name AS key_name FROM audit_events a "
             "LEFT JOIN api_keys k ON k.client_id = a.client_id "
