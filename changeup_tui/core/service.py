@@ -167,7 +167,8 @@ class KeyService:
             environment=environment,
             name=clean,
             created_at=now,
-            created_by=self.actor.user,
+            # what the store records: on PostgreSQL the server's role, not the OS user
+            created_by=self.store.acting_role or self.actor.user,
             expires_at=expires_at,
             hint=secret.hint,
             secret_confirmed=confirmed,

@@ -40,6 +40,8 @@ async def test_two_operators_logged_in_as_root_show_as_their_roles(team, clock):
     as_bob = await _service(team["bob"], clock, "root", "local (CLI)", 2)
     try:
         made = await as_alice.create("Billing", TEST)
+        assert as_alice.store.acting_role == alice
+        assert made.key.created_by == alice  # what create returns is what was stored, not "root"
         await as_bob.revoke(made.key.client_id)
         events = await as_bob.audit(client_id=made.key.client_id)
         assert [(e.action, e.actor, e.origin) for e in reversed(events)] == [
@@ -95,6 +97,10 @@ async def test_a_client_cannot_claim_another_actor(team, clock):
 def test_the_cli_audit_and_keys_show_name_the_roles(team):
     alice, bob = role_name(team["alice"]), role_name(team["bob"])
     made = create(team["alice"], "Billing", "test")
+    # `keys create --json` prints what was stored, as `keys show` does: the role, not the OS user
+    assert made["created_by"] == alice != _os_user()
+    stored = run("keys", "show", made["client_id"], "--json", db=team["bob"]).json()
+    assert stored["created_by"] == made["created_by"]
     assert run("keys", "revoke", made["client_id"], db=team["bob"]).code == 0
     audit = run("audit", "--client-id", made["client_id"], db=team["bob"])
     assert audit.code == 0, audit.stderr

@@ -53,6 +53,11 @@ class Store(Protocol):
     """True when `listen` tells of each key changed anywhere as it commits (PostgreSQL's
     LISTEN/NOTIFY). False when the store has no such announcements (SQLite, whose `listen`
     raises StoreError): readers keep to their staleness bound and `data_version`."""
+    acting_role: str | None
+    """Who the database itself records as having acted, when it does: on PostgreSQL the role the
+    server authenticated (session_user, known once open), which triggers write as a key's
+    `created_by` and each event's actor whatever the client sends. None where the client's
+    actor is stored as given (SQLite)."""
 
     async def open(self) -> None:
         """Connect, check what is there and migrate it. Opening twice is harmless."""

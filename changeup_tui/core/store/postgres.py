@@ -212,6 +212,9 @@ class PostgresStore:
         self._where = self.target.display
         self._data_version = 0
         self._version_task: asyncio.Task[None] | None = None
+        self.acting_role: str | None = None
+        """The role the server authenticated (session_user), once open: what the triggers
+        record as a key's `created_by` and each event's actor (pg_migrations step 4)."""
 
     # -- opening and closing -------------------------------------------------------------------
 
@@ -291,6 +294,9 @@ class PostgresStore:
         starting at once on a new database migrate it once, and a failed step leaves it as it was."""
         try:
             async with self._need_pool().acquire() as conn:
+                # The server reports it at connection start (a ParameterStatus): no query.
+                role = getattr(conn.get_settings(), "session_authorization", None)
+                self.acting_role = str(role) if role else await conn.fetchval("SELECT session_user")
                 version, tables = await self._version(conn)
                 self._check_version(version, tables)
                 if version == LATEST_VERSION:

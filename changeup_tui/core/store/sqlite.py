@@ -262,6 +262,7 @@ class SQLiteStore:
 
     exact_data_version = True  # PRAGMA data_version, read from the database file itself
     announces_changes = False  # no LISTEN/NOTIFY: see listen()
+    acting_role: str | None = None  # the client's actor is stored as given
 
     def __init__(self, path: Path | str, *, create: bool = True) -> None:
         self.path: Path | None = None if str(path) == ":memory:" else Path(path)
