@@ -15,7 +15,10 @@ service, the real clock):
    parameters (DESIGN.md). Runs interleaved (A B, B A, ...) after a
    warm-up, so drift in the machine's load falls on both sides; the figures are medians.
 3. For the record: a bare verify with the parameters used before issue 10 (t=3, m=64 MiB,
-   p=4), against which the cold check is compared."""
+   p=4), against which the cold check is compared.
+
+Then, for the record, what a cold check costs besides argon2, each part alone (the look-up, the
+state read after argon2, the hand-over to the pool thread), and the load average."""
 
 from __future__ import annotations
 
@@ -144,6 +147,36 @@ async def cold(db: Path | str, key: CreatedKey, runs: int, warmup: int,
     return wall[True], wall[False], cpu[True], cpu[False], phc.split("$")[3]
 
 
+async def parts(db: Path | str, key: CreatedKey, runs: int) -> dict[str, tuple[float, float]]:
+    """What a cold check costs besides argon2, each part alone: the look-up (store.get_key), the
+    state read after argon2 (store.get_key_state), and the hand-over of a call to the
+    verifier's pool thread and back. Median wall clock and median CPU time of `runs` each."""
+    client_id = key.key.client_id
+    store = make_store(db, create=False)
+    await store.open()
+    try:
+        async with Verifier(db, environment="live", max_keys=0) as verifier:
+            steps = {
+                "look-up (get_key)": lambda: store.get_key(client_id),
+                "state read (get_key_state)": lambda: store.get_key_state(client_id),
+                "pool hand-over (an empty call)": lambda: verifier.pool.run(int),
+            }
+            figures = {}
+            for label, step in steps.items():
+                for _ in range(20):
+                    await step()
+                walls, cpus = [], []
+                for _ in range(runs):
+                    cpu, start = time.process_time(), _common.now()
+                    await step()
+                    walls.append(_common.now() - start)
+                    cpus.append(time.process_time() - cpu)
+                figures[label] = (statistics.median(walls), statistics.median(cpus))
+            return figures
+    finally:
+        await store.close()
+
+
 def spread(values: list[float]) -> str:
     q = statistics.quantiles(values, n=10)
     return (f"median {_common.ms(statistics.median(values))}  p10 {_common.ms(q[0])}  "
@@ -180,12 +213,15 @@ def main() -> int:
             db = stack.enter_context(_common.temp_database(args.db, "verify"))
         else:
             db = stack.enter_context(_common.workdir("verify")) / "changeup.db"
-        report.line(f"store: {'PostgreSQL' if args.db else 'SQLite'}")
+        report.line(f"store: {'PostgreSQL' if args.db else 'SQLite'}; load average "
+                    f"{os.getloadavg()[0]:.2f} at the start")
         keys = asyncio.run(make_keys(db, KEYS))
         with one_cpu(report):
             per_call, cached_keys = asyncio.run(cached(db, keys, calls))
         verifier_times, bare_times, verifier_cpu, bare_cpu, params = asyncio.run(
             cold(db, keys[0], runs, warmup, args.niceness))
+        load_after = os.getloadavg()[0]
+        costs = asyncio.run(parts(db, keys[0], 50 if args.quick else 300))
     old_times = old_parameters(max(5, runs // 4))
     report.line(f"stored hash parameters: {params}")
     report.line(f"cached: {per_call * 1e6:.2f} µs a verify, {1 / per_call:,.0f} a second on one "
@@ -194,7 +230,10 @@ def main() -> int:
     bare_median = _common.median(bare_times)
     report.line(f"cold Verifier.verify        {spread(verifier_times)}")
     report.line(f"bare PasswordHasher.verify  {spread(bare_times)}")
-    report.line(f"overhead {_common.ms(cold_median - bare_median)} per cold verify")
+    report.line(f"overhead {_common.ms(cold_median - bare_median)} per cold verify (load average "
+                f"{load_after:.2f} at the end of the cold runs)")
+    report.line("its parts alone, median wall / CPU: " + "; ".join(
+        f"{label} {wall * 1e6:.0f} / {cpu * 1e6:.0f} µs" for label, (wall, cpu) in costs.items()))
     report.line(f"CPU time (every thread of the process): cold Verifier.verify "
                 f"{spread(verifier_cpu)}; bare {spread(bare_cpu)}")
     report.line(f"before issue 10 (t=3, m=64 MiB, p=4), bare verify: {spread(old_times)}; "
