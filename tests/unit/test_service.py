@@ -93,11 +93,13 @@ async def test_create_returns_key_and_secret_and_one_audit_event(service, db, cl
     assert key.environment is Environment.TEST
     assert key.status is KeyStatus.ACTIVE
     assert key.created_at == clock.now
-    assert key.created_by == "tester"
     assert key.last_used_at is None
     assert key.hint == secret.hint
     stored = await service.get(key.client_id)
     assert stored.client_id == key.client_id and stored.name == "Billing"
+    # what create returns is what was stored: the OS user on SQLite, the server's role on
+    # PostgreSQL (a trigger writes it)
+    assert key.created_by == stored.created_by == db.actor("tester")
     assert stored.created_at == FIXED_NOW
     assert _audit_rows(db) == [
         (db.actor("tester"), db.origin("tester"), "key.created", "test", key.client_id)
