@@ -103,11 +103,9 @@ def pg_url(pg_server):
 def each_db(request, db_path):
     """The same test on each store (tests/store_backends.py): an SQLite file at `db_path`, then
     a new database on the test PostgreSQL server."""
-    from tests.store_backends import Backend
+    from tests.store_backends import backend_for
 
-    if request.param == "postgres":
-        return Backend("postgres", request.getfixturevalue("pg_url"))
-    return Backend("sqlite", db_path)
+    return backend_for(request.param, request, db_path)
 
 
 @pytest.fixture

@@ -85,3 +85,11 @@ async def _pg_raw(url: str, sql: str, args: tuple) -> list[tuple]:
         return []
     finally:
         await conn.close()
+
+
+def backend_for(kind: str, request: Any, db_path: Path) -> Backend:
+    """The `db` and `each_db` fixtures' store: an SQLite file at `db_path`, or a new database
+    on the test PostgreSQL server (the `pg_url` fixture)."""
+    if kind == "postgres":
+        return Backend("postgres", request.getfixturevalue("pg_url"))
+    return Backend("sqlite", db_path)

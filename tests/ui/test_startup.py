@@ -129,7 +129,7 @@ OPENS = {"question_mark": "HelpScreen", "p": "ProfileMenu", "ctrl+p": "CommandPa
 
 
 @pytest.mark.parametrize("key", [("question_mark", "?"), ("p", "p"), ("ctrl+p", None)])
-@pytest.mark.parametrize("when", ["database opening", "page pushed, not drawn"])
+@pytest.mark.parametrize("when", ["database opening", "page composed, not drawn"])
 async def test_a_screen_asked_for_during_start_up_opens_on_top_with_its_styles(make_app, key, when):
     """Keys typed during start-up are kept: the screen they open ends on top of the page, never
     under it, and styled (its CSS_PATH read when it was pushed)."""
@@ -143,7 +143,7 @@ async def test_a_screen_asked_for_during_start_up_opens_on_top_with_its_styles(m
 
     app.service.store.open = open_with_keys_typed
     async with app.run_test(size=SIZE) as pilot:
-        if when == "page pushed, not drawn":
+        if when == "page composed, not drawn":
             # The page is the app's first screen, there before its first frame.
             await as_soon_as(lambda: isinstance(app.screen, ApiKeysScreen))
             app.post_message(events.Key(*key))

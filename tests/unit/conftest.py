@@ -53,12 +53,9 @@ def backend():
 
 @pytest.fixture
 def db(request, backend, db_path):
-    from tests.store_backends import Backend
+    from tests.store_backends import backend_for
 
-    if backend == "postgres":
-        url = request.getfixturevalue("pg_url")
-        return Backend("postgres", url)
-    return Backend("sqlite", db_path)
+    return backend_for(backend, request, db_path)
 
 
 @pytest.fixture

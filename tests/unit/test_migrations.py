@@ -403,7 +403,7 @@ async def test_schema_1_keys_are_migrated_as_confirmed(db_path):
 
 
 async def test_schema_1_keys_get_a_case_folded_name_sort_that_the_name_sort_walks(db_path):
-    """Step 4 gives the keys already there their case-folded name (Python's casefold: `Straße`
+    """Step 5 gives the keys already there their case-folded name (Python's casefold: `Straße`
     is `strasse`, `Émile` is `émile`), and the name sort reads it through its index, with no
     sorting step: the store's own query, planned by SQLite."""
     from changeup_tui.core.models import Environment, KeyQuery, SortField

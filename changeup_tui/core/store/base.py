@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from changeup_tui.core.models import (
     Account,
@@ -38,6 +38,9 @@ from changeup_tui.core.models import (
     KeyStatus,
     KeyUse,
 )
+
+if TYPE_CHECKING:
+    from changeup_tui.core.store.copy import DatabaseDump
 
 
 class Store(Protocol):
@@ -180,6 +183,10 @@ class Store(Protocol):
         event: AuditEvent,
     ) -> bool:
         """Compare-and-set on `allowed_from`. DuplicateName when the name is taken."""
+
+    async def export_rows(self) -> DatabaseDump:
+        """Every row `db copy` moves (keys, secrets, audit, account, settings), read in one
+        consistent snapshot, in the source's order."""
 
     # -- best-effort writes of a verify (no audit event) ---------------------------------------
 

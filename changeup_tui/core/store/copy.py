@@ -54,15 +54,7 @@ class CopyReport:
 
 async def export(store: Store) -> DatabaseDump:
     """Every row worth moving, from either store (its `export_rows`, one consistent snapshot)."""
-    from changeup_tui.core.store.sqlite import SQLiteStore
-
-    if isinstance(store, SQLiteStore):
-        return await store.export_rows()
-    from changeup_tui.core.store.postgres import PostgresStore  # asyncpg only when needed
-
-    if isinstance(store, PostgresStore):
-        return await store.export_rows()
-    raise StoreError(f"cannot copy from a {type(store).__name__}")
+    return await store.export_rows()
 
 
 async def copy_database(
