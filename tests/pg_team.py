@@ -55,11 +55,13 @@ def team_database(server: PgServer, url: str, *, init: bool = True) -> Iterator[
     roles = rename(readme_sql("roles"))
     create_db = re.search(r"^CREATE DATABASE .*$", roles, flags=re.M)
     assert create_db and f"OWNER {names['changeup_owner']}" in create_db.group(0)
-    admin.raw(roles.replace(create_db.group(0), ""))
+    # The block creates the database, then (psql's \connect) revokes CREATE in its schema public:
+    # `admin` is already on the test database, which stands for it.
+    connect = re.search(r"^\\connect changeup$", roles, flags=re.M)
+    assert connect and connect.start() > create_db.end(), "the README connects to the new database"
+    assert re.search(r"^REVOKE CREATE ON SCHEMA public FROM PUBLIC;", roles[connect.end():], flags=re.M)
+    admin.raw(roles.replace(create_db.group(0), "").replace(connect.group(0), ""))
     admin.raw(f'ALTER DATABASE "{dbname}" OWNER TO {names["changeup_owner"]}')
-    # PostgreSQL 15+ lets only the database owner create in schema public; older servers let
-    # everyone: make it so on any version, as the README's step 1 gives on a current server.
-    admin.raw("REVOKE CREATE ON SCHEMA public FROM PUBLIC")
     urls = {role: with_database(url, dbname, user=names[role]) for role in ROLES}
     try:
         if init:

@@ -15,6 +15,7 @@ from changeup_tui.core.models import Actor, AuditEvent, Environment
 from changeup_tui.core.service import KeyService
 from changeup_tui.core.store.copy import DatabaseDump
 from changeup_tui.core.store.postgres import PostgresStore
+from changeup_tui.core.verifier import Verifier
 from changeup_tui.testing import SeededKeyGenerator
 from tests.cli.cli_subprocess import create
 from tests.helpers.apps import build_test_app
@@ -91,6 +92,101 @@ async def test_a_client_cannot_claim_another_actor(team, clock):
         assert as_alice.raw("SELECT count(*) FROM audit_events") == before
     finally:
         await posing.store.close()
+
+
+@pytest.mark.usefixtures("fast_argon2")
+async def test_an_operator_cannot_rewrite_who_created_or_changed_a_key(team, clock):
+    """An operator may UPDATE api_keys (the README's grants), but created_by stays the creating
+    role and status_changed_by the role that last changed the status, whatever an UPDATE or an
+    INSERT writes there; a verifier's "last used" still records."""
+    alice, bob = role_name(team["alice"]), role_name(team["bob"])
+    as_alice = await _service(team["alice"], clock, "root", "local", 6)
+    as_bob = await _service(team["bob"], clock, "root", "local", 7)
+    try:
+        made = await as_alice.create("Billing", TEST)
+        await as_bob.disable(made.key.client_id)
+        alice_sql = Backend("postgres", team["alice"])
+        owner = Backend("postgres", team["changeup_owner"])
+
+        def actors() -> list[tuple]:
+            return owner.raw(
+                "SELECT created_by, status_changed_by, status FROM api_keys WHERE client_id = $1",
+                made.key.client_id,
+            )
+
+        assert actors() == [(alice, bob, "disabled")]
+        for status in ("", ", status = 'disabled'"):  # no status, the status it has already
+            alice_sql.raw(
+                f"UPDATE api_keys SET created_by = 'mallory', status_changed_by = 'mallory'{status}"
+            )
+            alice_sql.raw("UPDATE api_keys SET status_changed_by = 'mallory'")
+            assert actors() == [(alice, bob, "disabled")]
+        # a real change of status names the role that made it, not the one written
+        alice_sql.raw(
+            f"UPDATE api_keys SET status = 'active', created_by = '{bob}', status_changed_by = '{bob}'"
+        )
+        assert actors() == [(alice, alice, "active")]
+        # an INSERT names the inserting role, in status_changed_by too if it gives one
+        Backend("postgres", team["bob"]).raw(
+            "INSERT INTO api_keys (client_id, environment, name, name_key, name_sort, hint, "
+            "created_at, created_by, status, status_changed_by) VALUES ('cu_test_ci_forged', "
+            "'test', 'forged', 'forged', 'forged', 'abcd', now(), 'mallory', 'disabled', 'mallory')"
+        )
+        assert owner.raw(
+            "SELECT created_by, status_changed_by FROM api_keys WHERE client_id = 'cu_test_ci_forged'"
+        ) == [(bob, bob)]
+        # the verifying role's one write, "last used", still works (and it cannot touch the actors)
+        async with Verifier(team["billing_service"], environment="test", clock=clock) as verifier:
+            assert (await verifier.verify(made.key.client_id, made.secret)).ok
+        assert (await as_alice.get(made.key.client_id)).last_used_at == clock.now
+        assert actors()[0][:2] == (alice, alice)
+        with pytest.raises(Exception, match="permission denied"):
+            Backend("postgres", team["billing_service"]).raw("UPDATE api_keys SET created_by = 'x'")
+    finally:
+        await as_alice.store.close()
+        await as_bob.store.close()
+
+
+SHADOWS = {
+    # what changeup_copying calls: a copy "as the owner", by anyone
+    "current_setting, pg_has_role": (
+        "CREATE FUNCTION {schema}.current_setting(text, boolean) RETURNS text LANGUAGE sql "
+        "AS $$ SELECT 'on' $$; "
+        "CREATE FUNCTION {schema}.pg_has_role(name, oid, text) RETURNS boolean LANGUAGE sql "
+        "AS $$ SELECT true $$;"
+    ),
+    # what the triggers call
+    "changeup_copying": (
+        "CREATE FUNCTION {schema}.changeup_copying(oid) RETURNS boolean LANGUAGE sql "
+        "AS $$ SELECT true $$;"
+    ),
+}
+
+
+@pytest.mark.parametrize("shadowed", list(SHADOWS))
+async def test_a_search_path_of_shadow_functions_cannot_forge_an_actor(team, pg_url, shadowed):
+    """An operator who can create functions in some schema (on PostgreSQL 13 and 14, public, unless
+    the README's REVOKE ran) defines the functions the actor triggers call, puts that schema
+    first in its search_path, and writes bob as the actor: the server records alice."""
+    alice, bob = role_name(team["alice"]), role_name(team["bob"])
+    schema = f"shadow_{alice}"
+    Backend("postgres", pg_url).raw(f"CREATE SCHEMA {schema} AUTHORIZATION {alice}")
+    as_alice = Backend("postgres", team["alice"])
+    as_alice.raw(SHADOWS[shadowed].format(schema=schema))
+    as_alice.raw(
+        f"SET search_path = {schema}, pg_catalog, public; "
+        "INSERT INTO audit_events (at, actor, origin, action) "
+        f"VALUES (now(), '{bob}', 'x', 'forged'); "
+        "INSERT INTO api_keys (client_id, environment, name, name_key, name_sort, hint, "
+        f"created_at, created_by) VALUES ('cu_test_ci_shadow', 'test', 'shadow', 'shadow', "
+        f"'shadow', 'abcd', now(), '{bob}'); "
+        f"UPDATE api_keys SET status = 'disabled', status_changed_by = '{bob}'"
+    )
+    owner = Backend("postgres", team["changeup_owner"])
+    assert owner.raw("SELECT actor, origin FROM audit_events WHERE action = 'forged'") == [
+        (alice, f"{bob}@x")
+    ]
+    assert owner.raw("SELECT created_by, status_changed_by FROM api_keys") == [(alice, alice)]
 
 
 @pytest.mark.slow

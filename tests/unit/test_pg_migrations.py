@@ -159,3 +159,42 @@ async def test_schema_3_keys_get_a_case_folded_name_sort_and_the_index_walks_it(
         ) == [(True,)]
     finally:
         await store.close()
+
+
+async def test_schema_5_gets_actor_triggers_that_keep_the_actors_and_pin_their_search_path(pg_url):
+    """Step 6, on a database step 5 left: created_by and status_changed_by cannot be rewritten by
+    an UPDATE any more (only a change of status names the role that made it), and each of the
+    schema's functions runs with its own search_path (no caller's schema can shadow what it
+    calls)."""
+    db = Backend("postgres", pg_url)
+    db.raw("CREATE TABLE schema_version (version integer NOT NULL)")
+    for number, step in enumerate(MIGRATIONS[:5], start=1):
+        db.raw(step)
+        db.raw("INSERT INTO schema_version (version) VALUES ($1)", number)
+    db.raw(
+        "INSERT INTO api_keys (client_id, environment, name, name_key, name_sort, hint, "
+        "created_at, created_by) VALUES ('cu_test_ci_old', 'test', 'old', 'old', 'old', 'abcd', "
+        "now(), 'anyone')"
+    )
+    [(me,)] = db.raw("SELECT session_user::text")
+    db.raw("UPDATE api_keys SET created_by = 'tester', status_changed_by = 'tester'")
+    assert db.raw("SELECT created_by, status_changed_by FROM api_keys") == [("tester", "tester")]
+    store = PostgresStore(pg_url)
+    await store.open()
+    await store.close()
+    assert db.raw("SELECT max(version) FROM schema_version") == [(LATEST_VERSION,)]
+    assert LATEST_VERSION >= 6
+    db.raw("UPDATE api_keys SET created_by = 'mallory', status_changed_by = 'mallory'")
+    assert db.raw("SELECT created_by, status_changed_by FROM api_keys") == [("tester", "tester")]
+    db.raw("UPDATE api_keys SET status = 'disabled', created_by = 'mallory'")
+    assert db.raw("SELECT created_by, status_changed_by FROM api_keys") == [("tester", me)]
+    configs = db.raw(
+        "SELECT p.proname, p.proconfig FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
+        "WHERE n.nspname = current_schema() AND NOT EXISTS (SELECT 1 FROM pg_depend d "
+        "WHERE d.objid = p.oid AND d.deptype = 'e') ORDER BY 1"  # not pg_trgm's
+    )
+    assert [name for name, _ in configs] == [
+        "api_keys_actor", "api_keys_notify", "audit_events_actor", "audit_events_append_only",
+        "changeup_copying",
+    ]
+    assert {tuple(config or ()) for _, config in configs} == {("search_path=pg_catalog, pg_temp",)}

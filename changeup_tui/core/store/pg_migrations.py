@@ -182,8 +182,11 @@ MIGRATIONS: tuple[str, ...] = (
     # 5: the name sort's key, `name_sort`: the case-folded name (core.names.sort_key, written by
     # the store with each name), not name_key's confusable skeleton, which sorted `mail` as
     # `rnail`. Compared in code point order (COLLATE "C"), as SQLite does. The keys already here
-    # get lower(name), the server's case folding: the same as sort_key but for a few letters
-    # (`ß`, say), until the key is renamed. No default once filled: a writer must give it.
+    # get lower(normalize(name)), the server's case folding, which follows the database's
+    # LC_CTYPE: under a UTF-8 locale it matches sort_key but for a few letters (`ß`, say); under
+    # C (or POSIX) it folds ASCII letters only, so `Éclair` keeps its `É`. Either way until the key
+    # is renamed (the store then writes sort_key): an SQL step cannot run Python, and the data is
+    # left as this step wrote it. No default once filled: a writer must give it.
     """
     ALTER TABLE api_keys ADD COLUMN name_sort text COLLATE "C" NOT NULL DEFAULT '';
     UPDATE api_keys SET name_sort = lower(normalize(name, NFC));
@@ -191,6 +194,68 @@ MIGRATIONS: tuple[str, ...] = (
     DROP INDEX api_keys_env_name;
     CREATE INDEX api_keys_env_name ON api_keys (environment, name_sort, id)
         INCLUDE (status, name_key, client_id);
+    """,
+    # 6: two holes in step 4's actors. (a) An operator may UPDATE api_keys, and api_keys_actor
+    # fired only on a change of status: `SET created_by = 'bob', status_changed_by = 'bob'` was
+    # stored as written. It now fires on an UPDATE of any of the three columns: created_by
+    # always keeps the old value, status_changed_by too unless the status really changes (then
+    # the acting role); a new key's status_changed_by, if any, is the inserting role. A
+    # verifier's UPDATE (last_used_at only) fires no trigger, as before, and calls no function.
+    # (b) The functions resolved names (changeup_copying, current_setting, pg_has_role, pg_class,
+    # even `=` and `||`) through the caller's search_path: where a role may create in some schema
+    # (on PostgreSQL 13 and 14 everyone may create in public), it could shadow them, put its
+    # schema first and write any actor. Every function of the schema now runs with
+    # `search_path = pg_catalog, pg_temp` (pg_temp last: never searched for functions), and the
+    # triggers call changeup_copying by its schema's name (the schema the step runs in).
+    """
+    ALTER FUNCTION changeup_copying(oid) SET search_path = pg_catalog, pg_temp;
+    ALTER FUNCTION audit_events_append_only() SET search_path = pg_catalog, pg_temp;
+    ALTER FUNCTION api_keys_notify() SET search_path = pg_catalog, pg_temp;
+    DO $step$
+    BEGIN
+        EXECUTE format($sql$
+            CREATE OR REPLACE FUNCTION audit_events_actor() RETURNS trigger LANGUAGE plpgsql
+            SET search_path = pg_catalog, pg_temp AS $$
+            BEGIN
+                IF %1$I.changeup_copying(TG_RELID) THEN
+                    RETURN NEW;
+                END IF;
+                IF NEW.actor IS DISTINCT FROM session_user::text THEN
+                    NEW.origin := coalesce(NEW.actor, '?') || '@' || NEW.origin;
+                END IF;
+                NEW.actor := session_user;
+                RETURN NEW;
+            END
+            $$;
+            CREATE OR REPLACE FUNCTION api_keys_actor() RETURNS trigger LANGUAGE plpgsql
+            SET search_path = pg_catalog, pg_temp AS $$
+            BEGIN
+                IF %1$I.changeup_copying(TG_RELID) THEN
+                    RETURN NEW;
+                END IF;
+                IF TG_OP = 'INSERT' THEN
+                    NEW.created_by := session_user;
+                    IF NEW.status_changed_by IS NOT NULL THEN
+                        NEW.status_changed_by := session_user;
+                    END IF;
+                    RETURN NEW;
+                END IF;
+                NEW.created_by := OLD.created_by;
+                IF NEW.status IS DISTINCT FROM OLD.status THEN
+                    NEW.status_changed_by := session_user;
+                ELSE
+                    NEW.status_changed_by := OLD.status_changed_by;
+                END IF;
+                RETURN NEW;
+            END
+            $$;
+        $sql$, current_schema());
+    END
+    $step$;
+    DROP TRIGGER api_keys_actor ON api_keys;
+    CREATE TRIGGER api_keys_actor
+        BEFORE INSERT OR UPDATE OF status, created_by, status_changed_by ON api_keys
+        FOR EACH ROW EXECUTE FUNCTION api_keys_actor();
     """,
 )
 
