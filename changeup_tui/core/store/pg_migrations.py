@@ -182,11 +182,13 @@ MIGRATIONS: tuple[str, ...] = (
     # 5: the name sort's key, `name_sort`: the case-folded name (core.names.sort_key, written by
     # the store with each name), not name_key's confusable skeleton, which sorted `mail` as
     # `rnail`. Compared in code point order (COLLATE "C"), as SQLite does. The keys already here
-    # get lower(normalize(name)), the server's case folding, which follows the database's
-    # LC_CTYPE: under a UTF-8 locale it matches sort_key but for a few letters (`ß`, say); under
-    # C (or POSIX) it folds ASCII letters only, so `Éclair` keeps its `É`. Either way until the key
-    # is renamed (the store then writes sort_key): an SQL step cannot run Python, and the data is
-    # left as this step wrote it. No default once filled: a writer must give it.
+    # get lower(normalize(name)), the server's lower case, which follows the database's LC_CTYPE
+    # (or its ICU locale): under a UTF-8 one (C.UTF-8, en_US.UTF-8) it matches sort_key but for
+    # the few letters whose case folding is not their lower case (`ß` stays `ß`, casefold gives
+    # `ss`); under C or POSIX it lowers ASCII letters only (`Éclair` keeps its `É`, so it sorts
+    # after every ASCII name). Either way until the key is renamed (the store then writes
+    # sort_key): an SQL step cannot run Python, and the data is left as this step wrote it. No
+    # default once filled: a writer must give it.
     """
     ALTER TABLE api_keys ADD COLUMN name_sort text COLLATE "C" NOT NULL DEFAULT '';
     UPDATE api_keys SET name_sort = lower(normalize(name, NFC));
