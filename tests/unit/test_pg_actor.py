@@ -147,6 +147,36 @@ async def test_an_operator_cannot_rewrite_who_created_or_changed_a_key(team, clo
         await as_bob.store.close()
 
 
+async def test_an_operator_cannot_rewrite_when_a_key_was_created_or_changed(team, clock):
+    """created_at keeps its value whatever an UPDATE writes, and status_changed_at too unless
+    the status really changes (then the time given, as the store writes it)."""
+    as_alice = await _service(team["alice"], clock, "root", "local", 8)
+    try:
+        made = await as_alice.create("Billing", TEST)
+        await as_alice.disable(made.key.client_id)
+        alice_sql = Backend("postgres", team["alice"])
+        owner = Backend("postgres", team["changeup_owner"])
+
+        def times() -> list[tuple]:
+            return owner.raw(
+                "SELECT created_at, status_changed_at, status FROM api_keys WHERE client_id = $1",
+                made.key.client_id,
+            )
+
+        before = times()
+        for status in ("", ", status = 'disabled'"):  # no status, the status it has already
+            alice_sql.raw("UPDATE api_keys SET created_at = '2001-01-01T00:00:00Z', "
+                          f"status_changed_at = '2001-01-01T00:00:00Z'{status}")
+            assert times() == before
+        alice_sql.raw("UPDATE api_keys SET status = 'active', created_at = '2001-01-01T00:00:00Z', "
+                      "status_changed_at = '2002-02-02T00:00:00Z'")
+        (created_at, changed_at, status), = times()
+        assert (created_at, status) == (before[0][0], "active")
+        assert changed_at.year == 2002  # a real change: the time given
+    finally:
+        await as_alice.store.close()
+
+
 SHADOWS = {
     # what changeup_copying calls: a copy "as the owner", by anyone
     "current_setting, pg_has_role": (

@@ -259,6 +259,48 @@ MIGRATIONS: tuple[str, ...] = (
         BEFORE INSERT OR UPDATE OF status, created_by, status_changed_by ON api_keys
         FOR EACH ROW EXECUTE FUNCTION api_keys_actor();
     """,
+    # 7: the times beside the actors. An operator's UPDATE could still rewrite when a key was
+    # created (`created_at`) and when its status last changed (`status_changed_at`) without
+    # changing the status. created_at now always keeps its value; status_changed_at too unless
+    # the status really changes (then the time the client gives, as before). Same function as
+    # step 6 otherwise; the trigger also fires on an UPDATE of the two times.
+    """
+    DO $step$
+    BEGIN
+        EXECUTE format($sql$
+            CREATE OR REPLACE FUNCTION api_keys_actor() RETURNS trigger LANGUAGE plpgsql
+            SET search_path = pg_catalog, pg_temp AS $$
+            BEGIN
+                IF %1$I.changeup_copying(TG_RELID) THEN
+                    RETURN NEW;
+                END IF;
+                IF TG_OP = 'INSERT' THEN
+                    NEW.created_by := session_user;
+                    IF NEW.status_changed_by IS NOT NULL THEN
+                        NEW.status_changed_by := session_user;
+                    END IF;
+                    RETURN NEW;
+                END IF;
+                NEW.created_by := OLD.created_by;
+                NEW.created_at := OLD.created_at;
+                IF NEW.status IS DISTINCT FROM OLD.status THEN
+                    NEW.status_changed_by := session_user;
+                ELSE
+                    NEW.status_changed_by := OLD.status_changed_by;
+                    NEW.status_changed_at := OLD.status_changed_at;
+                END IF;
+                RETURN NEW;
+            END
+            $$;
+        $sql$, current_schema());
+    END
+    $step$;
+    DROP TRIGGER api_keys_actor ON api_keys;
+    CREATE TRIGGER api_keys_actor
+        BEFORE INSERT OR UPDATE OF status, created_by, status_changed_by, created_at,
+            status_changed_at ON api_keys
+        FOR EACH ROW EXECUTE FUNCTION api_keys_actor();
+    """,
 )
 
 LATEST_VERSION = len(MIGRATIONS)
