@@ -95,6 +95,11 @@ async def test_a_client_cannot_claim_another_actor(team, clock):
 
 
 @pytest.mark.usefixtures("fast_argon2")
+def _columns(owner: Backend, client_id: str, columns: str) -> list[tuple]:
+    """`columns` of one key as stored, read by the owner behind the store's back."""
+    return owner.raw(f"SELECT {columns} FROM api_keys WHERE client_id = $1", client_id)
+
+
 async def test_an_operator_cannot_rewrite_who_created_or_changed_a_key(team, clock):
     """An operator may UPDATE api_keys (the README's grants), but created_by stays the creating
     role and status_changed_by the role that last changed the status, whatever an UPDATE or an
@@ -109,10 +114,7 @@ async def test_an_operator_cannot_rewrite_who_created_or_changed_a_key(team, clo
         owner = Backend("postgres", team["changeup_owner"])
 
         def actors() -> list[tuple]:
-            return owner.raw(
-                "SELECT created_by, status_changed_by, status FROM api_keys WHERE client_id = $1",
-                made.key.client_id,
-            )
+            return _columns(owner, made.key.client_id, "created_by, status_changed_by, status")
 
         assert actors() == [(alice, bob, "disabled")]
         for status in ("", ", status = 'disabled'"):  # no status, the status it has already
@@ -158,10 +160,7 @@ async def test_an_operator_cannot_rewrite_when_a_key_was_created_or_changed(team
         owner = Backend("postgres", team["changeup_owner"])
 
         def times() -> list[tuple]:
-            return owner.raw(
-                "SELECT created_at, status_changed_at, status FROM api_keys WHERE client_id = $1",
-                made.key.client_id,
-            )
+            return _columns(owner, made.key.client_id, "created_at, status_changed_at, status")
 
         before = times()
         for status in ("", ", status = 'disabled'"):  # no status, the status it has already

@@ -16,6 +16,18 @@ from changeup_tui.core.store.postgres import PostgresStore
 pytestmark = pytest.mark.usefixtures("fast_argon2")
 
 
+@pytest.fixture
+async def billing(pg_url, clock, keygen):
+    """alice's service on its own connection to the server, and the key "Billing" it made."""
+    writer = PostgresStore(pg_url)
+    await writer.open()
+    try:
+        service = KeyService(writer, clock=clock, keygen=keygen, actor=Actor("alice", "host-a"))
+        yield service, await service.create("Billing", Environment.TEST)
+    finally:
+        await writer.close()
+
+
 async def test_changes_made_elsewhere_arrive_within_a_second(pg_url, clock, keygen):
     writer = PostgresStore(pg_url)
     reader = PostgresStore(pg_url)
@@ -72,35 +84,29 @@ async def _wait_for(heard: list[str], count: int) -> None:
     raise AssertionError("not heard within a second")
 
 
-async def test_a_verifier_drops_a_key_revoked_elsewhere_within_a_second(pg_url, clock, keygen):
+async def test_a_verifier_drops_a_key_revoked_elsewhere_within_a_second(pg_url, billing):
     """The verifier's cache follows LISTEN/NOTIFY: with a staleness bound of an hour, a key
     revoked by another connection (another operator) is refused within a second."""
     from changeup_tui.core.verifier import Verifier
 
-    writer = PostgresStore(pg_url)
-    await writer.open()
-    try:
-        service = KeyService(writer, clock=clock, keygen=keygen, actor=Actor("alice", "host-a"))
-        made = await service.create("Billing", Environment.TEST)
-        async with Verifier(pg_url, environment="test", max_staleness=3600.0,
-                            background_refresh=False) as verifier:
-            assert (await verifier.verify(made.key.client_id, made.secret)).ok
-            assert verifier.cache.peek(made.key.client_id) is not None  # now a cache hit
-            assert (await verifier.verify(made.key.client_id, made.secret)).ok
-            loop = asyncio.get_running_loop()
-            await service.revoke(made.key.client_id)
-            revoked_at = loop.time()
-            while (result := await verifier.verify(made.key.client_id, made.secret)).ok:
-                assert loop.time() - revoked_at < 1.0, "a revoked key still verifies after 1 s"
-                await asyncio.sleep(0.01)
-            assert result.reason == "revoked"
-            assert verifier.changes_heard >= 1  # dropped by the announcement, not by staleness
-    finally:
-        await writer.close()
+    service, made = billing
+    async with Verifier(pg_url, environment="test", max_staleness=3600.0,
+                        background_refresh=False) as verifier:
+        assert (await verifier.verify(made.key.client_id, made.secret)).ok
+        assert verifier.cache.peek(made.key.client_id) is not None  # now a cache hit
+        assert (await verifier.verify(made.key.client_id, made.secret)).ok
+        loop = asyncio.get_running_loop()
+        await service.revoke(made.key.client_id)
+        revoked_at = loop.time()
+        while (result := await verifier.verify(made.key.client_id, made.secret)).ok:
+            assert loop.time() - revoked_at < 1.0, "a revoked key still verifies after 1 s"
+            await asyncio.sleep(0.01)
+        assert result.reason == "revoked"
+        assert verifier.changes_heard >= 1  # dropped by the announcement, not by staleness
 
 
 async def test_a_cache_fill_that_lands_just_after_the_announcement_is_not_trusted(
-    pg_url, clock, keygen
+    pg_url, billing
 ):
     """The narrow race: a verifier's miss reads the key's state (active), another operator
     revokes the key and the announcement arrives, and only then the miss fills the cache with
@@ -109,46 +115,40 @@ async def test_a_cache_fill_that_lands_just_after_the_announcement_is_not_truste
     The pause between the real read and the fill is the only thing added."""
     from changeup_tui.core.verifier import Verifier
 
-    writer = PostgresStore(pg_url)
-    await writer.open()
-    try:
-        service = KeyService(writer, clock=clock, keygen=keygen, actor=Actor("alice", "host-a"))
-        made = await service.create("Billing", Environment.TEST)
-        client_id = made.key.client_id
-        async with Verifier(pg_url, environment="test", max_staleness=3600.0,
-                            background_refresh=False) as verifier:
-            store = verifier._store
-            real_read = store.get_key_state
-            read_done, release = asyncio.Event(), asyncio.Event()
+    service, made = billing
+    client_id = made.key.client_id
+    async with Verifier(pg_url, environment="test", max_staleness=3600.0,
+                        background_refresh=False) as verifier:
+        store = verifier._store
+        real_read = store.get_key_state
+        read_done, release = asyncio.Event(), asyncio.Event()
 
-            async def read_then_wait(cid: str):
-                state = await real_read(cid)  # the state re-read after argon2, on the server
-                read_done.set()
-                await release.wait()
-                return state
+        async def read_then_wait(cid: str):
+            state = await real_read(cid)  # the state re-read after argon2, on the server
+            read_done.set()
+            await release.wait()
+            return state
 
-            store.get_key_state = read_then_wait  # type: ignore[method-assign]
-            first = asyncio.create_task(verifier.verify(client_id, made.secret))
-            await asyncio.wait_for(read_done.wait(), 10)
-            await service.revoke(client_id)
-            for _ in range(100):  # the announcement reaches the verifier
-                if verifier.changes_heard:
-                    break
-                await asyncio.sleep(0.01)
-            assert verifier.changes_heard >= 1, "the revoke was not heard within a second"
-            store.get_key_state = real_read  # type: ignore[method-assign]
-            release.set()
-            # read before the revoke committed: answered from that state, as any request that
-            # raced the revoke may be
-            assert (await first).ok
-            result = await verifier.verify(client_id, made.secret)
-            assert (result.ok, result.reason) == (False, "revoked")
-    finally:
-        await writer.close()
+        store.get_key_state = read_then_wait  # type: ignore[method-assign]
+        first = asyncio.create_task(verifier.verify(client_id, made.secret))
+        await asyncio.wait_for(read_done.wait(), 10)
+        await service.revoke(client_id)
+        for _ in range(100):  # the announcement reaches the verifier
+            if verifier.changes_heard:
+                break
+            await asyncio.sleep(0.01)
+        assert verifier.changes_heard >= 1, "the revoke was not heard within a second"
+        store.get_key_state = real_read  # type: ignore[method-assign]
+        release.set()
+        # read before the revoke committed: answered from that state, as any request that
+        # raced the revoke may be
+        assert (await first).ok
+        result = await verifier.verify(client_id, made.secret)
+        assert (result.ok, result.reason) == (False, "revoked")
 
 
 async def test_a_change_made_while_the_verifier_did_not_listen_is_not_missed(
-    pg_url, clock, keygen
+    pg_url, billing
 ):
     """The verifier's listening connection is cut (the server stays up) and a key is revoked
     before it listens again: that announcement is lost, so on listening again every cached
@@ -157,28 +157,22 @@ async def test_a_change_made_while_the_verifier_did_not_listen_is_not_missed(
     from changeup_tui.core.verifier import LISTEN_RETRY_SECONDS, Verifier
     from tests.store_backends import Backend
 
-    writer = PostgresStore(pg_url)
-    await writer.open()
-    try:
-        service = KeyService(writer, clock=clock, keygen=keygen, actor=Actor("alice", "host-a"))
-        made = await service.create("Billing", Environment.TEST)
-        client_id = made.key.client_id
-        async with Verifier(pg_url, environment="test", max_staleness=3600.0,
-                            background_refresh=False) as verifier:
-            assert (await verifier.verify(client_id, made.secret)).ok  # cached
-            db = Backend("postgres", pg_url)
-            cut = db.raw("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                         "WHERE datname = current_database() AND query LIKE 'LISTEN%'")
-            assert cut == [(True,)]
-            await service.revoke(client_id)  # nobody listens in the verifier now
-            assert verifier.changes_heard == 0
-            assert (await verifier.verify(client_id, made.secret)).ok  # the cache, as designed
-            loop = asyncio.get_running_loop()
-            deadline = loop.time() + LISTEN_RETRY_SECONDS + 1.0
-            while (result := await verifier.verify(client_id, made.secret)).ok:
-                assert loop.time() < deadline, "the change made while not listening was missed"
-                await asyncio.sleep(0.05)
-            assert result.reason == "revoked"
-            assert verifier.changes_heard == 0  # refused by reading again, not by a notification
-    finally:
-        await writer.close()
+    service, made = billing
+    client_id = made.key.client_id
+    async with Verifier(pg_url, environment="test", max_staleness=3600.0,
+                        background_refresh=False) as verifier:
+        assert (await verifier.verify(client_id, made.secret)).ok  # cached
+        db = Backend("postgres", pg_url)
+        cut = db.raw("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                     "WHERE datname = current_database() AND query LIKE 'LISTEN%'")
+        assert cut == [(True,)]
+        await service.revoke(client_id)  # nobody listens in the verifier now
+        assert verifier.changes_heard == 0
+        assert (await verifier.verify(client_id, made.secret)).ok  # the cache, as designed
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + LISTEN_RETRY_SECONDS + 1.0
+        while (result := await verifier.verify(client_id, made.secret)).ok:
+            assert loop.time() < deadline, "the change made while not listening was missed"
+            await asyncio.sleep(0.05)
+        assert result.reason == "revoked"
+        assert verifier.changes_heard == 0  # refused by reading again, not by a notification

@@ -199,9 +199,10 @@ MIGRATIONS: tuple[str, ...] = (
     """,
     # 6: two holes in step 4's actors. (a) An operator may UPDATE api_keys, and api_keys_actor
     # fired only on a change of status: `SET created_by = 'bob', status_changed_by = 'bob'` was
-    # stored as written. It now fires on an UPDATE of any of the three columns: created_by
-    # always keeps the old value, status_changed_by too unless the status really changes (then
-    # the acting role); a new key's status_changed_by, if any, is the inserting role. A
+    # stored as written. It now fires on an UPDATE of status, the actors or their times:
+    # created_by and created_at always keep their values, status_changed_by and
+    # status_changed_at too unless the status really changes (then the acting role, at the time
+    # the client gives); a new key's status_changed_by, if any, is the inserting role. A
     # verifier's UPDATE (last_used_at only) fires no trigger, as before, and calls no function.
     # (b) The functions resolved names (changeup_copying, current_setting, pg_has_role, pg_class,
     # even `=` and `||`) through the caller's search_path: where a role may create in some schema
@@ -229,45 +230,6 @@ MIGRATIONS: tuple[str, ...] = (
                 RETURN NEW;
             END
             $$;
-            CREATE OR REPLACE FUNCTION api_keys_actor() RETURNS trigger LANGUAGE plpgsql
-            SET search_path = pg_catalog, pg_temp AS $$
-            BEGIN
-                IF %1$I.changeup_copying(TG_RELID) THEN
-                    RETURN NEW;
-                END IF;
-                IF TG_OP = 'INSERT' THEN
-                    NEW.created_by := session_user;
-                    IF NEW.status_changed_by IS NOT NULL THEN
-                        NEW.status_changed_by := session_user;
-                    END IF;
-                    RETURN NEW;
-                END IF;
-                NEW.created_by := OLD.created_by;
-                IF NEW.status IS DISTINCT FROM OLD.status THEN
-                    NEW.status_changed_by := session_user;
-                ELSE
-                    NEW.status_changed_by := OLD.status_changed_by;
-                END IF;
-                RETURN NEW;
-            END
-            $$;
-        $sql$, current_schema());
-    END
-    $step$;
-    DROP TRIGGER api_keys_actor ON api_keys;
-    CREATE TRIGGER api_keys_actor
-        BEFORE INSERT OR UPDATE OF status, created_by, status_changed_by ON api_keys
-        FOR EACH ROW EXECUTE FUNCTION api_keys_actor();
-    """,
-    # 7: the times beside the actors. An operator's UPDATE could still rewrite when a key was
-    # created (`created_at`) and when its status last changed (`status_changed_at`) without
-    # changing the status. created_at now always keeps its value; status_changed_at too unless
-    # the status really changes (then the time the client gives, as before). Same function as
-    # step 6 otherwise; the trigger also fires on an UPDATE of the two times.
-    """
-    DO $step$
-    BEGIN
-        EXECUTE format($sql$
             CREATE OR REPLACE FUNCTION api_keys_actor() RETURNS trigger LANGUAGE plpgsql
             SET search_path = pg_catalog, pg_temp AS $$
             BEGIN
