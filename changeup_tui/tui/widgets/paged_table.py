@@ -32,12 +32,13 @@ from textual.worker import Worker
 
 from changeup_tui.core.errors import StoreError
 from changeup_tui.tui.paging import Page
+from changeup_tui.tui.widgets.text_cells import TextCellTable
 
 Row = TypeVar("Row")
 Cursor = TypeVar("Cursor")
 
 
-class PagedTable(DataTable[Text], Generic[Row, Cursor]):
+class PagedTable(TextCellTable, Generic[Row, Cursor]):
     BINDINGS: ClassVar[list[BindingType]] = [
         # A row table: Home and End go to the true first and last row (End reads the pages
         # not loaded yet).
