@@ -31,6 +31,8 @@ CELLS: list[tuple[object, ...]] = [
      Text("two\nlines")),
     ("[b]markup[/b] str", "plain str", Text("tab\there")),
     (Text("secret never confirmed", style="bold white on red"), Text(" "), Text("  lead")),
+    (Text("fits", overflow="ellipsis"), Text("名前名前名前", overflow="ellipsis"),
+     Text("cu_test_ci_ab", overflow="ellipsis", no_wrap=True)),
 ]
 WIDTHS = (10, 9, 12)
 
@@ -64,9 +66,13 @@ def picture(table: DataTable[object]) -> list[list[Segment]]:
 
 
 def test_the_cases_cover_both_paths() -> None:
-    cells = [cell for row in CELLS for cell in row if isinstance(cell, Text)]
-    assert any(drawable(cell) for cell in cells)
-    assert sum(not drawable(cell) for cell in cells) >= 4  # justify, ellipsis, newline, tab
+    cells = [(cell, width - 2) for row in CELLS for cell, width in zip(row, WIDTHS, strict=True)
+             if isinstance(cell, Text)]
+    assert any(drawable(cell, width) for cell, width in cells)
+    # justify, an ellipsis where the text does not fit, a newline, a tab
+    assert sum(not drawable(cell, width) for cell, width in cells) >= 4
+    assert drawable(Text("fits", overflow="ellipsis"), 4)
+    assert not drawable(Text("fits not", overflow="ellipsis"), 4)
 
 
 @pytest.mark.parametrize("fixed_columns", [0, 1])
@@ -89,8 +95,10 @@ async def test_text_cells_look_as_datatable_draws_them(
         await pilot.pause()
         assert picture(ours) == picture(theirs)
         assert "short" in "".join(segment.text for segment in picture(ours)[1])  # rows drawn
-        assert "active" in drawn and "two\nlines" not in drawn  # both paths were taken
-        assert ("short" in drawn) is (fixed_columns == 0)  # a fixed column is DataTable's
+        # both paths were taken: an ellipsis that fits is drawn here, one that does not is not
+        assert "active" in drawn and "two\nlines" not in drawn
+        assert "cu_test_ci_ab" not in drawn and "名前名前名前" not in drawn
+        assert ("short" in drawn) is ("fits" in drawn) is (fixed_columns == 0)  # fixed: theirs
         for table in (theirs, ours):
             table.move_cursor(row=3)
         await pilot.hover("#theirs", offset=(3, 5))

@@ -24,13 +24,15 @@ from textual.widgets import DataTable
 NULL = Style.null()
 
 
-def drawable(cell: object) -> bool:
-    """A cell drawn here as DataTable would: one line of Text with no tab, laid out by default
-    (not justified; cropped at the column's edge, as a row one line high crops)."""
+def drawable(cell: object, width: int) -> bool:
+    """A cell drawn here as DataTable would, in a column `width` cells wide (its padding
+    excluded): one line of Text with no tab, laid out by default (not justified), which fits the
+    column or is cropped at its edge (as a row one line high crops; a cell that ends in an
+    ellipsis when it does not fit is DataTable's)."""
     return (
         isinstance(cell, Text)
         and cell.justify in (None, "default")
-        and cell.overflow in (None, "fold", "crop")
+        and (cell.overflow in (None, "fold", "crop") or cell.cell_len <= width)
         and "\n" not in cell.plain
         and "\t" not in cell.plain
     )
@@ -79,7 +81,7 @@ class TextCellTable(DataTable[Text]):
         if lines is not None:
             return lines
         cell = table._get_row_renderables(row_index).cells[column_index]
-        if not drawable(cell):
+        if not drawable(cell, width - 2 * self.cell_padding):
             return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
         component_style, post_style = table._get_styles_to_render_cell(
             False, False, False, hover, cursor, self.show_cursor, table._show_hover_cursor,
