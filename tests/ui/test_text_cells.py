@@ -23,13 +23,15 @@ from changeup_tui.tui.widgets.text_cells import TextCellTable, drawable
 WIDE = "名前が長いキーの名前"  # two cells a character: a crop can fall inside one
 CELLS: list[tuple[object, ...]] = [
     (Text("short"), Text("active", style="green"), Text("cu_live_ci_0123456789")),
-    (Text("exactly-ten"), Text("expires in 3 days", style="bold black on yellow"), Text("")),
+    (Text("exactly8"),  # as wide as the column inside its padding
+     Text("expires in 3 days", style="bold black on yellow"), Text("")),
     (Text("a name far longer than its column is wide"), Text(WIDE), Text("x" * 9)),
     (Text.assemble(("red", "red"), " and ", ("bold", "bold")), Text("É̃ combining"), Text("—")),
     (Text(WIDE[:3] + "abc"), Text("revoked", style="red"), Text("never")),
     (Text("right", justify="right"), Text("ellipsis ellipsis", overflow="ellipsis"),
      Text("two\nlines")),
     ("[b]markup[/b] str", "plain str", Text("tab\there")),
+    (Text.assemble(("own", "bold red"), " style under", style="on blue"), Text("x"), Text("y")),
     (Text("secret never confirmed", style="bold white on red"), Text(" "), Text("  lead")),
     (Text("fits", overflow="ellipsis"), Text("名前名前名前", overflow="ellipsis"),
      Text("cu_test_ci_ab", overflow="ellipsis", no_wrap=True)),
@@ -38,7 +40,7 @@ WIDTHS = (10, 9, 12)
 
 
 class Pair(App[None]):
-    CSS = "DataTable { width: 40; height: 12; }"
+    CSS = "DataTable { width: 40; height: 14; }"  # every row on screen
 
     def __init__(self, fixed_columns: int) -> None:
         super().__init__()
@@ -88,7 +90,7 @@ async def test_text_cells_look_as_datatable_draws_them(
 
     monkeypatch.setattr(text_cells, "text_cell", counting)
     app = Pair(fixed_columns)
-    async with app.run_test(size=(90, 16)) as pilot:
+    async with app.run_test(size=(90, 18)) as pilot:
         theirs = app.query_one("#theirs", DataTable)
         ours = app.query_one("#ours", TextCellTable)
         app.set_focus(None)  # a focused table draws its cursor differently: neither is
