@@ -17,8 +17,14 @@ service, the real clock):
 3. For the record: a bare verify with the parameters used before issue 10 (t=3, m=64 MiB,
    p=4), against which the cold check is compared.
 
-Then, for the record, what a cold check costs besides argon2, each part alone (the look-up, the
-state read after argon2, the hand-over to the pool thread), and the load average."""
+Then, for the record, what a cold check costs besides argon2: each part alone (the look-up, the
+state read after argon2, the hand-over to the pool thread), back to back and each right after an
+argon2 check in the pool (in a cold check the event loop and the database thread sleep while
+argon2 runs, and then run with cold caches: the parts cost two to five times their back-to-back
+figure); the cold check's CPU by thread (event loop, database thread, argon2 thread); argon2
+alone in the verifier's argon2 thread against the cold check (argon2's own cost differs between
+the threads of one process by up to a few percent either way: the memory each one gets); and
+the load average."""
 
 from __future__ import annotations
 
@@ -26,6 +32,7 @@ import asyncio
 import contextlib
 import os
 import statistics
+import threading
 import time
 from pathlib import Path
 
@@ -113,17 +120,49 @@ async def cached(db: Path | str, keys: list[CreatedKey], calls: int) -> tuple[fl
         return best, len(verifier.cache)
 
 
+def thread_cpu() -> dict[str, float]:
+    """CPU time so far of each thread of the process, by role: the event loop (this thread),
+    the verifier's argon2 pool, and the rest (aiosqlite's connection thread; none on
+    PostgreSQL, whose server does that work in a process of its own, not counted here)."""
+    roles = {"event loop": 0.0, "database thread": 0.0, "argon2 thread": 0.0}
+    for thread in threading.enumerate():
+        if thread.ident is None:
+            continue
+        try:
+            used = time.clock_gettime(time.pthread_getcpuclockid(thread.ident))
+        except (OSError, AttributeError):  # the thread just ended
+            continue
+        if thread is threading.current_thread():
+            roles["event loop"] += used
+        elif thread.name.startswith("changeup-argon2"):
+            roles["argon2 thread"] += used
+        else:
+            roles["database thread"] += used
+    return roles
+
+
+def timed_bare(phc: str, secret: str) -> tuple[float, float]:
+    """A bare verify timed inside the thread that runs it (wall clock, that thread's CPU)."""
+    cpu, start = time.thread_time(), _common.now()
+    bare_hasher.verify(phc, secret)
+    return _common.now() - start, time.thread_time() - cpu
+
+
 async def cold(db: Path | str, key: CreatedKey, runs: int, warmup: int,
-               niceness: int | None) -> tuple[list, list, list, list, str]:
+               niceness: int | None) -> tuple[list, list, list, list, str, dict, tuple]:
     client_id, secret = key.key.client_id, key.secret.reveal()
     phc = await stored_hash(db, client_id)
     options = {} if niceness is None else {"argon2_niceness": niceness}
     async with Verifier(db, environment="live", max_keys=0, **options) as verifier:
+        split: dict[str, list[float]] = {}
 
         async def through_verifier() -> tuple[float, float]:
+            before = thread_cpu()  # outside the timed part
             cpu, start = time.process_time(), _common.now()  # CPU: every thread of the process
             result = await verifier.verify(client_id, secret)
             elapsed, used = _common.now() - start, time.process_time() - cpu
+            for role, total in thread_cpu().items():
+                split.setdefault(role, []).append(total - before.get(role, 0.0))
             if not result:
                 raise RuntimeError(f"verify refused the key it just created: {result.reason}")
             return elapsed, used
@@ -136,6 +175,7 @@ async def cold(db: Path | str, key: CreatedKey, runs: int, warmup: int,
         for _ in range(warmup):
             await through_verifier()
             await bare()
+        split.clear()
         wall: dict[bool, list[float]] = {True: [], False: []}
         cpu: dict[bool, list[float]] = {True: [], False: []}
         for i in range(runs):
@@ -144,14 +184,35 @@ async def cold(db: Path | str, key: CreatedKey, runs: int, warmup: int,
                 elapsed, used = await run()
                 wall[run is through_verifier].append(elapsed)
                 cpu[run is through_verifier].append(used)
-    return wall[True], wall[False], cpu[True], cpu[False], phc.split("$")[3]
+        roles = {role: statistics.median(values) for role, values in split.items()}
+        # For the record, not the verdict: argon2 alone in the verifier's own argon2 thread
+        # (the thread, and so the memory, the cold check's argon2 uses), against cold checks
+        # interleaved with it. The bare verify above runs in the event loop's thread.
+        here_cold, here_bare = [], []
+        for i in range(max(10, runs // 2)):
+            if i % 2:
+                here_bare.append((await verifier.pool.run(timed_bare, phc, secret))[1])
+                here_cold.append((await through_verifier())[1])
+            else:
+                here_cold.append((await through_verifier())[1])
+                here_bare.append((await verifier.pool.run(timed_bare, phc, secret))[1])
+        same_thread = (statistics.median(here_cold), statistics.median(here_bare))
+    return (wall[True], wall[False], cpu[True], cpu[False], phc.split("$")[3], roles,
+            same_thread)
 
 
-async def parts(db: Path | str, key: CreatedKey, runs: int) -> dict[str, tuple[float, float]]:
+async def parts(db: Path | str, key: CreatedKey, runs: int,
+                after_argon2: bool) -> dict[str, tuple[float, float]]:
     """What a cold check costs besides argon2, each part alone: the look-up (store.get_key), the
     state read after argon2 (store.get_key_state), and the hand-over of a call to the
-    verifier's pool thread and back. Median wall clock and median CPU time of `runs` each."""
-    client_id = key.key.client_id
+    verifier's pool thread and back. Median wall clock and median CPU time of `runs` each.
+
+    `after_argon2`: each measured call comes right after an argon2 check in the pool, during
+    which the event loop and the database thread sleep, as in a cold check. Back to back, the
+    threads never sleep and their caches stay warm: the parts then cost about a third to a
+    half of what they cost in a cold check."""
+    client_id, secret = key.key.client_id, key.secret.reveal()
+    phc = await stored_hash(db, client_id)
     store = make_store(db, create=False)
     await store.open()
     try:
@@ -167,6 +228,8 @@ async def parts(db: Path | str, key: CreatedKey, runs: int) -> dict[str, tuple[f
                     await step()
                 walls, cpus = [], []
                 for _ in range(runs):
+                    if after_argon2:
+                        await verifier.pool.run(bare_hasher.verify, phc, secret)
                     cpu, start = time.process_time(), _common.now()
                     await step()
                     walls.append(_common.now() - start)
@@ -218,10 +281,11 @@ def main() -> int:
         keys = asyncio.run(make_keys(db, KEYS))
         with one_cpu(report):
             per_call, cached_keys = asyncio.run(cached(db, keys, calls))
-        verifier_times, bare_times, verifier_cpu, bare_cpu, params = asyncio.run(
-            cold(db, keys[0], runs, warmup, args.niceness))
+        verifier_times, bare_times, verifier_cpu, bare_cpu, params, roles, same_thread = (
+            asyncio.run(cold(db, keys[0], runs, warmup, args.niceness)))
         load_after = os.getloadavg()[0]
-        costs = asyncio.run(parts(db, keys[0], 50 if args.quick else 300))
+        costs = asyncio.run(parts(db, keys[0], 50 if args.quick else 300, False))
+        costs_cold = asyncio.run(parts(db, keys[0], 20 if args.quick else 100, True))
     old_times = old_parameters(max(5, runs // 4))
     report.line(f"stored hash parameters: {params}")
     report.line(f"cached: {per_call * 1e6:.2f} µs a verify, {1 / per_call:,.0f} a second on one "
@@ -232,10 +296,19 @@ def main() -> int:
     report.line(f"bare PasswordHasher.verify  {spread(bare_times)}")
     report.line(f"overhead {_common.ms(cold_median - bare_median)} per cold verify (load average "
                 f"{load_after:.2f} at the end of the cold runs)")
-    report.line("its parts alone, median wall / CPU: " + "; ".join(
+    report.line("its parts alone, back to back, median wall / CPU: " + "; ".join(
         f"{label} {wall * 1e6:.0f} / {cpu * 1e6:.0f} µs" for label, (wall, cpu) in costs.items()))
+    report.line("the same, each right after an argon2 check in the pool (as in a cold check): "
+                + "; ".join(f"{label} {wall * 1e6:.0f} / {cpu * 1e6:.0f} µs"
+                            for label, (wall, cpu) in costs_cold.items()))
     report.line(f"CPU time (every thread of the process): cold Verifier.verify "
                 f"{spread(verifier_cpu)}; bare {spread(bare_cpu)}")
+    report.line("the cold check's CPU by thread, medians: " + "; ".join(
+        f"{role} {used * 1e6:.0f} µs" for role, used in roles.items())
+        + (" (the server's own CPU is not counted)" if args.db else ""))
+    report.line(f"for the record, argon2 alone in the verifier's argon2 thread (the cold check's "
+                f"thread and memory): {_common.ms(same_thread[1])} CPU against the cold check's "
+                f"{_common.ms(same_thread[0])} in the same runs, {same_thread[0] / same_thread[1]:.2f}x")
     report.line(f"before issue 10 (t=3, m=64 MiB, p=4), bare verify: {spread(old_times)}; "
                 f"the cold check now costs {cold_median / _common.median(old_times):.2f}x that, "
                 f"a cached one {per_call / _common.median(old_times):.6f}x")
