@@ -380,6 +380,12 @@ class Verifier:
                     cached = self.cache.get(client_id)
                     if cached is not None:  # "last used" was just recorded by the check
                         cached.use_due = self._clock() + LAST_USED_RESOLUTION
+                    if self._sweeper is None and self._background_refresh:
+                        # From the first key accepted, not the first hit: on SQLite, while
+                        # nothing is committed elsewhere, the sweep keeps the keys verified
+                        # meanwhile current too, instead of each one's next request after
+                        # max_staleness waiting for a query of its own.
+                        self._start_sweeper()
                 elif outcome.state is not None and entry is not None:
                     self.cache.refresh(entry, outcome.state, read_at, epoch)
                 return result

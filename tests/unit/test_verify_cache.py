@@ -525,6 +525,39 @@ async def test_keys_in_use_are_read_again_together_in_the_background(db_path, se
         assert (await verifier.verify(keys[1].key.client_id, keys[1].secret)).ok
 
 
+async def test_keys_verified_and_left_unused_stay_current_without_a_query_each(db_path, service):
+    """max_staleness 0.3 s, real clocks: keys verified once (cold checks, as a service's cache
+    fills) and then not presented for 1 s are still current when they come back, without a
+    query each: the sweep runs from the first key accepted, and while nothing is committed
+    elsewhere (data_version unchanged) it keeps every entry read since its first round current.
+    A revoke committed meanwhile still shows within the bound."""
+    keys = [await service.create(f"k{i}", Environment.TEST) for i in range(4)]
+    async with Verifier(db_path, environment="test", max_staleness=0.3) as verifier:
+        assert (await verifier.verify(keys[0].key.client_id, keys[0].secret)).ok
+        await asyncio.sleep(0.2)  # the sweep's first round (at 0.15 s) notes data_version
+        for k in keys[1:]:
+            assert (await verifier.verify(k.key.client_id, k.secret)).ok
+        spy = StoreSpy(verifier)
+        await asyncio.sleep(1.0)  # no request at all: no key is in use
+        for k in keys[1:]:
+            assert (await verifier.verify(k.key.client_id, k.secret)).ok
+        assert spy.calls == []  # verified after the first sweep: kept current, no query each
+        assert (await verifier.verify(keys[0].key.client_id, keys[0].secret)).ok
+        assert spy.calls == ["get_key_state"]  # verified before it: read again, as before
+        await asyncio.sleep(0.4)  # the keys just used are swept while nothing moved: none in use
+        await service.revoke(keys[1].key.client_id)  # committed by another connection
+        loop = asyncio.get_running_loop()
+        revoked_at = loop.time()
+        while (await verifier.verify(keys[1].key.client_id, keys[1].secret)).ok:
+            assert loop.time() - revoked_at < 0.3 + 0.2
+            await asyncio.sleep(0.01)
+        assert (await verifier.verify(keys[1].key.client_id, keys[1].secret)).reason == "revoked"
+        await asyncio.sleep(1.0)  # a key not in use when the version moved: read on its next use
+        spy.calls.clear()
+        assert (await verifier.verify(keys[2].key.client_id, keys[2].secret)).ok
+        assert spy.calls == ["get_key_state"]
+
+
 async def test_get_key_states_reads_many_keys_in_chunks(store, service, clock):
     """Across the 250-key statements: every known key with its secrets' ends, no unknown one."""
     made = [await service.create(f"k{i}", Environment.TEST) for i in range(3)]
