@@ -33,6 +33,17 @@ async def db_init(url: str) -> None:
     await store.close()
 
 
+def event_sql(client_id: str, action: str = "psql.change") -> str:
+    """SQL that inserts an audit event for the key `client_id` (a Client ID: letters, digits and
+    underscores), to run in the same transaction as a raw change to that key, which the server
+    refuses without one (pg_migrations step 7). The actor is filled in by the server."""
+    assert client_id.replace("_", "").isalnum(), client_id  # safe to quote
+    return (
+        "INSERT INTO audit_events (at, actor, origin, action, client_id) "
+        f"VALUES (now(), session_user, 'psql', '{action}', '{client_id}'); "
+    )
+
+
 def role_name(url: str) -> str:
     """The role a URL logs in as (the README name with this test's suffix)."""
     return str(urlsplit(url).username)

@@ -73,6 +73,29 @@ class Backend:
         with contextlib.closing(sqlite3.connect(self.target, timeout=5)) as conn, conn:
             return conn.execute(sql, args).fetchall()
 
+    def plant(self, sql: str, *args: Any) -> None:
+        """Write rows behind the store's back as a copy would have left them, committed: no
+        audit event. On PostgreSQL in a transaction that set `changeup.copying`, as `db copy`
+        does (this URL's role must be a member of the tables' owner; the rows' actors are kept
+        as written): the server requires an event with any other change to a key
+        (pg_migrations step 7). One statement; placeholders as for raw()."""
+        if self.is_postgres:
+            run_sync(_pg_plant(str(self.target), sql, args))
+        else:
+            self.raw(sql, *args)
+
+
+async def _pg_plant(url: str, sql: str, args: tuple) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(url)
+    try:
+        async with conn.transaction():
+            await conn.execute("SET LOCAL changeup.copying = 'on'")
+            await conn.execute(sql, *args)
+    finally:
+        await conn.close()
+
 
 async def _pg_raw(url: str, sql: str, args: tuple) -> list[tuple]:
     import asyncpg

@@ -21,7 +21,7 @@ from tests.cli.cli_subprocess import create
 from tests.helpers.apps import build_test_app
 from tests.helpers.pilot import SIZE, started, wait_for
 from tests.helpers.processes import run_cli as run
-from tests.pg_team import role_name
+from tests.pg_team import event_sql, role_name
 from tests.store_backends import Backend
 
 TEST = Environment.TEST
@@ -123,14 +123,17 @@ async def test_an_operator_cannot_rewrite_who_created_or_changed_a_key(team, clo
             )
             alice_sql.raw("UPDATE api_keys SET status_changed_by = 'mallory'")
             assert actors() == [(alice, bob, "disabled")]
-        # a real change of status names the role that made it, not the one written
+        # a real change of status names the role that made it, not the one written (with its
+        # audit event: without one the server refuses any change, test_pg_audited)
         alice_sql.raw(
-            f"UPDATE api_keys SET status = 'active', created_by = '{bob}', status_changed_by = '{bob}'"
+            event_sql(made.key.client_id)
+            + f"UPDATE api_keys SET status = 'active', created_by = '{bob}', status_changed_by = '{bob}'"
         )
         assert actors() == [(alice, alice, "active")]
         # an INSERT names the inserting role, in status_changed_by too if it gives one
         Backend("postgres", team["bob"]).raw(
-            "INSERT INTO api_keys (client_id, environment, name, name_key, name_sort, hint, "
+            event_sql("cu_test_ci_forged")
+            + "INSERT INTO api_keys (client_id, environment, name, name_key, name_sort, hint, "
             "created_at, created_by, status, status_changed_by) VALUES ('cu_test_ci_forged', "
             "'test', 'forged', 'forged', 'forged', 'abcd', now(), 'mallory', 'disabled', 'mallory')"
         )
@@ -167,7 +170,8 @@ async def test_an_operator_cannot_rewrite_when_a_key_was_created_or_changed(team
             alice_sql.raw("UPDATE api_keys SET created_at = '2001-01-01T00:00:00Z', "
                           f"status_changed_at = '2001-01-01T00:00:00Z'{status}")
             assert times() == before
-        alice_sql.raw("UPDATE api_keys SET status = 'active', created_at = '2001-01-01T00:00:00Z', "
+        alice_sql.raw(event_sql(made.key.client_id)
+                      + "UPDATE api_keys SET status = 'active', created_at = '2001-01-01T00:00:00Z', "
                       "status_changed_at = '2002-02-02T00:00:00Z'")
         (created_at, changed_at, status), = times()
         assert (created_at, status) == (before[0][0], "active")
@@ -206,15 +210,15 @@ async def test_a_search_path_of_shadow_functions_cannot_forge_an_actor(team, pg_
         f"SET search_path = {schema}, pg_catalog, public; "
         "INSERT INTO audit_events (at, actor, origin, action) "
         f"VALUES (now(), '{bob}', 'x', 'forged'); "
-        "INSERT INTO api_keys (client_id, environment, name, name_key, name_sort, hint, "
+        + event_sql("cu_test_ci_shadow")
+        + "INSERT INTO api_keys (client_id, environment, name, name_key, name_sort, hint, "
         f"created_at, created_by) VALUES ('cu_test_ci_shadow', 'test', 'shadow', 'shadow', "
         f"'shadow', 'abcd', now(), '{bob}'); "
         f"UPDATE api_keys SET status = 'disabled', status_changed_by = '{bob}'"
     )
     owner = Backend("postgres", team["changeup_owner"])
-    assert owner.raw("SELECT actor, origin FROM audit_events WHERE action = 'forged'") == [
-        (alice, f"{bob}@x")
-    ]
+    assert owner.raw("SELECT actor, origin FROM audit_events WHERE action IN ('forged', "
+                     "'psql.change') ORDER BY id") == [(alice, f"{bob}@x"), (alice, "psql")]
     assert owner.raw("SELECT created_by, status_changed_by FROM api_keys") == [(alice, alice)]
 
 

@@ -15,6 +15,7 @@ from changeup_tui.core.errors import NotADatabase, SchemaTooNew
 from changeup_tui.core.store.pg_migrations import LATEST_VERSION, MIGRATIONS
 from changeup_tui.core.store.postgres import CHANGES_CHANNEL, PostgresStore
 from tests.helpers.processes import child_env
+from tests.pg_team import event_sql
 from tests.store_backends import Backend
 
 OPEN_ONE = """
@@ -110,7 +111,7 @@ async def test_schema_1_keys_are_migrated_as_confirmed(pg_url):
             await conn.add_listener(
                 CHANGES_CHANNEL, lambda _c, _p, _ch, payload: heard.put_nowait(payload)
             )
-            db.raw("UPDATE api_keys SET secret_confirmed = false")
+            db.raw(event_sql("cu_test_ci_old") + "UPDATE api_keys SET secret_confirmed = false")
             assert await asyncio.wait_for(heard.get(), 5) == "cu_test_ci_old"
             assert await store.confirm_secret("cu_test_ci_old", secret_id) is True
             assert await asyncio.wait_for(heard.get(), 5) == "cu_test_ci_old"
@@ -186,7 +187,8 @@ async def test_schema_5_gets_actor_triggers_that_keep_the_actors_and_pin_their_s
     assert LATEST_VERSION >= 6
     db.raw("UPDATE api_keys SET created_by = 'mallory', status_changed_by = 'mallory'")
     assert db.raw("SELECT created_by, status_changed_by FROM api_keys") == [("tester", "tester")]
-    db.raw("UPDATE api_keys SET status = 'disabled', created_by = 'mallory'")
+    db.raw(event_sql("cu_test_ci_old")
+           + "UPDATE api_keys SET status = 'disabled', created_by = 'mallory'")
     assert db.raw("SELECT created_by, status_changed_by FROM api_keys") == [("tester", me)]
     configs = db.raw(
         "SELECT p.proname, p.proconfig FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
@@ -195,6 +197,6 @@ async def test_schema_5_gets_actor_triggers_that_keep_the_actors_and_pin_their_s
     )
     assert [name for name, _ in configs] == [
         "api_keys_actor", "api_keys_notify", "audit_events_actor", "audit_events_append_only",
-        "changeup_copying",
+        "audit_events_written_in", "changeup_copying", "keys_audited",  # + step 7's
     ]
     assert {tuple(config or ()) for _, config in configs} == {("search_path=pg_catalog, pg_temp",)}

@@ -73,7 +73,7 @@ def _set_hash(db, secret_id: int, phc: str) -> None:
     """Plant a hash as an older version (or another secret) would have stored it."""
     mark = "$1" if db.is_postgres else "?"
     other = "$2" if db.is_postgres else "?"
-    db.raw(f"UPDATE key_secrets SET phc = {mark} WHERE id = {other}", phc, secret_id)
+    db.plant(f"UPDATE key_secrets SET phc = {mark} WHERE id = {other}", phc, secret_id)
 
 
 def _audit_rows(db):
@@ -286,6 +286,17 @@ async def test_verify_rehashes_old_parameters(service, store, db):
     assert (params.time_cost, params.memory_cost, params.parallelism) == (1, 16384, 1)
     assert (params.hash_len, params.salt_len) == (32, 16)
     assert (await service.verify(made.key.client_id, made.secret)).ok  # still verifies
+    # On PostgreSQL the new hash carries an event (the server refuses a change of a hash without
+    # one: pg_migrations step 7), by the role, never holding a hash; SQLite writes none.
+    rehashed = [e for e in await service.audit(client_id=made.key.client_id)
+                if e.action == "key.rehashed"]
+    if db.is_postgres:
+        assert [(e.actor, e.environment, e.detail) for e in rehashed] == [(
+            db.actor("tester"), Environment.TEST,
+            "hash upgraded to the current argon2 parameters on a successful verify",
+        )]
+    else:
+        assert rehashed == []
 
 
 async def test_verify_on_a_read_only_store_still_answers(db, clock, keygen):

@@ -325,7 +325,7 @@ async def test_pagination_hides_revoked_when_asked(store, many_keys):
             FIXED_NOW,
             "tester",
             frozenset({KeyStatus.ACTIVE}),
-            _event("key.revoked"),
+            _event("key.revoked", key.environment, key.client_id),
         )
     seen, _ = await _all_pages(store, KeyQuery(include_revoked=False, sort=SortField.NAME, limit=9))
     assert len(seen) == 240
@@ -461,7 +461,7 @@ async def test_last_page_follows_the_filter(store, many_keys):
     for key in revoked:
         await store.set_status(
             key.client_id, KeyStatus.REVOKED, FIXED_NOW, "tester", frozenset({KeyStatus.ACTIVE}),
-            _event("key.revoked"),
+            _event("key.revoked", key.environment, key.client_id),
         )
     live = _expected(many_keys, SortField.NAME, None)
     wanted = [cid for cid in live if cid not in {k.client_id for k in revoked}]

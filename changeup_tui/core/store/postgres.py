@@ -82,6 +82,11 @@ CLOSE_TIMEOUT_S = 5.0
 BEST_EFFORT_LOCK_MS = 200
 """How long a verify waits for a row lock to record "last used" or a rehash before giving up."""
 CHANGES_CHANNEL = "changeup_keys"
+REHASH_ACTION = "key.rehashed"
+REHASH_ORIGIN = "verify"
+REHASH_DETAIL = "hash upgraded to the current argon2 parameters on a successful verify"
+"""The audit event of a hash upgrade (record_use), which the server requires (pg_migrations step
+7); its actor is the role, as for every event."""
 SERVER_SETTINGS = {"application_name": "changeup-tui"}
 # asyncpg prepares every statement; after five runs the server may switch to a generic plan,
 # chosen without the parameters: for a search '%k%' it walked the whole trigram index (400 ms
@@ -770,13 +775,22 @@ class PostgresStore:
                 [(use.client_id, use.at, use.not_since) for use in uses],
             )
             rehashes = [
-                (use.secret_id, use.new_phc, use.old_phc)
+                (use.secret_id, use.new_phc, use.old_phc, use.at, REHASH_ORIGIN, REHASH_ACTION,
+                 REHASH_DETAIL)
                 for use in uses
                 if use.new_phc is not None and use.secret_id is not None
             ]
             if rehashes:
+                # A new hash is a change to a key's secret that the server cannot tell from a
+                # hash of a secret of someone's own choosing: it commits only with an event
+                # (pg_migrations step 7), written here for each hash that was replaced. The
+                # actor is the role (the audit trigger writes session_user); never a hash.
                 await conn.executemany(
-                    "UPDATE key_secrets SET phc = $2, shared_hash = 0 WHERE id = $1 AND phc = $3",
+                    "WITH upgraded AS (UPDATE key_secrets SET phc = $2, shared_hash = 0 "
+                    "WHERE id = $1 AND phc = $3 RETURNING key_id) "
+                    "INSERT INTO audit_events (at, actor, origin, action, environment, client_id, "
+                    "detail) SELECT $4, session_user, $5, $6, k.environment, k.client_id, $7 "
+                    "FROM upgraded JOIN api_keys k ON k.id = upgraded.key_id",
                     rehashes,
                 )
 
