@@ -200,3 +200,44 @@ async def test_schema_5_gets_actor_triggers_that_keep_the_actors_and_pin_their_s
         "audit_events_written_in", "changeup_copying", "keys_audited",  # + step 7's
     ]
     assert {tuple(config or ()) for _, config in configs} == {("search_path=pg_catalog, pg_temp",)}
+
+
+async def test_schema_6_gets_the_audit_requirement_from_db_init(pg_url, clock):
+    """Step 7, on a database step 6 left with a key and its event: `db init` (the owner opening
+    it) adds it in the migrating transaction; the event already there counts for no later
+    transaction, so a raw change to the key is refused at commit, with one afterwards it commits,
+    and the store's own writes go on."""
+    from changeup_tui.core.models import Actor, Environment
+    from changeup_tui.core.service import KeyService
+    from changeup_tui.testing import SeededKeyGenerator
+
+    db = Backend("postgres", pg_url)
+    db.raw("CREATE TABLE schema_version (version integer NOT NULL)")
+    for number, step in enumerate(MIGRATIONS[:6], start=1):
+        db.raw(step)
+        db.raw("INSERT INTO schema_version (version) VALUES ($1)", number)
+    db.raw(
+        "INSERT INTO api_keys (client_id, environment, name, name_key, name_sort, hint, "
+        "created_at, created_by) VALUES ('cu_test_ci_old', 'test', 'old', 'old', 'old', 'abcd', "
+        "now(), 'anyone'); "
+        "INSERT INTO audit_events (at, actor, origin, action, client_id) "
+        "VALUES (now(), 'anyone', 'local', 'key.created', 'cu_test_ci_old'); "
+        "UPDATE api_keys SET name = 'changed at will'"  # step 6 let this through
+    )
+    store = PostgresStore(pg_url)  # `db init`: the owner opens it
+    await store.open()
+    try:
+        assert db.raw("SELECT max(version) FROM schema_version") == [(LATEST_VERSION,)]
+        assert LATEST_VERSION >= 7
+        assert db.raw("SELECT written_in FROM audit_events") == [(None,)]
+        with pytest.raises(asyncpg.IntegrityConstraintViolationError, match="without an audit event"):
+            db.raw("UPDATE api_keys SET name = 'again'")
+        db.raw(event_sql("cu_test_ci_old") + "UPDATE api_keys SET name = 'with its event'")
+        assert db.raw("SELECT name FROM api_keys") == [("with its event",)]
+        service = KeyService(store, clock=clock, keygen=SeededKeyGenerator(51, valid_checksum=True),
+                             actor=Actor("tester", "local"))
+        made = await service.create("New", Environment.TEST)
+        await service.rename("cu_test_ci_old", "renamed by the service")
+        await service.revoke(made.key.client_id)
+    finally:
+        await store.close()
