@@ -221,7 +221,8 @@ async def test_every_write_of_changeup_tui_still_commits(team, clock, tmp_path: 
 async def test_db_copy_by_the_owner_still_commits(team, clock, tmp_path: Path):
     """`db copy` writes keys, secrets and their copied events, as the owner, in one transaction
     (the copied rows are exempt, as they keep their actors): the copied key verifies and keeps
-    its trail."""
+    its trail, and a key the source holds without any event (written there behind the store's
+    back) is copied too: the copy's own event records the copy."""
     source = SQLiteStore(tmp_path / "single-host.db")
     await source.open()
     try:
@@ -229,6 +230,11 @@ async def test_db_copy_by_the_owner_still_commits(team, clock, tmp_path: Path):
                             actor=Actor("root", "local"))
         copied = await single.create("Copied", TEST)
         await single.rename(copied.key.client_id, "Copied v2")
+        Backend("sqlite", tmp_path / "single-host.db").raw(
+            "INSERT INTO api_keys (client_id, environment, name, name_key, name_sort, hint, "
+            "created_at, created_by) VALUES ('cu_test_ci_noevent', 'test', 'no event', "
+            "'no event', 'no event', 'abcd', '2026-01-01T00:00:00.000000Z', 'root')"
+        )
         target = PostgresStore(team["changeup_owner"])
         await target.open()
         try:
@@ -238,7 +244,7 @@ async def test_db_copy_by_the_owner_still_commits(team, clock, tmp_path: Path):
             await target.close()
     finally:
         await source.close()
-    assert (report.keys, report.secrets, report.audit_events) == (1, 1, 2)
+    assert (report.keys, report.secrets, report.audit_events) == (2, 1, 2)
     checker = await _service(team["bob"], clock, "bob", 23)
     try:
         assert (await checker.verify(copied.key.client_id, copied.secret)).ok
@@ -246,6 +252,7 @@ async def test_db_copy_by_the_owner_still_commits(team, clock, tmp_path: Path):
         assert [(e.action, e.actor) for e in reversed(trail)] == [
             ("key.created", "root"), ("key.renamed", "root")
         ]
+        assert (await checker.get("cu_test_ci_noevent")).name == "no event"
     finally:
         await checker.store.close()
 
