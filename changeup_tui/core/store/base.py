@@ -128,6 +128,8 @@ class Store(Protocol):
         Only where `announces_changes`."""
 
     # -- writes: each one transaction with its audit event -------------------------------------
+    # A key's event names that key (`event.client_id`): a PostgreSQL server refuses a change to
+    # a key without an event for it in the same transaction (pg_migrations step 7).
 
     async def save_account(self, account: Account, event: AuditEvent) -> None: ...
 
@@ -195,5 +197,7 @@ class Store(Protocol):
         busy database must not hold up verification; the caller ignores a StoreError). For each
         use: `last_used_at = use.at` where it is NULL or older than `use.not_since`; and, when
         `use.new_phc` is set, `UPDATE` the secret `use.secret_id` to it only where its hash is
-        still `use.old_phc` (compare-and-set: a concurrent roll or rehash wins). No audit event:
-        a verification is not a change an operator made."""
+        still `use.old_phc` (compare-and-set: a concurrent roll or rehash wins). No audit event
+        for "last used": a verification is not a change an operator made. A new hash is a
+        change to a secret: PostgreSQL, whose server refuses one without an event, writes a
+        `key.rehashed` event with it (pg_migrations step 7); SQLite writes none."""

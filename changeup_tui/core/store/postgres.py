@@ -11,7 +11,10 @@ on a fresh connection.
 
 Who acted is the database's to say: triggers record the role the server authenticated as the
 actor of each audit event and as a key's `created_by` (pg_migrations step 4), whatever the client
-sends; `import_rows` (db copy) alone, run by the tables' owner, keeps the copied rows' actors."""
+sends; `import_rows` (db copy) alone, run by the tables' owner, keeps the copied rows' actors.
+And no change to a key without its audit event: the server refuses at COMMIT a transaction that
+changed a key or its secrets (but for "last used" and the confirmed mark) without writing an event
+for that key's Client ID (pg_migrations step 7), so each write's event names its key."""
 
 from __future__ import annotations
 
