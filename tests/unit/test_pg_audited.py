@@ -109,6 +109,9 @@ async def test_a_raw_change_to_a_key_without_its_event_is_refused_at_commit(team
                 for text in (error.message, error.hint or "", str(error)):
                     assert "$argon2" not in text and CHOSEN_PHC not in text
                 assert _snapshot(owner, client_id) == before, (label, prefix)
+        # nor can an operator switch the triggers off for the session (superuser only)
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+            await conn.execute("SET session_replication_role = replica")
         # an event for this very key, in a transaction of its own: the next one is refused still
         await conn.execute(event_sql(client_id))
         with pytest.raises(asyncpg.IntegrityConstraintViolationError, match=REFUSED):
