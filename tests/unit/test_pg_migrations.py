@@ -162,16 +162,22 @@ async def test_schema_3_keys_get_a_case_folded_name_sort_and_the_index_walks_it(
         await store.close()
 
 
+def left_at_step(pg_url: str, last: int) -> Backend:
+    """The database as schema steps 1 to `last` left it (as an older changeup-tui made it)."""
+    db = Backend("postgres", pg_url)
+    db.raw("CREATE TABLE schema_version (version integer NOT NULL)")
+    for number, step in enumerate(MIGRATIONS[:last], start=1):
+        db.raw(step)
+        db.raw("INSERT INTO schema_version (version) VALUES ($1)", number)
+    return db
+
+
 async def test_schema_5_gets_actor_triggers_that_keep_the_actors_and_pin_their_search_path(pg_url):
     """Step 6, on a database step 5 left: created_by and status_changed_by cannot be rewritten by
     an UPDATE any more (only a change of status names the role that made it), and each of the
     schema's functions runs with its own search_path (no caller's schema can shadow what it
     calls)."""
-    db = Backend("postgres", pg_url)
-    db.raw("CREATE TABLE schema_version (version integer NOT NULL)")
-    for number, step in enumerate(MIGRATIONS[:5], start=1):
-        db.raw(step)
-        db.raw("INSERT INTO schema_version (version) VALUES ($1)", number)
+    db = left_at_step(pg_url, 5)
     db.raw(
         "INSERT INTO api_keys (client_id, environment, name, name_key, name_sort, hint, "
         "created_at, created_by) VALUES ('cu_test_ci_old', 'test', 'old', 'old', 'old', 'abcd', "
@@ -211,11 +217,7 @@ async def test_schema_6_gets_the_audit_requirement_from_db_init(pg_url, clock):
     from changeup_tui.core.service import KeyService
     from changeup_tui.testing import SeededKeyGenerator
 
-    db = Backend("postgres", pg_url)
-    db.raw("CREATE TABLE schema_version (version integer NOT NULL)")
-    for number, step in enumerate(MIGRATIONS[:6], start=1):
-        db.raw(step)
-        db.raw("INSERT INTO schema_version (version) VALUES ($1)", number)
+    db = left_at_step(pg_url, 6)
     db.raw(
         "INSERT INTO api_keys (client_id, environment, name, name_key, name_sort, hint, "
         "created_at, created_by) VALUES ('cu_test_ci_old', 'test', 'old', 'old', 'old', 'abcd', "
