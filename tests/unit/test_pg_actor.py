@@ -94,12 +94,12 @@ async def test_a_client_cannot_claim_another_actor(team, clock):
         await posing.store.close()
 
 
-@pytest.mark.usefixtures("fast_argon2")
 def _columns(owner: Backend, client_id: str, columns: str) -> list[tuple]:
     """`columns` of one key as stored, read by the owner behind the store's back."""
     return owner.raw(f"SELECT {columns} FROM api_keys WHERE client_id = $1", client_id)
 
 
+@pytest.mark.usefixtures("fast_argon2")
 async def test_an_operator_cannot_rewrite_who_created_or_changed_a_key(team, clock):
     """An operator may UPDATE api_keys (the README's grants), but created_by stays the creating
     role and status_changed_by the role that last changed the status, whatever an UPDATE or an
