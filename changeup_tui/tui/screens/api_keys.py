@@ -102,7 +102,11 @@ class ApiKeysScreen(Screen[None]):
     include_revoked: reactive[bool] = reactive(False, init=False, bindings=True)
 
     def __init__(self) -> None:
-        super().__init__()
+        environment = changeup_app(self).environment
+        # The class is given here, not in on_mount: set there, it styles every widget on the
+        # page a second time before the first frame.
+        super().__init__(classes="-live" if environment is Environment.LIVE else None)
+        self.set_reactive(ApiKeysScreen.environment, environment)
         self.total: int | None = None
         """Keys matching the query, once the first page is read."""
         self._filter_timer: Timer | None = None
@@ -141,7 +145,6 @@ class ApiKeysScreen(Screen[None]):
         app = changeup_app(self)
         if app.read_only:
             self.query_one("#create-key", Button).disabled = True
-        self.set_reactive(ApiKeysScreen.environment, app.environment)
         self._show_environment()
         self.watch(app, "environment", self._follow_environment, init=False)
         # The first page is read before the page's first frame, which then shows the keys:

@@ -13,8 +13,9 @@ from changeup_tui.tui.typed_app import changeup_app
 
 
 class _Segment(Label):
-    def __init__(self, environment: Environment) -> None:
-        super().__init__(environment.label, id=f"env-{environment.value}", classes="env-segment")
+    def __init__(self, environment: Environment, active: bool) -> None:
+        classes = "env-segment -active" if active else "env-segment"
+        super().__init__(environment.label, id=f"env-{environment.value}", classes=classes)
         self.environment = environment
 
     def on_click(self, event: events.Click) -> None:
@@ -25,9 +26,15 @@ class _Segment(Label):
 class EnvironmentSwitch(Horizontal):
     """Shows and sets `app.environment`."""
 
+    def __init__(self, *, id: str | None = None) -> None:
+        # Built with the app's environment's classes, so that the first style pass has them.
+        environment = changeup_app(self).environment
+        super().__init__(id=id, classes="-live" if environment is Environment.LIVE else None)
+
     def compose(self) -> ComposeResult:
-        yield _Segment(Environment.TEST)
-        yield _Segment(Environment.LIVE)
+        environment = changeup_app(self).environment
+        yield _Segment(Environment.TEST, active=environment is Environment.TEST)
+        yield _Segment(Environment.LIVE, active=environment is Environment.LIVE)
 
     def on_mount(self) -> None:
         self.tooltip = "Live/Test environment (key e)"

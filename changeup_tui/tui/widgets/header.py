@@ -16,7 +16,9 @@ from changeup_tui.tui.widgets.environment_switch import EnvironmentSwitch
 
 class AppHeader(Horizontal):
     def __init__(self, breadcrumb: str = "") -> None:
-        super().__init__(id="app-header")
+        # Built with the app's environment's class, so that the first style pass already has it.
+        live = changeup_app(self).environment is Environment.LIVE
+        super().__init__(id="app-header", classes="-live" if live else None)
         self.breadcrumb = breadcrumb
 
     def compose(self) -> ComposeResult:
