@@ -38,6 +38,8 @@ def test_bench_script_runs_in_quick_mode(name, tmp_path):
     for line in results:
         assert "budget" in line and "ratio" in line and line.split()[-1] in {"PASS", "OVER"}
     assert "(quick)" in done.stdout
+    if name == "startup":  # the operator starts where they last were: both are measured
+        assert {line.split(" in ")[-1].split()[0] for line in results} == {"Test", "Live"}
 
 
 def test_seed_writes_what_it_says(tmp_path):
