@@ -35,10 +35,23 @@ async def test_environment_is_remembered_across_restarts(make_app):
     async with again.run_test(size=SIZE) as pilot:
         screen = await started(pilot)
         assert again.environment is Environment.LIVE
+        # Started in Live, the page is built in Live's look (classes given at construction).
+        assert screen.has_class("-live")
         assert screen.query_one(AppHeader).has_class("-live")
+        assert screen.query_one("#header-live-label").display
+        assert screen.query_one("#header-switch").has_class("-live")
+        assert screen.query_one("#env-live").has_class("-active")
+        assert not screen.query_one("#env-test").has_class("-active")
         await pilot.click("#env-test")  # the switch works by mouse too
         await wait_for(pilot, lambda: again.environment is Environment.TEST)
         await again.workers.wait_for_complete()
+        # ... and follows a change from there.
+        assert not screen.has_class("-live")
+        assert not screen.query_one(AppHeader).has_class("-live")
+        assert not screen.query_one("#header-live-label").display
+        assert not screen.query_one("#header-switch").has_class("-live")
+        assert screen.query_one("#env-test").has_class("-active")
+        assert not screen.query_one("#env-live").has_class("-active")
 
     third = make_app()
     async with third.run_test(size=SIZE) as pilot:
