@@ -7,8 +7,9 @@ Two levels, the app's when it can be measured:
   table shows its first page (a DataTable with rows in it), after walking to the API Key section if
   the app does not open there. Several runs at each size, medians.
 - service: what the table asks for when it opens: open the store (a new connection), the first page
-  (`service.list(env, limit=100)`) and the "N keys" count (`service.count(env)`). Always measured:
-  it is the part of opening that could grow with the number of keys.
+  (`service.list(env, limit=50)`, the page the app reads) and the "N keys" count
+  (`service.count(env)`). Always measured: it is the part of opening that could grow with the
+  number of keys.
 
 With `--db URL`, both sizes are seeded into PostgreSQL databases created for the run on that
 server (and dropped after).
@@ -30,7 +31,7 @@ from changeup_tui.core.service import KeyService
 from changeup_tui.core.store.factory import as_target, make_store
 
 BUDGET_RATIO = 1.5
-PAGE = 100
+PAGE = 50  # the app's page (tui/screens/api_keys.py PAGE_SIZE)
 
 
 async def service_open(path: Path | str, runs: int) -> float:

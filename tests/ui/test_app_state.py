@@ -98,6 +98,23 @@ async def test_keys_table_loads_a_page_at_a_time(make_app, db_path):
         assert names == [f"bulk {i:04}" for i in range(250 - PAGE_SIZE, 250)]  # newest first
 
 
+async def test_a_view_taller_than_a_page_is_filled_without_a_key_pressed(make_app, db_path):
+    """On a tall terminal the first page does not fill the table: the next one is read at once,
+    and a terminal made taller reads more."""
+    await _seed_many(db_path, 250)
+    app = make_app()
+    async with app.run_test(size=(120, PAGE_SIZE + 30)) as pilot:
+        await started(pilot)
+        table = keys_table(app)
+        await wait_for(pilot, lambda: table.row_count == 2 * PAGE_SIZE)
+        assert table.cursor_row == 0
+        names = [str(table.get_row_at(i)[0]) for i in range(table.row_count)]
+        assert names == [f"bulk {i:04}" for i in range(2 * PAGE_SIZE)]  # in order, no gap
+        await pilot.resize_terminal(120, 2 * PAGE_SIZE + 30)
+        await wait_for(pilot, lambda: table.row_count == 3 * PAGE_SIZE)
+        assert table.cursor_row == 0
+
+
 async def test_palette_switches_environment_and_copies_the_client_id(make_app, fake_clipboard,
                                                                      db_path):
     store = SQLiteStore(db_path)

@@ -135,6 +135,9 @@ class PagedTable(TextCellTable, Generic[Row, Cursor]):
 
     def on_resize(self) -> None:
         self._set_columns()
+        # A view taller than the rows loaded (a tall terminal, or one made taller) asks for the
+        # next page as a cursor near the end would.
+        self._check_near_end(int(self.scroll_y) + self.scrollable_content_region.height)
 
     def _cells_shown(self, row: Row) -> list[Text]:
         """The cells of the columns shown now."""
