@@ -1,7 +1,8 @@
 """Filter latency at 100,000 keys: `python bench/filter.py [--quick]`.
 
 What the API Key table does on each keystroke of its filter: `service.list(env, search=term,
-limit=100)` for the first page, then `service.count(env, search=term)` for the "N keys" figure,
+limit=50)` for the first page (the app's page, tui/screens/api_keys.py PAGE_SIZE; 100 before
+2026-11-29), then `service.count(env, search=term)` for the "N keys" figure,
 through the real store on a file database seeded by bench/seed.py (or, with `--db URL`, on a
 PostgreSQL database created for the run on that server). Several terms (rare,
 common, a Client ID prefix, no match, non-ASCII), each under the three sort orders, in the larger
@@ -22,6 +23,7 @@ from changeup_tui.core.service import KeyService
 from changeup_tui.core.store.factory import make_store
 
 BUDGET_S = 0.100
+PAGE = 50  # the app's page (tui/screens/api_keys.py PAGE_SIZE)
 
 
 async def measure(path: Path | str, terms: dict[str, str], runs: int, report: _common.Report) -> float:
@@ -36,12 +38,12 @@ async def measure(path: Path | str, terms: dict[str, str], runs: int, report: _c
         worst = 0.0
         for label, term in terms.items():
             for sort in SortField:
-                await service.list(env, search=term, sort=sort, limit=100)  # warm the plan
+                await service.list(env, search=term, sort=sort, limit=PAGE)  # warm the plan
                 lists, counts, totals = [], [], []
                 matches = 0
                 for _ in range(runs):
                     t0 = _common.now()
-                    await service.list(env, search=term, sort=sort, limit=100)
+                    await service.list(env, search=term, sort=sort, limit=PAGE)
                     t1 = _common.now()
                     matches = await service.count(env, search=term)
                     t2 = _common.now()
@@ -69,7 +71,7 @@ def main() -> int:
     runs = args.runs or (5 if args.quick else 15)
     report = _common.Report("filter", args.quick)
     store = f"PostgreSQL at {_common.shown(args.db)}" if args.db else "SQLite"
-    report.header(f"list(limit=100) + count at {n:,} keys ({store})")
+    report.header(f"list(limit={PAGE}) + count at {n:,} keys ({store})")
     with contextlib.ExitStack() as stack:
         if args.db:
             target = stack.enter_context(_common.temp_database(args.db, "filter"))
