@@ -29,7 +29,15 @@ state read after argon2, the hand-over to the pool thread), back to back and eac
 argon2 check in the pool (in a cold check the event loop and the database thread sleep while
 argon2 runs, and then run with cold caches: the parts cost two to five times their back-to-back
 figure); the cold check's CPU by thread (event loop, database thread, argon2 thread); and the
-load average."""
+load average.
+
+And the floor: the cold check's shape with nothing in it, nothing of changeup-tui's but the
+pool: a call that does nothing in another thread, argon2 in the verifier's pool (timed inside,
+as the bare verify), a call that does nothing in the other thread again; end to end against its
+own argon2, interleaved with cold checks. Three hand-overs between threads, each after the loop
+slept through argon2, are what a check that reads the key, runs argon2 and reads the state again
+cannot avoid; on a machine where the floor alone is near 1.1x, the budget leaves nothing for the
+reads themselves."""
 
 from __future__ import annotations
 
@@ -40,6 +48,7 @@ import statistics
 import threading
 import time
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import _common
@@ -213,8 +222,28 @@ async def cold(db: Path | str, key: CreatedKey, runs: int, warmup: int,
             await bare_in_loop()
         _, loop_cpu = await interleaved(bare_in_loop, max(10, runs // 2))
         old_reference = (statistics.median(loop_cpu[True]), statistics.median(loop_cpu[False]))
+        floor_runs = await floor(verifier, through_verifier, phc, secret, max(20, runs // 2))
     return (wall[True], wall[False], cpu[True], cpu[False], phc.split("$")[3], roles,
-            old_reference)
+            old_reference, floor_runs)
+
+
+async def floor(verifier: Verifier, cold_check: Callable[[], Awaitable[tuple[float, float]]],
+                phc: str, secret: str, runs: int) -> tuple[list[float], list[float]]:
+    """The cold check's shape with nothing in it (see the module's docstring), alternating with
+    cold checks: each run's wall clock end to end and its argon2's, timed inside its thread."""
+    loop = asyncio.get_running_loop()
+    totals: list[float] = []
+    inner: list[float] = []
+    with ThreadPoolExecutor(1, thread_name_prefix="bench-other") as other:
+        for _ in range(runs):
+            await cold_check()
+            start = _common.now()
+            await loop.run_in_executor(other, int)
+            argon2_wall, _ = await verifier.pool.run(timed_bare, phc, secret)
+            await loop.run_in_executor(other, int)
+            totals.append(_common.now() - start)
+            inner.append(argon2_wall)
+    return totals, inner
 
 
 async def parts(db: Path | str, key: CreatedKey, runs: int,
@@ -297,8 +326,8 @@ def main() -> int:
         keys = asyncio.run(make_keys(db, KEYS))
         with one_cpu(report):
             per_call, cached_keys = asyncio.run(cached(db, keys, calls))
-        verifier_times, bare_times, verifier_cpu, bare_cpu, params, roles, old_reference = (
-            asyncio.run(cold(db, keys[0], runs, warmup, args.niceness)))
+        (verifier_times, bare_times, verifier_cpu, bare_cpu, params, roles, old_reference,
+         (floor_times, floor_argon2)) = asyncio.run(cold(db, keys[0], runs, warmup, args.niceness))
         load_after = os.getloadavg()[0]
         costs = asyncio.run(parts(db, keys[0], 50 if args.quick else 300, False))
         costs_cold = asyncio.run(parts(db, keys[0], 20 if args.quick else 100, True))
@@ -312,6 +341,11 @@ def main() -> int:
     report.line(f"bare PasswordHasher.verify  {spread(bare_times)}  (in the argon2 thread)")
     report.line(f"overhead {_common.ms(cold_median - bare_median)} per cold verify (load average "
                 f"{load_after:.2f} at the end of the cold runs)")
+    floor_ratio = _common.median(floor_times) / _common.median(floor_argon2)
+    report.line(f"the floor (the same three steps with nothing in them: hand-overs between threads "
+                f"around argon2): {_common.ms(_common.median(floor_times))} against its argon2's "
+                f"{_common.ms(_common.median(floor_argon2))}, {floor_ratio:.2f}x; the cold check "
+                f"is {cold_median / bare_median / floor_ratio:.2f}x the floor")
     report.line("its parts alone, back to back, median wall / CPU: " + "; ".join(
         f"{label} {wall * 1e6:.0f} / {cpu * 1e6:.0f} µs" for label, (wall, cpu) in costs.items()))
     report.line("the same, each right after an argon2 check in the pool (as in a cold check): "
