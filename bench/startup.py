@@ -12,9 +12,12 @@ before the spawn and stops when the screen shows what is waited for: for the app
 first page of keys is drawn in one frame, so the first Client ID shows with it); for the bare app,
 its label. The program is then sent Ctrl+Q (all quit on it) and, failing that, SIGTERM.
 
-Runs are interleaved (bare, 100 keys, 100,000 keys, bare, ...) after one unmeasured run of each, so
-a burst of machine noise hits all alike; the figures are medians. Budget: 1.5x the bare app, at
-each size.
+Runs are interleaved (bare, 100 keys in Test, in Live, 100,000 keys in Test, in Live, bare, ...)
+after one unmeasured run of each, so a burst of machine noise hits all alike; the figures are
+medians of 21 runs. Budget: 1.5x the bare app, at each size and in each environment. Each ratio
+is printed with how far it moves when the same runs are drawn again (a bootstrap: 5th to 95th
+percentile): on a shared 2-core VM about ±0.15x at 21 runs, which is how far one run's verdict
+can be from the next run's.
 
 A/B comparisons: `--variant NAME=DIR` adds `python -m changeup_tui` run from another copy of the
 package (DIR holds `changeup_tui/` and `styles/`, e.g. `git archive REV changeup_tui styles | tar
@@ -190,12 +193,12 @@ def main() -> int:
     p = _common.parser("Time until the first key shows in changeup-tui vs a bare Textual app.")
     p.add_argument("--sizes", type=int, nargs="+", help="keys per database (100 100000; "
                    "--quick: 100 10000)")
-    p.add_argument("--runs", type=int, help="measured runs of each program (9; --quick: 3)")
+    p.add_argument("--runs", type=int, help="measured runs of each program (21; --quick: 3)")
     p.add_argument("--variant", action="append", default=[], metavar="NAME=DIR",
                    help="also run another copy of the package (A/B), see the module docstring")
     args = p.parse_args()
     sizes = args.sizes or ([100, 10_000] if args.quick else [100, 100_000])
-    runs = args.runs or (3 if args.quick else 9)
+    runs = args.runs or (3 if args.quick else 21)
     variants = [_variant(text) for text in args.variant]
     report = _common.Report("startup", args.quick)
     report.header(f"time until the first Client ID shows, {COLUMNS}x{LINES} pty, "
