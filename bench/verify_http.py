@@ -808,6 +808,8 @@ def main() -> int:
     p.add_argument("--aa", action="store_true",
                    help="the method's control: part 1 only, with two servers WITHOUT the "
                    "middleware (their ratio should be 1.0; its spread is the measure's own noise)")
+    p.add_argument("--throughput-only", action="store_true",
+                   help="part 1 only (the throughput figure and its verdict)")
     p.add_argument("--sequential", action="store_true",
                    help="part 1 also runs the former measure (one server loaded at a time, "
                    "interleaved pairs) and prints it for comparison")
@@ -889,9 +891,13 @@ def main() -> int:
             if cpus is not None:  # parts 2 and 3 as before: the whole machine
                 pin(proc.pid, os.sched_getaffinity(0))
             stop(plain)
-            if args.aa:
+            if args.aa or args.throughput_only:
                 stop(proc)
-                report_throughput(report, labels, warm_a, warm_b, windows, answers, pairs)
+                verdict = report_throughput(report, labels, warm_a, warm_b, windows, answers,
+                                            pairs)
+                if not args.aa:
+                    report.budget("without/with middleware, per CPU-second (median of windows)",
+                                  1 / verdict, THROUGHPUT_BUDGET, "1.25x (with >= 0.8x without)")
                 return report.exit_code()
             rate_with = statistics.median(b.rate for _, b in windows)
             # 2. steady load alone, then with the flood
