@@ -1,4 +1,4 @@
-"""Verification through HTTP: `python bench/verify_http.py [--quick] [--http h11|httptools]`.
+"""Verification through HTTP: `python bench/verify_http.py [--quick] [--aa] [--http h11|httptools]`.
 
 uvicorn (one process, its own; its HTTP parser httptools when installed, as uvicorn chooses and
 production deployments run it, else h11, or as `--http` says) serves a minimal ASGI app (200
@@ -7,19 +7,36 @@ and a two-byte JSON body) on loopback, without and with `changeup_tui.asgi.ApiKe
 per core but one), with N keys in use (1,000; 100 with --quick), each request presenting one of
 them in turn.
 
-1. Throughput: requests a second, without and with the middleware, the keys already verified
-   once (in the cache) and both servers warmed up by one second of load, both up and runs
-   interleaved (A B, B A, ...; seven pairs of 2 s; the warm-up's figures printed too). Load
-   generator: `wrk` (Debian package) with a Lua script rotating the keys, else this script's
-   own asyncio client. Budget: with >= 0.8x without. The verdict is on requests per CPU-second
-   of the server process (what it serves at saturation on a core of its own), which other jobs
-   on a shared machine disturb less than the wall-clock rate, and on the median of the pairs'
-   ratios: on a shared 2-core VM the same server's figure drifts by up to 1.5x within a minute
-   (two servers without the middleware, A/B: pairs from 0.65x to 1.05x, 0.82x between the
-   medians), and the two runs of a pair, back to back, see the same machine. Both ways are
-   printed, and for each run what the middleware's server did besides answering from memory
-   (store queries, "last used" writes, the collector), so that a run that is not in the steady
-   state shows as such.
+1. Throughput: the two servers (without and with the middleware, the keys already verified
+   once: in the cache) loaded AT THE SAME TIME, each by its own closed-loop load generator with
+   the same settings (`wrk` from the Debian package, one thread, 32 connections, a Lua script
+   rotating the keys; else this script's asyncio client in a process of its own), both started
+   together; both servers on one CPU, the load generators on the others. A warm-up of 2 s,
+   then twelve windows of 2 s (--quick: 1 s, four of 1 s). At each window's end the bench reads
+   each server's own counters (requests answered, its process's CPU time, all threads, and its
+   clock, at one instant); a window's figures are the difference of two readings. The verdict
+   is on requests per CPU-second (the cost of a request, whatever share of the machine the
+   server got): the median of the windows' ratios, with/without, budget >= 0.8x; the quartiles
+   and range are printed, and for each window and server the requests a second, the CPU it got
+   (fairness: their ratio is printed too; the wall-clock rate ratio is the cost ratio only when
+   each got the same CPU) and what the middleware's server did besides answering from memory
+   (store queries, "last used" writes, collections), so that a window out of the steady state
+   shows as such.
+   Why so: on a shared 2-vCPU VM one server's own rate moves between about 15,000 and 31,000
+   requests per CPU-second from one 2 s run to the next (other jobs, the host). Measured one
+   after the other, that drift falls on one side of a ratio: the former measure (seven
+   interleaved pairs of 2 s, `--sequential` prints it for comparison) gave pairs of two
+   identical bare servers from 0.65x to 1.46x and verdicts from 0.65x to 1.07x for the
+   middleware. Run at the same time on the same CPU, both servers see the same machine at the
+   same moments, and the drift cancels in the ratio. `--aa` is the control: two identical
+   servers without the middleware, part 1 only. Measured (12:14 to 12:31 UTC, load average 1.4
+   to 2.6 from other jobs, the servers' absolute rate moving from 15,000 to 31,000 per
+   CPU-second): windows within 1.00x to 1.03x of each other (medians 1.015x, 1.002x; 0.994x in
+   --quick), where the sequential pairs of the same run gave 0.97x to 1.19x. Left to the
+   scheduler (`--no-pin`: each server anywhere on the two CPUs), the concurrent A/A windows
+   spread from 0.83x to 1.40x: a server kept on a vCPU that the host slows is not common to
+   both. What remains is a difference between two processes of ~1 to 2% that holds for a run
+   (the A/A medians above): the figure's resolution.
 2. A flood: the same keys at a steady rate (a third of the measured throughput, at most 500/s;
    latency measured from each request's scheduled time, so a stall is not hidden), alone and
    then with forged requests, in alternating rounds (the figure compares the medians of the
