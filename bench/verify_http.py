@@ -34,9 +34,10 @@ them in turn.
    CPU-second): windows within 1.00x to 1.03x of each other (medians 1.015x, 1.002x; 0.994x in
    --quick), where the sequential pairs of the same run gave 0.97x to 1.19x. Left to the
    scheduler (`--no-pin`: each server anywhere on the two CPUs), the concurrent A/A windows
-   spread from 0.83x to 1.40x: a server kept on a vCPU that the host slows is not common to
-   both. What remains is a difference between two processes of ~1 to 2% that holds for a run
-   (the A/A medians above): the figure's resolution.
+   spread from 0.65x to 1.56x (three runs; medians 1.03x, 1.16x, 1.48x): a server kept on a
+   vCPU that the host slows is not common to both. What remains is a difference of 1 to 2%
+   between two processes that holds for a run (the A/A medians above): the figure's
+   resolution.
 2. A flood: the same keys at a steady rate (a third of the measured throughput, at most 500/s;
    latency measured from each request's scheduled time, so a stall is not hidden), alone and
    then with forged requests, in alternating rounds (the figure compares the medians of the
