@@ -622,13 +622,13 @@ def concurrent_windows(ports: tuple[int, int], warm: float, windows: int, second
                        load_cpus: set[int] | None
                        ) -> tuple[Side, Side, list[tuple[Side, Side]], list[Counter]]:
     """Both servers loaded AT THE SAME TIME, each by its own load generator (same settings, same
-    keys in the same order), started together and run for warm + windows x seconds (+ 1 s).
+    keys in the same order), started together and run for warm + windows x seconds (+ 2 s).
     Each server's counters are read at the end of the warm-up and at every window's end; a
     window's figures for a server are the difference of two of its readings, so both servers'
     windows cover the same stretch of time (a few milliseconds apart: the two readings of a
     boundary). Returns the warm-up's two sides, each window's two sides and what each load
     generator was answered."""
-    total = warm + windows * seconds + 1
+    total = warm + windows * seconds + 2  # the last reading comes before the load ends
     loads = [start_load(use_wrk, port, total, keys_file, script, load_cpus) for port in ports]
     try:
         start = time.monotonic()
