@@ -69,9 +69,11 @@ class Report:
         """Print one RESULT line; value and budget in the same unit (seconds or a ratio)."""
         ratio = value / budget if budget else float("inf")
         ok = value <= budget
-        shown = unit(value) if unit else f"{value:.2f}x"
+        # Three decimals where two would round onto the budget (1.2516x "1.25x OVER").
+        digits = 3 if f"{value:.2f}" == f"{budget:.2f}" or f"{ratio:.2f}" == "1.00" else 2
+        shown = unit(value) if unit else f"{value:.{digits}f}x"
         print(f"RESULT  {self.bench}  {figure} {shown}  budget {budget_text}  "
-              f"ratio {ratio:.2f}  {'PASS' if ok else 'OVER'}", flush=True)
+              f"ratio {ratio:.{digits}f}  {'PASS' if ok else 'OVER'}", flush=True)
         if not ok:
             self.over.append(figure)
         return ok
