@@ -21,9 +21,10 @@ import seed as seeding
 from changeup_tui.core.models import Actor, Environment, SortField
 from changeup_tui.core.service import KeyService
 from changeup_tui.core.store.factory import make_store
+from changeup_tui.tui.screens.api_keys import PAGE_SIZE
 
 BUDGET_S = 0.100
-PAGE = 50  # the app's page (tui/screens/api_keys.py PAGE_SIZE)
+PAGE = PAGE_SIZE  # the app's page: what the table reads
 
 
 async def measure(path: Path | str, terms: dict[str, str], runs: int, report: _common.Report) -> float:

@@ -29,9 +29,10 @@ import seed as seeding
 from changeup_tui.core.models import Actor
 from changeup_tui.core.service import KeyService
 from changeup_tui.core.store.factory import as_target, make_store
+from changeup_tui.tui.screens.api_keys import PAGE_SIZE
 
 BUDGET_RATIO = 1.5
-PAGE = 50  # the app's page (tui/screens/api_keys.py PAGE_SIZE)
+PAGE = PAGE_SIZE  # the app's page: what the table reads
 
 
 async def service_open(path: Path | str, runs: int) -> float:
