@@ -26,7 +26,6 @@ from changeup_tui.core.verify_rules import wrap_secret
 from changeup_tui.middleware_common import (
     Refusal,
     RefusalLog,
-    VerifiedKey,
     open_path_set,
     refusal_for,
     verified_key,
@@ -101,7 +100,6 @@ class ApiKeyMiddleware:
             raise ValueError("the verifier serves another environment")
         self.open_paths = open_path_set(open_paths)
         self.log = RefusalLog()
-        self._verified_keys: dict[int, tuple[VerifyResult, VerifiedKey]] = {}
         self._opened = False
         self._opening: asyncio.Lock | None = None
 
@@ -166,7 +164,7 @@ class ApiKeyMiddleware:
             api_key = None
         api_key_raw = None  # no frame of a traceback through here holds the secret
         if result.ok:
-            verified = self._verified(result)
+            verified = verified_key(result)
             state = scope.get("state")
             if state is None:
                 scope["state"] = {"api_key": verified}
@@ -176,18 +174,6 @@ class ApiKeyMiddleware:
             return
         self.log.refused(result.reason, None if repeated else _text(client_id_raw), _peer(scope))
         await self._refuse(kind, result.reason, send)
-
-    def _verified(self, result: VerifyResult) -> VerifiedKey:
-        """The VerifiedKey for an ok result, made once per state the verifier read (the verifier
-        answers a key in use with the same result object until it reads the key again)."""
-        made = self._verified_keys.get(id(result))
-        if made is not None and made[0] is result:
-            return made[1]
-        verified = verified_key(result)
-        if len(self._verified_keys) >= 2 * self.verifier.cache.max_keys + 64:
-            self._verified_keys.clear()
-        self._verified_keys[id(result)] = (result, verified)
-        return verified
 
     @staticmethod
     async def _refuse(kind: str, reason: str, send: Send) -> None:

@@ -11,22 +11,13 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from changeup_tui.core.credentials import CLIENT_ID_RE
-from changeup_tui.core.models import Environment, VerifyResult
+from changeup_tui.core.models import VerifiedKey, VerifyResult
 
 CLIENT_ID_HEADER = "x-client-id"
 API_KEY_HEADER = "x-api-key"
 LOGGER_NAME = "changeup_tui.verify"
 LOG_LINES_PER_SECOND = 5
 """Per reason: a flood of forged requests must not become a flood of log lines."""
-
-
-@dataclass(frozen=True, slots=True)
-class VerifiedKey:
-    """What the application gets for a verified request: who, never the secret."""
-
-    client_id: str
-    name: str
-    environment: Environment
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,9 +45,10 @@ def refusal_for(reason: str) -> Refusal:
 
 
 def verified_key(result: VerifyResult) -> VerifiedKey:
-    key = result.key
-    assert key is not None  # an ok result always carries its key
-    return VerifiedKey(key.client_id, key.name, key.environment)
+    """What the application gets for a verified request: who, never the secret."""
+    verified = result.verified
+    assert verified is not None  # an ok result always carries it (VerifyResult.accepted)
+    return verified
 
 
 def path_is_open(path: str, open_paths: frozenset[str]) -> bool:

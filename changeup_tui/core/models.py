@@ -288,6 +288,16 @@ class AuditQuery:
 
 
 @dataclass(frozen=True, slots=True)
+class VerifiedKey:
+    """Who a verified request came from, for the application behind the middleware: never the
+    secret."""
+
+    client_id: str
+    name: str
+    environment: Environment
+
+
+@dataclass(frozen=True, slots=True)
 class VerifyResult:
     ok: bool
     reason: str
@@ -297,6 +307,14 @@ class VerifyResult:
     queue are full: try again in a second) and 'throttled' (too many wrong secrets for this Client
     ID lately: cache misses for it are refused for a while). README, "Verifying keys"."""
     key: ApiKey | None = field(default=None, repr=False)
+    verified: VerifiedKey | None = field(default=None, repr=False, compare=False)
+    """For an `ok` result: the key's identity, made once with the result (a middleware hands
+    the same object to every request answered from one reading of the key)."""
+
+    @classmethod
+    def accepted(cls, key: ApiKey) -> VerifyResult:
+        """The `ok` answer for `key`."""
+        return cls(True, "ok", key, VerifiedKey(key.client_id, key.name, key.environment))
 
     def __bool__(self) -> bool:
         return self.ok

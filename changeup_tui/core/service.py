@@ -418,7 +418,7 @@ class KeyService:
             return Verification(VerifyResult(False, reason, state.key), state)
         key = await self._after_success(state.key, matched.id, matched.phc, presented.secret, now,
                                         pool)
-        return Verification(VerifyResult(True, "ok", key), state, matched.id)
+        return Verification(VerifyResult.accepted(key), state, matched.id)
 
     async def _after_success(
         self, key: ApiKey, secret_id: int, phc: str, secret: Secret, now: datetime,

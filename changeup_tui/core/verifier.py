@@ -38,6 +38,7 @@ from changeup_tui.core.store.factory import make_store
 from changeup_tui.core.verify_cache import (
     DEFAULT_MAX_KEYS,
     LAST_USED_RESOLUTION,
+    Accepted,
     CachedKey,
     KeyCache,
     PeerBudget,
@@ -146,7 +147,6 @@ class Verifier:
         self._uses: dict[str, KeyUse] = {}
         self._flusher: asyncio.Task[None] | None = None
         self._background_refresh = background_refresh and max_staleness > 0
-        self._hot: set[str] = set()
         # An exact data_version (SQLite's, read from the database itself): an equal one proves
         # that nothing was committed elsewhere meanwhile (see _changed_since_sweep).
         self._sync_version = self._store.exact_data_version
@@ -226,22 +226,22 @@ class Verifier:
         if answer is not None:
             return answer
         if api_key is not None and type(client_id) is str:
-            entry = self.cache.get(client_id)
-            if entry is not None:
-                secret_id = entry.by_digest.get(self.cache.digest(client_id, api_key))
-                if secret_id is not None:
-                    if self.max_staleness == 0 or (
-                        self._monotonic() - entry.read_at >= self.max_staleness
-                    ):
-                        state, read_at, epoch = await self._read_state(client_id)
-                        if state is None:
-                            self.cache.drop(client_id)
-                            return VerifyResult(False, "unknown_key")
-                        self.cache.refresh(entry, state, read_at, epoch)
-                    self._hot.add(client_id)
-                    if self._sweeper is None and self._background_refresh:
-                        self._start_sweeper()
-                    return self._answer(entry, secret_id)
+            accepted = self.cache.find(self.cache.digest(client_id, api_key))
+            if accepted is not None:  # a key in use whose state must be read first
+                entry = accepted.entry
+                entry.used = True
+                if self.max_staleness == 0 or (
+                    self._monotonic() - entry.read_at >= self.max_staleness
+                ):
+                    state, read_at, epoch = await self._read_state(client_id)
+                    if state is None:
+                        self.cache.drop(client_id)
+                        return VerifyResult(False, "unknown_key")
+                    self.cache.refresh(entry, state, read_at, epoch)
+                entry.hot = True
+                if self._sweeper is None and self._background_refresh:
+                    self._start_sweeper()
+                return self._answer(accepted)
         presented = screen(client_id, api_key, self.environment)
         if isinstance(presented, VerifyResult):
             return presented
@@ -268,44 +268,39 @@ class Verifier:
         environment, and an equal digest means the very secret that passed its format, checksum
         and argon2 checks. So this answers as the full order would, skipping the checks whose
         outcome is already known."""
-        if api_key is None or type(client_id) is not str or self.max_staleness == 0:
+        if api_key is None or type(client_id) is not str:
             return None
-        entry = self.cache.get(client_id)
-        if entry is None or self._monotonic() - entry.read_at >= self.max_staleness:
-            return None
-        return self._hit(client_id, entry, self.cache.digest(client_id, api_key))
+        return self._hit(self.cache.digest(client_id, api_key))
 
     def cached_answer_bytes(self, client_id: bytes, api_key: bytes) -> VerifyResult | None:
         """`cached_answer` for a pair as an HTTP server hands it over (the two headers' values,
         bytes): no text and no Secret are made for a key in use. Bytes that are not ASCII, or
         any pair whose digest is not one the cache accepted, give None (then `verify`, which
         says why)."""
-        if self.max_staleness == 0:
-            return None
-        try:
-            cid = client_id.decode("ascii")
-        except UnicodeDecodeError:
-            return None
-        entry = self.cache.get(cid)
-        if entry is None or self._monotonic() - entry.read_at >= self.max_staleness:
-            return None
-        return self._hit(cid, entry, self.cache.digest_bytes(client_id, api_key))
+        return self._hit(self.cache.digest_bytes(client_id, api_key))
 
-    def _hit(self, client_id: str, entry: CachedKey, digest: bytes) -> VerifyResult | None:
-        secret_id = entry.by_digest.get(digest)
-        if secret_id is None:
+    def _hit(self, digest: bytes) -> VerifyResult | None:
+        """The answer for an accepted pair's digest whose key's state is fresh; else None. It
+        reads the pair's Accepted and its entry, and nothing else, when nothing is due."""
+        accepted = self.cache.find(digest)
+        if accepted is None:
             return None
-        self._hot.add(client_id)
+        entry = accepted.entry
+        if self._monotonic() - entry.read_at >= self.max_staleness:  # always so for 0
+            return None
+        entry.used = entry.hot = True
         if self._sweeper is None and self._background_refresh:
             self._start_sweeper()
-        return self._answer(entry, secret_id)
+        if self._wall() < accepted.ok_until:
+            return entry.ok
+        return self._answer(accepted)
 
-    def _answer(self, entry: CachedKey, secret_id: int) -> VerifyResult:
+    def _answer(self, accepted: Accepted) -> VerifyResult:
         """A cached key's answer from its state as last read; expiry and the end of a roll's
         grace against the clock, on every hit: one reading of the clock against the earliest of
-        them (`CachedKey.ok_until`) once the full comparison has been made for that state."""
-        until = entry.ok_until.get(secret_id)
-        if until is not None and self._wall() < until:
+        them (`Accepted.ok_until`) once the full comparison has been made for that state."""
+        entry = accepted.entry
+        if self._wall() < accepted.ok_until:
             return entry.ok  # type: ignore[return-value]  # set by every refresh
         if entry.refusal is not None:
             return VerifyResult(False, entry.refusal, entry.key)
@@ -313,13 +308,13 @@ class Verifier:
         expires = entry.key.expires_at
         if expires is not None and expires <= now:
             return VerifyResult(False, "expired", entry.key)
-        stored = entry.secrets.get(secret_id)
+        stored = entry.secrets.get(accepted.secret_id)
         if stored is None or (stored.expires_at is not None and stored.expires_at <= now):
             return VerifyResult(False, "wrong_secret", entry.key)
         if entry.use_due is None or entry.use_due <= now:
             self._note_use(entry, now)
         ends = [t.timestamp() for t in (expires, stored.expires_at, entry.use_due) if t is not None]
-        entry.ok_until[secret_id] = min(ends) if ends else float("inf")
+        accepted.ok_until = min(ends) if ends else float("inf")
         return entry.ok  # type: ignore[return-value]  # set by every refresh
 
     async def _read_state(self, client_id: str) -> tuple[KeyState | None, float, int]:
@@ -356,11 +351,10 @@ class Verifier:
         self._id_locks[client_id] = (lock, waiting + 1)
         try:
             async with lock:  # at most one argon2 check per Client ID at a time
-                entry = self.cache.get(client_id)
-                if entry is not None:  # the check we waited for may have accepted this secret
-                    secret_id = entry.by_digest.get(digest)
-                    if secret_id is not None:
-                        return self._answer(entry, secret_id)
+                entry = self.cache.peek(client_id)
+                accepted = self.cache.find(digest)
+                if accepted is not None:  # the check we waited for accepted this secret
+                    return self._answer(accepted)
                 if self.throttle.blocked(client_id, self._monotonic()):
                     return VerifyResult(False, "throttled")
                 read_at, epoch = self._monotonic(), self.cache.epoch()
@@ -377,7 +371,7 @@ class Verifier:
                 elif result.ok and outcome.state is not None and outcome.secret_id is not None:
                     self.cache.accept(client_id, outcome.state, outcome.secret_id, digest, read_at,
                                       epoch)
-                    cached = self.cache.get(client_id)
+                    cached = self.cache.peek(client_id)
                     if cached is not None:  # "last used" was just recorded by the check
                         cached.use_due = self._clock() + LAST_USED_RESOLUTION
                     if self._sweeper is None and self._background_refresh:
@@ -413,9 +407,9 @@ class Verifier:
                 await self._sweep()
 
     async def _sweep(self) -> None:
-        if not self._hot and not (self._sync_version and len(self.cache)):
+        client_ids = self.cache.take_hot()
+        if not client_ids and not (self._sync_version and len(self.cache)):
             return
-        client_ids, self._hot = list(self._hot), set()
         started, epoch = self._monotonic(), self.cache.epoch()
         client_ids = await self._changed_since_sweep(client_ids, started)
         if client_ids:

@@ -22,15 +22,19 @@ LAST_USED_RESOLUTION = timedelta(minutes=1)
 DEFAULT_MAX_KEYS = 10_000
 
 
+STALE = float("-inf")
+"""The `read_at` of a state that must be read again before the next answer."""
+
+
 @dataclass(slots=True)
 class CachedKey:
     key: ApiKey
     """As last read: status, expiry, name (for the answer)."""
     secrets: dict[int, SecretState]
     """Every secret of the key as last read (id -> its end), so a roll's end of grace applies."""
-    by_digest: dict[bytes, int]
-    """Keyed digest of a secret accepted -> its secret id. A plain dictionary look-up: its timing
-    can only tell an attacker about digests under a key they do not have, not about secrets."""
+    by_digest: dict[bytes, Accepted]
+    """Keyed digest of a secret accepted -> what a hit with it needs (also in the cache's index
+    of every accepted digest)."""
     read_at: float
     """When the state was read (the verifier's monotonic clock, taken before the query)."""
     refusal: str | None = None
@@ -39,33 +43,54 @@ class CachedKey:
     """The answer for an accepted secret, made once per read."""
     use_due: datetime | None = None
     """When a hit should next queue a "last used" write (None: now)."""
-    ok_until: dict[int, float] = field(default_factory=dict)
-    """Secret id -> the clock's time (POSIX seconds) before which a hit with that secret is
-    `ok` with nothing to note: the earliest of the key's expiry, the secret's end of grace and
-    the next "last used" note. Made by the verifier from the state as read; emptied by every
-    read, so it is never later than what the state says."""
+    used: bool = False
+    """Used since the eviction last passed it (its second chance: see KeyCache)."""
+    hot: bool = False
+    """Answered since the verifier's last sweep (which reads the keys in use again)."""
 
-    def refresh(self, state: KeyState, read_at: float) -> None:
+    def refresh(self, state: KeyState, read_at: float) -> list[bytes]:
+        """The key as read in `state`; gives the digests of the secrets that are gone."""
         key = state.key
         self.key = key
-        self.ok_until = {}
         self.secrets = {s.id: s for s in state.secrets}
-        self.by_digest = {d: i for d, i in self.by_digest.items() if i in self.secrets}
+        gone = [d for d, a in self.by_digest.items() if a.secret_id not in self.secrets]
+        for digest in gone:
+            del self.by_digest[digest]
+        for accepted in self.by_digest.values():
+            accepted.ok_until = STALE
         self.read_at = read_at
         self.refusal = None if key.status is KeyStatus.ACTIVE else key.status.value
-        self.ok = VerifyResult(True, "ok", key)
+        self.ok = VerifyResult.accepted(key)
         if key.last_used_at is not None:
             due = key.last_used_at + LAST_USED_RESOLUTION
             if self.use_due is None or due > self.use_due:
                 self.use_due = due
+        return gone
 
 
-STALE = float("-inf")
-"""The `read_at` of a state that must be read again before the next answer."""
+@dataclass(slots=True, eq=False)
+class Accepted:
+    """A secret that verified for a cached key: all that a hit reads, besides its entry."""
+
+    entry: CachedKey
+    secret_id: int
+    ok_until: float = STALE
+    """The clock's time (POSIX seconds) before which a hit with this secret is `ok` with
+    nothing to note: the earliest of the key's expiry, the secret's end of grace and the next
+    "last used" note. Set by the verifier from the state as read; reset by every read, so it
+    is never later than what the state says."""
 
 
 class KeyCache:
-    """Client ID -> CachedKey, least recently used first out beyond `max_keys`.
+    """Client ID -> CachedKey, least recently used first out beyond `max_keys`; and the digest
+    of every accepted pair -> its Accepted, the one look-up of a hit.
+
+    The order of use is kept as a flag on each entry (`used`), not by moving the entry on every
+    hit: a hit then touches its Accepted and its entry and nothing else (a server answering
+    keys in turn spends less on memory than on the look-ups). Beyond `max_keys`, the entry first
+    in line goes if unused since it was last passed, else it goes to the back with its flag
+    cleared (the "second chance" approximation of LRU: an entry used since is never the one
+    pushed out).
 
     Changes announced by the database (`changed`, PostgreSQL's LISTEN/NOTIFY) move an epoch. A
     state read that began before a change announced for its key (`epoch()` taken before the
@@ -78,6 +103,9 @@ class KeyCache:
             raise ValueError("max_keys must be 0 or more")
         self.max_keys = max_keys
         self._entries: OrderedDict[str, CachedKey] = OrderedDict()
+        self._accepted: dict[bytes, Accepted] = {}
+        self.find = self._accepted.get
+        """digest -> its Accepted or None (the dictionary's own method: no call of ours)."""
         # Keyed once (per process, never stored or shown); each digest copies the keyed state,
         # which saves hashing the key's block on every request.
         self._keyed = blake2b(key=secrets.token_bytes(32), digest_size=32)
@@ -102,16 +130,8 @@ class KeyCache:
         when both are ASCII, as every pair that ever verified is. Any other bytes give a digest
         that no accepted pair has."""
         state = self._keyed.copy()
-        state.update(client_id)
-        state.update(b"\0")
-        state.update(secret)
+        state.update(client_id + b"\0" + secret)
         return state.digest()
-
-    def get(self, client_id: str) -> CachedKey | None:
-        entry = self._entries.get(client_id)
-        if entry is not None:
-            self._entries.move_to_end(client_id)
-        return entry
 
     def peek(self, client_id: str) -> CachedKey | None:
         """The entry, without counting as a use."""
@@ -145,18 +165,41 @@ class KeyCache:
         if entry is None:
             entry = CachedKey(state.key, {}, {}, read_at)
             self._entries[client_id] = entry
-        entry.by_digest[digest] = secret_id
-        entry.refresh(state, read_at)
-        self._entries.move_to_end(client_id)
+        else:
+            entry.used = True
+        entry.by_digest[digest] = self._accepted[digest] = Accepted(entry, secret_id)
+        self._forget(entry.refresh(state, read_at))
         while len(self._entries) > self.max_keys:
-            self._entries.popitem(last=False)
+            first, oldest = next(iter(self._entries.items()))
+            if oldest is entry:  # just accepted: not the one to go
+                self._entries.move_to_end(first)
+            elif oldest.used:
+                oldest.used = False
+                self._entries.move_to_end(first)
+            else:
+                self.drop(first)
 
     def refresh(self, entry: CachedKey, state: KeyState, read_at: float, epoch: int | None = None) -> None:
         """`entry`'s key as read in `state` (from `read_at`, with the cache at `epoch`)."""
-        entry.refresh(state, self._read_at(entry.key.client_id, read_at, epoch))
+        self._forget(entry.refresh(state, self._read_at(entry.key.client_id, read_at, epoch)))
+
+    def _forget(self, digests: Iterable[bytes]) -> None:
+        for digest in digests:
+            self._accepted.pop(digest, None)
 
     def drop(self, client_id: str) -> None:
-        self._entries.pop(client_id, None)
+        entry = self._entries.pop(client_id, None)
+        if entry is not None:
+            self._forget(entry.by_digest)
+
+    def take_hot(self) -> list[str]:
+        """The Client IDs answered since the last call (their flags cleared)."""
+        hot = []
+        for client_id, entry in self._entries.items():
+            if entry.hot:
+                entry.hot = False
+                hot.append(client_id)
+        return hot
 
     def all_changed(self) -> None:
         """Any key may have changed unheard (the announcements were lost a while): every entry
@@ -171,7 +214,7 @@ class KeyCache:
     def changed(self, client_id: str) -> None:
         """The database announced a change to `client_id`: drop it, and count as stale any
         state of it whose read began before now."""
-        self._entries.pop(client_id, None)
+        self.drop(client_id)
         self._epoch += 1
         self._changed[client_id] = self._epoch
         self._changed.move_to_end(client_id)

@@ -122,7 +122,7 @@ async def test_the_cache_holds_keyed_digests_never_the_secret(service, verifier)
     made = await service.create("Billing", Environment.TEST)
     secret = made.secret.reveal()
     assert (await verifier.verify(made.key.client_id, made.secret)).ok
-    entry = verifier.cache.get(made.key.client_id)
+    entry = verifier.cache.peek(made.key.client_id)
     (digest,) = entry.by_digest
     assert isinstance(digest, bytes) and len(digest) == 32
     assert secret.encode() not in digest and repr(entry).find(secret) == -1
@@ -148,8 +148,8 @@ async def test_the_cache_is_a_bounded_lru(db_path, service, clock, ticks, argon2
         assert argon2_count["verify"] == 3
         assert (await verifier.verify(keys[3].key.client_id, keys[3].secret)).ok
         assert len(verifier.cache) == 3
-        assert verifier.cache.get(keys[1].key.client_id) is None  # least recently used: out
-        assert verifier.cache.get(keys[0].key.client_id) is not None
+        assert verifier.cache.peek(keys[1].key.client_id) is None  # least recently used: out
+        assert verifier.cache.peek(keys[0].key.client_id) is not None
         before = argon2_count["verify"]
         assert (await verifier.verify(keys[1].key.client_id, keys[1].secret)).ok
         assert argon2_count["verify"] == before + 1  # evicted: argon2 again
@@ -227,7 +227,8 @@ async def test_expiry_on_a_hit_with_the_default_clock(db_path, store, keygen):
             assert (await verifier.verify(cid, made.secret)).ok
             hits += 1
             await asyncio.sleep(0.01)
-        assert hits > 10 and verifier.cache.get(cid).ok_until  # answered by the fast path
+        (accepted,) = verifier.cache.peek(cid).by_digest.values()
+        assert hits > 10 and accepted.ok_until > 0  # answered by the fast path
         await asyncio.sleep((expires - datetime.now(UTC)).total_seconds() + 0.01)
         assert (await verifier.verify(cid, made.secret)).reason == "expired"
         assert verifier.cached_answer_bytes(cid.encode(), made.secret.reveal().encode()).reason == (
@@ -311,7 +312,7 @@ async def test_a_miss_reads_the_state_again_after_argon2(service, verifier, monk
     release.set()
     result = await task
     assert (result.ok, result.reason) == (False, "revoked")
-    assert verifier.cache.get(made.key.client_id) is None  # nothing cached for it
+    assert verifier.cache.peek(made.key.client_id) is None  # nothing cached for it
 
 
 async def test_unknown_client_id_costs_one_look_up_and_no_argon2(verifier, argon2_count):
@@ -609,7 +610,7 @@ async def test_a_sweep_that_finds_nothing_committed_trusts_only_entries_read_aft
     assert (await verifier.verify(b.key.client_id, b.secret)).reason == "revoked"
     assert (await verifier.verify(a.key.client_id, a.secret)).ok
     ticks.now += 0.1
-    verifier._hot.clear()  # a quiet spell: no key in use since the last sweep
+    verifier.cache.take_hot()  # a quiet spell: no key in use since the last sweep
     await verifier._sweep()  # still nothing committed: A kept current without a query
     assert len(calls) == 2 and verifier.cache.peek(a.key.client_id).read_at == ticks.now
 
