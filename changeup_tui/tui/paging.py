@@ -14,6 +14,8 @@ Cursor = TypeVar("Cursor")
 
 @dataclass(frozen=True, slots=True)
 class Page(Generic[Row, Cursor]):
+    """Some rows of a query, where the next page starts, and what the first page counted."""
+
     rows: Sequence[Row]
     next_cursor: Cursor | None
     """Where the next page starts (passed back to fetch), None on the last page."""

@@ -312,7 +312,7 @@ class ApiKeysScreen(Screen[None]):
         if created is None:
             return
         key = created.key
-        await app.push_screen_wait(RevealModal(created, app.copier))
+        await app.push_screen_wait(RevealModal(created, app.clipboard_clearer.copier))
         del created  # the Secret goes with it: nothing here holds it past the reveal modal
         if app.environment is not environment:
             app.environment = environment
@@ -330,7 +330,7 @@ class ApiKeysScreen(Screen[None]):
     @work(group="copy")
     async def _copy_client_id(self, client_id: str) -> None:
         app = changeup_app(self)
-        result = await app.copier.copy(app, client_id)
+        result = await app.clipboard_clearer.copier.copy(app, client_id)
         self.notify(result.message, title="Client ID", markup=False,
                     severity="information" if result.ok else "error")
 
@@ -403,7 +403,7 @@ class ApiKeysScreen(Screen[None]):
         except ChangeupError as exc:
             self.notify(str(exc), title="Not rolled", severity="error", markup=False)
             return
-        await app.push_screen_wait(RevealModal(rolled, app.copier))
+        await app.push_screen_wait(RevealModal(rolled, app.clipboard_clearer.copier))
         del rolled  # the Secret goes with it
         self.table.refresh_rows()
         until = "now" if not grace else f"for {grace_words(grace)}"

@@ -128,7 +128,9 @@ class PagedTable(TextCellTable, Generic[Row, Cursor]):
         self.clear(columns=True)
         self._shown.clear()
         for label, key, width in wanted:
-            self.add_column(label, key=key, width=width)
+            # As Text: a str label is read as Rich markup (with emoji codes, whose table Rich
+            # imports on first use); a header is plain text.
+            self.add_column(Text(label), key=key, width=width)
         self.add_page(rows)
         if selected is not None:
             self.select(selected)
