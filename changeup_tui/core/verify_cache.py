@@ -130,7 +130,9 @@ class KeyCache:
         when both are ASCII, as every pair that ever verified is. Any other bytes give a digest
         that no accepted pair has."""
         state = self._keyed.copy()
-        state.update(client_id + b"\0" + secret)
+        state.update(client_id)
+        state.update(b"\0")
+        state.update(secret)
         return state.digest()
 
     def peek(self, client_id: str) -> CachedKey | None:
