@@ -222,11 +222,12 @@ class Verifier:
         budget of cache misses (`busy` beyond it); None counts against no budget. Raises
         StoreError when the database cannot be read."""
         api_key = wrap_secret(api_key)  # rebound: no frame local holds the plain text
-        answer = self.cached_answer(client_id, api_key)
-        if answer is not None:
-            return answer
         if api_key is not None and type(client_id) is str:
-            accepted = self.cache.find(self.cache.digest(client_id, api_key))
+            digest = self.cache.digest(client_id, api_key)
+            answer = self._hit(digest)
+            if answer is not None:
+                return answer
+            accepted = self.cache.find(digest)
             if accepted is not None:  # a key in use whose state must be read first
                 entry = accepted.entry
                 entry.used = True
