@@ -105,7 +105,9 @@ class KeyCache:
         self._entries: OrderedDict[str, CachedKey] = OrderedDict()
         self._accepted: dict[bytes, Accepted] = {}
         self.find = self._accepted.get
-        """digest -> its Accepted or None (the dictionary's own method: no call of ours)."""
+        """digest -> its Accepted or None (the dictionary's own method: no call of ours). A
+        plain dictionary look-up: its timing can only tell an attacker about digests under a
+        key they do not have, not about secrets."""
         # Keyed once (per process, never stored or shown); each digest copies the keyed state,
         # which saves hashing the key's block on every request.
         self._keyed = blake2b(key=secrets.token_bytes(32), digest_size=32)
