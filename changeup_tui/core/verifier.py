@@ -297,12 +297,10 @@ class Verifier:
         return self._answer(accepted)
 
     def _answer(self, accepted: Accepted) -> VerifyResult:
-        """A cached key's answer from its state as last read; expiry and the end of a roll's
-        grace against the clock, on every hit: one reading of the clock against the earliest of
-        them (`Accepted.ok_until`) once the full comparison has been made for that state."""
+        """A cached key's answer from its state as last read, compared in full with the clock
+        (expiry, the end of a roll's grace, "last used" due); sets `Accepted.ok_until`, the
+        earliest of them, which lets `_hit` answer the next hits with one reading of the clock."""
         entry = accepted.entry
-        if self._wall() < accepted.ok_until:
-            return entry.ok  # type: ignore[return-value]  # set by every refresh
         if entry.refusal is not None:
             return VerifyResult(False, entry.refusal, entry.key)
         now = self._clock()
