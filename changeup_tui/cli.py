@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import dataclasses
 import gc
 import os
 import re
@@ -17,6 +16,8 @@ import unicodedata
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, NoReturn
+
+import msgspec
 
 from changeup_tui import __version__
 from changeup_tui.core.config import (
@@ -518,8 +519,8 @@ class _Keys:
             )
         except StoreError:
             old = ()
-        printed = dataclasses.replace(
-            created, key=dataclasses.replace(created.key, secret_confirmed=True)
+        printed = msgspec.structs.replace(
+            created, key=msgspec.structs.replace(created.key, secret_confirmed=True)
         )
         try:
             code = _print_secret(args, printed, now, old)  # as it stands once printed

@@ -8,7 +8,8 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+
+import msgspec
 
 from changeup_tui.core.credentials import CLIENT_ID_RE
 from changeup_tui.core.models import VerifiedKey, VerifyResult
@@ -20,8 +21,7 @@ LOG_LINES_PER_SECOND = 5
 """Per reason: a flood of forged requests must not become a flood of log lines."""
 
 
-@dataclass(frozen=True, slots=True)
-class Refusal:
+class Refusal(msgspec.Struct, frozen=True):
     status: int
     body: bytes
     headers: tuple[tuple[str, str], ...]

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
+
+import msgspec
 
 from changeup_tui.core.errors import ChangeupError
 
@@ -29,8 +31,7 @@ class DatabaseUrlError(ChangeupError):
     """A database URL that cannot be used as given (exit 2). Its message never holds a password."""
 
 
-@dataclass(frozen=True, slots=True)
-class PostgresTarget:
+class PostgresTarget(msgspec.Struct, frozen=True):
     """A PostgreSQL server and database, as a libpq URL. Its repr and str never show a password:
     `display` is the URL with the password replaced by `***`; only `url` (given to the driver)
     holds it, and only when it came from the environment."""
@@ -46,6 +47,10 @@ class PostgresTarget:
 
     def __repr__(self) -> str:
         return f"PostgresTarget({self.display!r})"
+
+    def __rich_repr__(self) -> list[tuple[str, Any]]:
+        # Rich (Textual's crash report, its logs) prints a Struct from this, not from __repr__.
+        return [("url", self.display)]
 
 
 DbTarget = Path | PostgresTarget
@@ -151,8 +156,7 @@ def resolve_clear_seconds(cli_value: str | None, environ: Mapping[str, str] | No
     return 0
 
 
-@dataclass(frozen=True, slots=True)
-class Settings:
+class Settings(msgspec.Struct, frozen=True):
     db_path: DbTarget
     """The database: a Path (SQLite file) or a PostgresTarget (server). The name predates URLs."""
     clipboard_clear_seconds: int = 0

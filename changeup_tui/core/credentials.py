@@ -12,8 +12,9 @@ import random
 import re
 import secrets
 import zlib
-from dataclasses import dataclass
 from typing import Protocol
+
+import msgspec
 
 from changeup_tui.core.errors import InvalidCredential
 from changeup_tui.core.models import Environment, Secret
@@ -53,8 +54,7 @@ def secret_from_body(environment: Environment, body: str) -> Secret:
     return Secret(head + checksum(head))
 
 
-@dataclass(frozen=True, slots=True)
-class ParsedSecret:
+class ParsedSecret(msgspec.Struct, frozen=True):
     environment: Environment
     secret: Secret
 

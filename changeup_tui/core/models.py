@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
 from datetime import datetime
-from typing import NoReturn
+from typing import Any, NoReturn
+
+import msgspec
 
 
 class Environment(enum.StrEnum):
@@ -74,8 +75,7 @@ NEVER_CONFIRMED = "secret never confirmed"
 """How the list, a key's details and `keys show` mark a key whose secret nobody may hold."""
 
 
-@dataclass(frozen=True, slots=True)
-class ApiKey:
+class ApiKey(msgspec.Struct, frozen=True):
     """A key as every layer shows it: its Client ID, environment, name, status and times, and
     the hint of its newest secret. Never a secret or a hash."""
 
@@ -122,8 +122,7 @@ class ApiKey:
         return self.status.value
 
 
-@dataclass(frozen=True, slots=True)
-class StoredSecret:
+class StoredSecret(msgspec.Struct, frozen=True):
     """One hashed secret of a key: its argon2 PHC string and hint. Never the secret itself."""
 
     id: int
@@ -136,8 +135,7 @@ class StoredSecret:
         return self.expires_at is None or self.expires_at > now
 
 
-@dataclass(frozen=True, slots=True)
-class KeySecret:
+class KeySecret(msgspec.Struct, frozen=True):
     """A secret of a key as a person may see it: its hint and when it stops. Never the hash."""
 
     hint: str
@@ -149,8 +147,7 @@ class KeySecret:
         return f"cu_{environment.value}_sk_…{self.hint}"
 
 
-@dataclass(frozen=True, slots=True)
-class KeyDetail:
+class KeyDetail(msgspec.Struct, frozen=True):
     """Everything about one key that a person may see: the key, every secret that verifies
     (newest first; after a roll with grace, the old one too), and its recent audit events."""
 
@@ -164,16 +161,14 @@ class KeyDetail:
         return tuple(s for s in self.secrets if s.expires_at is not None)
 
 
-@dataclass(frozen=True, slots=True)
-class KeyRecord:
+class KeyRecord(msgspec.Struct, frozen=True):
     """A key with the hashes that verify it; only the service sees this."""
 
     key: ApiKey
     secrets: tuple[StoredSecret, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class SecretState:
+class SecretState(msgspec.Struct, frozen=True):
     """One secret of a key as a verifier needs it: which one, its hint, until when it verifies.
     No hash."""
 
@@ -185,8 +180,7 @@ class SecretState:
         return self.expires_at is None or self.expires_at > now
 
 
-@dataclass(frozen=True, slots=True)
-class KeyState:
+class KeyState(msgspec.Struct, frozen=True):
     """A key and its secrets' ends, read in one indexed query: what a verifier reads again to
     follow a revoke, a disable, a roll or an expiry."""
 
@@ -194,8 +188,7 @@ class KeyState:
     secrets: tuple[SecretState, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class KeyUse:
+class KeyUse(msgspec.Struct, frozen=True):
     """A successful verification to record: `last_used_at = at` where it is NULL or older than
     `not_since`; and, when `new_phc` is set, the secret `secret_id` rehashed with the current
     parameters (only if its hash is still `old_phc`)."""
@@ -208,8 +201,7 @@ class KeyUse:
     new_phc: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class CreatedKey:
+class CreatedKey(msgspec.Struct, frozen=True):
     """What `create` and `roll` return: the key and its Secret, once."""
 
     key: ApiKey
@@ -218,8 +210,7 @@ class CreatedKey:
     """Which stored secret `secret` is (hints can repeat): what `confirm_secret` confirms."""
 
 
-@dataclass(frozen=True, slots=True)
-class AuditEvent:
+class AuditEvent(msgspec.Struct, frozen=True):
     """One row of the audit log: who did what, from where, to which key, and when."""
 
     at: datetime
@@ -238,8 +229,7 @@ class AuditEvent:
     """The key's name now (read with the event; never stored in it), None without a key."""
 
 
-@dataclass(frozen=True, slots=True)
-class Account:
+class Account(msgspec.Struct, frozen=True):
     """The operator's account, as the header and the Profile page show it."""
 
     display_name: str
@@ -247,8 +237,7 @@ class Account:
     organisation: str
 
 
-@dataclass(frozen=True, slots=True)
-class Actor:
+class Actor(msgspec.Struct, frozen=True):
     """Who does a write, and from where: recorded in the audit table."""
 
     user: str
@@ -265,8 +254,7 @@ KeyCursor = tuple[str, int]
 """A keyset pagination cursor: the sort value and the row id of the last key of a page."""
 
 
-@dataclass(frozen=True, slots=True)
-class KeyQuery:
+class KeyQuery(msgspec.Struct, frozen=True):
     """Which keys a page lists, in which order, and from where (keyset pagination)."""
 
     environment: Environment | None = None
@@ -279,8 +267,7 @@ class KeyQuery:
     """Keyset cursor: the `next_cursor` of the previous page."""
 
 
-@dataclass(frozen=True, slots=True)
-class KeyPage:
+class KeyPage(msgspec.Struct, frozen=True):
     """One page of keys, and where the next one starts."""
 
     keys: tuple[ApiKey, ...]
@@ -288,8 +275,7 @@ class KeyPage:
     """Where the next page starts; None on the last page."""
 
 
-@dataclass(frozen=True, slots=True)
-class AuditQuery:
+class AuditQuery(msgspec.Struct, frozen=True):
     """Which audit events a page lists, newest first, and from where (`before_id`)."""
 
     client_id: str | None = None
@@ -300,8 +286,7 @@ class AuditQuery:
     """Events of the keys whose name, or a part of whose Client ID, holds this text."""
 
 
-@dataclass(frozen=True, slots=True)
-class VerifiedKey:
+class VerifiedKey(msgspec.Struct, frozen=True):
     """Who a verified request came from, for the application behind the middleware: never the
     secret."""
 
@@ -310,8 +295,7 @@ class VerifiedKey:
     environment: Environment
 
 
-@dataclass(frozen=True, slots=True)
-class VerifyResult:
+class VerifyResult(msgspec.Struct, frozen=True):
     """The answer to a verification: ok or not, why, and the key when it was found."""
 
     ok: bool
@@ -321,8 +305,8 @@ class VerifyResult:
     from a Verifier also 'busy' (its argon2 pool and
     queue are full: try again in a second) and 'throttled' (too many wrong secrets for this Client
     ID lately: cache misses for it are refused for a while). README, "Verifying keys"."""
-    key: ApiKey | None = field(default=None, repr=False)
-    verified: VerifiedKey | None = field(default=None, repr=False, compare=False)
+    key: ApiKey | None = None
+    verified: VerifiedKey | None = None
     """For an `ok` result: the key's identity, made once with the result (a middleware hands
     the same object to every request answered from one reading of the key)."""
 
@@ -333,3 +317,21 @@ class VerifyResult:
 
     def __bool__(self) -> bool:
         return self.ok
+
+    # By hand (msgspec has no per-field repr or compare option), as the dataclass had them: the
+    # repr (and Rich's, Textual's crash report) shows neither `key` nor `verified`; equality and
+    # the hash leave `verified` out.
+
+    def __repr__(self) -> str:
+        return f"VerifyResult(ok={self.ok!r}, reason={self.reason!r})"
+
+    def __rich_repr__(self) -> list[tuple[str, Any]]:
+        return [("ok", self.ok), ("reason", self.reason)]
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, VerifyResult) or other.__class__ is not self.__class__:
+            return NotImplemented
+        return (self.ok, self.reason, self.key) == (other.ok, other.reason, other.key)
+
+    def __hash__(self) -> int:
+        return hash((self.ok, self.reason, self.key))

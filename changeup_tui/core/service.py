@@ -6,15 +6,15 @@ from __future__ import annotations
 
 import builtins
 import contextlib
-import dataclasses
 import os
 import pwd
 import socket
 import unicodedata
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final, Protocol, TypeVar
+
+import msgspec
 
 from changeup_tui.core import hashing
 from changeup_tui.core.context import Clock, current_actor, utc_now
@@ -90,8 +90,7 @@ class ArgonPool(Protocol):
     async def run(self, function: Callable[..., T], *args: object, admit: bool = True) -> T: ...
 
 
-@dataclass(frozen=True, slots=True)
-class Verification:
+class Verification(msgspec.Struct, frozen=True):
     """What `KeyService.check` found: the answer, the state it read after argon2 (on a match)
     and which secret matched (on `ok`). A Verifier caches from it."""
 
@@ -186,7 +185,7 @@ class KeyService:
             raise KeyNotFound(f"no key with Client ID {client_id}")
         now = self.clock()
         live = sum(1 for s in record.secrets if s.expires_at is None or s.expires_at > now)
-        return dataclasses.replace(record.key, secrets_count=live)
+        return msgspec.structs.replace(record.key, secrets_count=live)
 
     async def detail(self, client_id: str, *, activity: int = DETAIL_ACTIVITY) -> KeyDetail:
         """The key, every secret that verifies now (newest first: after a roll with grace, the old
@@ -202,7 +201,7 @@ class KeyService:
             if s.expires_at is None or s.expires_at > now
         )
         events = await self.store.list_audit(AuditQuery(client_id, None, activity))
-        key = dataclasses.replace(record.key, secrets_count=len(secrets))
+        key = msgspec.structs.replace(record.key, secrets_count=len(secrets))
         return KeyDetail(key, secrets, tuple(events))
 
     async def data_version(self) -> int:
@@ -441,7 +440,7 @@ class KeyService:
             await self.store.record_use([use])
         except StoreError:
             return key
-        return key if recent else dataclasses.replace(key, last_used_at=now)
+        return key if recent else msgspec.structs.replace(key, last_used_at=now)
 
     # -- audit, account, settings --------------------------------------------------------------
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 import secrets
 from collections import OrderedDict, deque
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from hashlib import blake2b
+
+import msgspec
 
 from changeup_tui.core.models import ApiKey, KeyState, KeyStatus, Secret, SecretState, VerifyResult
 
@@ -26,8 +27,7 @@ STALE = float("-inf")
 """The `read_at` of a state that must be read again before the next answer."""
 
 
-@dataclass(slots=True)
-class CachedKey:
+class CachedKey(msgspec.Struct):
     key: ApiKey
     """As last read: status, expiry, name (for the answer)."""
     secrets: dict[int, SecretState]
@@ -68,8 +68,7 @@ class CachedKey:
         return gone
 
 
-@dataclass(slots=True, eq=False)
-class Accepted:
+class Accepted(msgspec.Struct, eq=False):
     """A secret that verified for a cached key: all that a hit reads, besides its entry."""
 
     entry: CachedKey
@@ -226,9 +225,8 @@ class KeyCache:
             _, self._forgotten = self._changed.popitem(last=False)
 
 
-@dataclass(slots=True)
-class _Failures:
-    times: deque[float] = field(default_factory=deque)
+class _Failures(msgspec.Struct):
+    times: deque[float] = msgspec.field(default_factory=deque)
     blocked_until: float = 0.0
 
 
@@ -260,8 +258,7 @@ class Throttle:
             self._ids.popitem(last=False)
 
 
-@dataclass(slots=True)
-class _Bucket:
+class _Bucket(msgspec.Struct):
     tokens: float
     at: float
 

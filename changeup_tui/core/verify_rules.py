@@ -4,8 +4,9 @@ format and checksum, and which state refuses a key."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
+
+import msgspec
 
 from changeup_tui.core.credentials import parse_client_id, parse_secret
 from changeup_tui.core.errors import InvalidCredential
@@ -36,8 +37,7 @@ def plain_client_id(value: object) -> str | None:
     return value
 
 
-@dataclass(frozen=True, slots=True)
-class Presented:
+class Presented(msgspec.Struct, frozen=True):
     client_id: str
     environment: Environment
     secret: Secret

@@ -5,15 +5,15 @@ records."""
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+
+import msgspec
 
 PROG = "changeup-tui"
 """The program's name, as its messages begin and its help spells it."""
 
 
-@dataclass(frozen=True, slots=True)
-class Preset:
+class Preset(msgspec.Struct, frozen=True):
     """One choice: `code` is what the command line takes (and the TUI's option id), `span` what it
     means, `label` and `description` what a person reads."""
 

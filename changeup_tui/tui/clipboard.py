@@ -23,8 +23,9 @@ import secrets
 import shutil
 import sys
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
+
+import msgspec
 
 from changeup_tui.core.context import in_ssh_session
 
@@ -54,8 +55,7 @@ CopyFn = Callable[[str], Any]
 PasteFn = Callable[[], str]
 
 
-@dataclass(frozen=True, slots=True)
-class CopyResult:
+class CopyResult(msgspec.Struct, frozen=True):
     """Where a copy went, and what to tell the operator about it."""
 
     ok: bool

@@ -5,15 +5,15 @@ imported."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Generic, TypeVar
+
+import msgspec
 
 Row = TypeVar("Row")
 Cursor = TypeVar("Cursor")
 
 
-@dataclass(frozen=True, slots=True)
-class Page(Generic[Row, Cursor]):
+class Page(msgspec.Struct, Generic[Row, Cursor], frozen=True):
     """Some rows of a query, where the next page starts, and what the first page counted."""
 
     rows: Sequence[Row]

@@ -1,4 +1,6 @@
-"""Plain models: the Secret wrapper never shows itself; ApiKey's derived fields."""
+"""Plain models: the Secret wrapper never shows itself; ApiKey's derived fields; what the records
+(msgspec Structs) keep from the dataclasses they were: frozen, hashed by value, VerifyResult's
+repr and equality, and reprs that hide what they hid, in Rich's rendering too."""
 
 from __future__ import annotations
 
@@ -8,14 +10,20 @@ import pickle
 import traceback
 from datetime import timedelta
 
+import msgspec
 import pytest
+from rich.pretty import pretty_repr
 
+from changeup_tui.core.config import PostgresTarget, Settings
 from changeup_tui.core.models import (
     ApiKey,
+    AuditEvent,
     CreatedKey,
     Environment,
+    KeyQuery,
     KeyStatus,
     Secret,
+    VerifiedKey,
     VerifyResult,
 )
 from changeup_tui.testing import FIXED_NOW, SeededKeyGenerator
@@ -160,3 +168,62 @@ def test_environment_parse_and_label():
     assert Environment.LIVE.label == "Live"
     with pytest.raises(ValueError, match="live"):
         Environment.parse("prod")
+
+
+def test_frozen_models_refuse_assignment_and_new_attributes():
+    records = [
+        _key(),
+        AuditEvent(FIXED_NOW, "ops", "local", "key.created"),
+        KeyQuery(),
+        VerifyResult(False, "malformed"),
+        Settings(PostgresTarget("postgresql://h/db")),
+    ]
+    for record in records:
+        name = type(record).__struct_fields__[0]
+        before = getattr(record, name)
+        with pytest.raises(AttributeError):
+            setattr(record, name, "other")
+        with pytest.raises(AttributeError):
+            record.other = 1  # type: ignore[union-attr]
+        assert getattr(record, name) == before
+        assert not hasattr(record, "__dict__")
+
+
+def test_equal_models_hash_equal():
+    a, b = _key(expires_at=FIXED_NOW), _key(expires_at=FIXED_NOW)
+    assert a is not b and a == b and hash(a) == hash(b)
+    assert len({a, b}) == 1
+    renamed = msgspec.structs.replace(a, name="Other")
+    assert renamed != a and renamed.name == "Other" and a.name == "Billing"
+    assert {a: 1}.get(renamed) is None
+    # Same fields, other type: not equal (as with dataclasses).
+    assert VerifiedKey(a.client_id, a.name, a.environment) != (a.client_id, a.name, a.environment)
+
+
+def test_verify_result_repr_hides_key_and_equality_ignores_verified():
+    key = _key()
+    accepted = VerifyResult.accepted(key)
+    assert accepted.verified == VerifiedKey(key.client_id, key.name, key.environment)
+    for text in (repr(accepted), str(accepted), pretty_repr(accepted), pretty_repr([accepted])):
+        assert "VerifyResult(ok=True, reason='ok')" in text, text
+        assert key.client_id not in text and "Billing" not in text, text
+    elsewhere = VerifiedKey("cu_test_ci_" + "B" * 24, "x", Environment.TEST)
+    other_identity = VerifyResult(True, "ok", key, elsewhere)
+    assert accepted == other_identity and not accepted != other_identity
+    assert hash(accepted) == hash(other_identity)
+    assert accepted == VerifyResult(True, "ok", key)  # `verified` left out, as compare=False did
+    assert accepted != VerifyResult(True, "ok", _key(name="Other"))  # `key` still compared
+    assert accepted != VerifyResult(False, "ok", key)
+    assert VerifyResult(False, "wrong_secret") == VerifyResult(False, "wrong_secret")
+    assert accepted != (True, "ok", key, accepted.verified)
+
+
+def test_postgres_target_never_shows_its_password():
+    target = PostgresTarget("postgresql://ops:hunter2@db.example/keys")
+    settings = Settings(target)
+    renderings = [repr(target), str(target), pretty_repr(target), repr(settings), pretty_repr(settings),
+                  pretty_repr({"target": target})]
+    for text in renderings:
+        assert "hunter2" not in text, text
+        assert "db.example" in text, text
+    assert target.url.endswith("hunter2@db.example/keys")  # the driver still gets it

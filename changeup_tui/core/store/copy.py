@@ -10,9 +10,10 @@ verifies against the target."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+
+import msgspec
 
 from changeup_tui.core.errors import StoreError
 from changeup_tui.core.models import Actor, AuditEvent
@@ -33,20 +34,18 @@ BOOL_COLUMNS = frozenset({"secret_confirmed"})
 """Stored by SQLite as 0 or 1, by PostgreSQL as a boolean."""
 
 
-@dataclass
-class DatabaseDump:
+class DatabaseDump(msgspec.Struct):
     """Every row worth moving, as tuples in the column orders above (times as aware datetimes)."""
 
-    keys: list[tuple[Any, ...]] = field(default_factory=list)
-    secrets: list[tuple[Any, ...]] = field(default_factory=list)
-    audit: list[tuple[Any, ...]] = field(default_factory=list)
+    keys: list[tuple[Any, ...]] = msgspec.field(default_factory=list)
+    secrets: list[tuple[Any, ...]] = msgspec.field(default_factory=list)
+    audit: list[tuple[Any, ...]] = msgspec.field(default_factory=list)
     """In the source's order (oldest first)."""
     account: tuple[Any, ...] | None = None
-    settings: list[tuple[str, str]] = field(default_factory=list)
+    settings: list[tuple[str, str]] = msgspec.field(default_factory=list)
 
 
-@dataclass(frozen=True)
-class CopyReport:
+class CopyReport(msgspec.Struct, frozen=True):
     keys: int
     secrets: int
     audit_events: int

@@ -8,10 +8,11 @@ are accepted here. On PostgreSQL the column types make damage rare, but the same
 
 from __future__ import annotations
 
-import dataclasses
 import enum
 from datetime import UTC, datetime
 from typing import Any, Protocol, TypeVar
+
+import msgspec
 
 from changeup_tui.core.models import (
     Account,
@@ -165,7 +166,7 @@ def key_record(key: ApiKey, secrets: list[tuple[StoredSecret, str]]) -> KeyRecor
     cannot be read whole is never verified against, and makes its key damaged."""
     problems = [f"secret {secret.id}: {why}" for secret, why in secrets if why]
     if problems:
-        key = dataclasses.replace(key, damaged="; ".join([key.damaged, *problems] if key.damaged
+        key = msgspec.structs.replace(key, damaged="; ".join([key.damaged, *problems] if key.damaged
                                                           else problems))
     return KeyRecord(key, tuple(secret for secret, why in secrets if not why))
 

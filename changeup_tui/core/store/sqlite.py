@@ -15,13 +15,13 @@ import sqlite3
 import stat
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import aiosqlite
+import msgspec
 
 from changeup_tui.core.errors import (
     DatabaseLocked,
@@ -161,8 +161,7 @@ def _status_in(allowed: frozenset[KeyStatus], params: Params) -> str:
 
 
 
-@dataclass(frozen=True, slots=True)
-class _Sort:
+class _Sort(msgspec.Struct, frozen=True):
     """Keyset pagination for one sort: the ORDER BY, and the two columns of the cursor (the sort
     value and the row id) with the comparison that walks past it."""
 

@@ -5,9 +5,9 @@ button. The same check runs once more when the modal submits."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
+import msgspec
 from textual import on, work
 from textual.message import Message
 from textual.widgets import Input
@@ -20,8 +20,7 @@ from changeup_tui.core.service import KeyService
 SAME_NAME = "That is its name now."
 
 
-@dataclass(frozen=True, slots=True)
-class NameCheck:
+class NameCheck(msgspec.Struct, frozen=True):
     name: str | None
     """The name as it would be stored, when it can be used."""
     reason: str
