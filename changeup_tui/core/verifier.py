@@ -368,9 +368,8 @@ class Verifier:
                 if result.reason == "wrong_secret":
                     self.throttle.failed(client_id, self._monotonic())
                 elif result.ok and outcome.state is not None and outcome.secret_id is not None:
-                    self.cache.accept(client_id, outcome.state, outcome.secret_id, digest, read_at,
-                                      epoch)
-                    cached = self.cache.peek(client_id)
+                    cached = self.cache.accept(client_id, outcome.state, outcome.secret_id,
+                                               digest, read_at, epoch)
                     if cached is not None:  # "last used" was just recorded by the check
                         cached.use_due = self._clock() + LAST_USED_RESOLUTION
                     if self._sweeper is None and self._background_refresh:

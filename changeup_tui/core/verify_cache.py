@@ -158,11 +158,12 @@ class KeyCache:
         return read_at
 
     def accept(self, client_id: str, state: KeyState, secret_id: int, digest: bytes,
-               read_at: float, epoch: int | None = None) -> None:
+               read_at: float, epoch: int | None = None) -> CachedKey | None:
         """Remember that `digest`'s secret verified for `secret_id` with the key in `state`
-        (read from `read_at`, with the cache at `epoch`)."""
+        (read from `read_at`, with the cache at `epoch`); gives the key's entry (None when the
+        cache keeps nothing)."""
         if self.max_keys == 0:
-            return
+            return None
         read_at = self._read_at(client_id, read_at, epoch)
         entry = self._entries.get(client_id)
         if entry is None:
@@ -181,6 +182,7 @@ class KeyCache:
                 self._entries.move_to_end(first)
             else:
                 self.drop(first)
+        return entry
 
     def refresh(self, entry: CachedKey, state: KeyState, read_at: float, epoch: int | None = None) -> None:
         """`entry`'s key as read in `state` (from `read_at`, with the cache at `epoch`)."""
